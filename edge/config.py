@@ -1,0 +1,163 @@
+"""The station's configuration: one typed model, declared once.
+
+Every field carries a description (a test fails when one is missing or when
+``config/station.example.toml`` does not show it), and unknown keys are refused
+with their dotted path so a typo in a technician's config is named, not ignored.
+Subsystems declare their own section models next to their code and the root
+model composes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,63}$"
+DecimalStr = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$")]
+
+
+class Section(BaseModel):
+    """Base for every config section: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StationSection(Section):
+    station_id: str = Field(
+        pattern=ID_PATTERN, description="This station's id (also its MQTT client id and cert CN)."
+    )
+    school_id: str = Field(pattern=ID_PATTERN, description="The school whose canteen this is.")
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="Time zone of the school: delivery dates and windows are local dates/times.",
+    )
+    data_dir: Path = Field(
+        default=Path("/var/lib/acceptance-station"),
+        description="Where the station database and clips live (systemd StateDirectory).",
+    )
+    key_path: Path = Field(
+        default=Path("/etc/acceptance-station/station.key"),
+        description="Ed25519 private key (PEM, mode 0600) that signs every journal event.",
+    )
+
+    @property
+    def db_path(self) -> Path:
+        """The single SQLite file shared by the station (journal) and the uplink."""
+        return self.data_dir / "station.db"
+
+
+class OrdersSection(Section):
+    api_url: str = Field(
+        default="http://127.0.0.1:8780",
+        description="Base URL of the central API (orders, menu, clips); no trailing /v1.",
+    )
+    token_file: Path | None = Field(
+        default=None,
+        description="File holding the bearer token sent to the central API (never logged).",
+    )
+    ca_file: Path | None = Field(
+        default=None, description="CA bundle to verify the central API's TLS certificate."
+    )
+    timeout_s: float = Field(
+        default=10.0, gt=0, description="Connect and read timeout of one HTTP request."
+    )
+    retries: int = Field(
+        default=3, ge=0, le=10, description="Retries with exponential backoff per fetch."
+    )
+    refresh_minutes: int = Field(
+        default=15, ge=1, description="How often the uplink re-fetches today's and tomorrow's orders."
+    )
+
+
+class MatchingSection(Section):
+    min_inspectors: int = Field(
+        default=2, ge=1, description="Distinct inspectors required for an acceptance (rules: 2+)."
+    )
+    near_expiry_days: int = Field(
+        default=2,
+        ge=0,
+        description="Goods expiring within this many days of delivery get a warning.",
+    )
+    chilled_max_temp_c: DecimalStr = Field(
+        default="8",
+        description="Limit for chilled lines whose order gives no max_temp_c (decimal °C).",
+    )
+    frozen_max_temp_c: DecimalStr = Field(
+        default="-18",
+        description="Limit for frozen lines whose order gives no max_temp_c (decimal °C).",
+    )
+    require_trace_for_packaged: bool = Field(
+        default=True,
+        description="Packaged lines (with a GTIN) need a batch or production date (Food Safety Law Art. 53).",
+    )
+
+
+class LogSection(Section):
+    level: str = Field(
+        default="INFO",
+        pattern=r"^(DEBUG|INFO|WARNING|ERROR)$",
+        description="Log level of the station's stderr log.",
+    )
+
+
+class StationConfig(Section):
+    """The whole station config file."""
+
+    station: StationSection = Field(description="Identity and storage of this station.")
+    orders: OrdersSection = Field(
+        default_factory=OrdersSection, description="Fetching orders from the central API."
+    )
+    matching: MatchingSection = Field(
+        default_factory=MatchingSection, description="Policy of the receiving rules."
+    )
+    log: LogSection = Field(default_factory=LogSection, description="Logging.")
+
+
+class ConfigError(Exception):
+    """The config file is unreadable or invalid; the message names each bad key."""
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(root)"
+
+
+def parse_config(text: str, source: str = "<config>") -> StationConfig:
+    """Parse TOML text into the typed config, naming the path of every bad key."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    try:
+        return StationConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = _loc(err["loc"])
+            if err["type"] == "extra_forbidden":
+                problems.append(f"{where}: unknown key")
+            else:
+                problems.append(f"{where}: {err['msg']}")
+        raise ConfigError(f"{source}: " + "; ".join(problems)) from exc
+
+
+def load_config(path: Path) -> StationConfig:
+    """Read and validate a station config file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse_config(text, str(path))
+
+
+def config_digest(cfg: StationConfig) -> str:
+    """SHA-256 of the normalised config, recorded in ``station.started``."""
+    return hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()
+
+
+def is_valid_id(value: str) -> bool:
+    return re.fullmatch(ID_PATTERN, value) is not None

@@ -1,0 +1,1 @@
+"""Everything that talks to device firmware: scale protocols, serial links, simulators."""

@@ -1,0 +1,1 @@
+"""Uplink to the central platform and the reference central platform."""

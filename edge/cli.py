@@ -14,14 +14,13 @@ import sys
 from collections.abc import Sequence
 
 from edge import __version__, log
+from edge.errors import UsageError
+
+__all__ = ["UsageError", "build_parser", "main"]
 
 COMMAND_MODULES: tuple[str, ...] = (
     "edge.commands",
 )
-
-
-class UsageError(Exception):
-    """Bad input from the command line or a file it names: exit 2 with the message."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,194 @@
+"""The station's journal: append-only, signed, hash-chained events in SQLite.
+
+The station is the only writer. Each append runs in one ``BEGIN IMMEDIATE``
+transaction together with whatever the event implies (see ``transaction``), and
+returns only after the commit is durable (WAL + ``synchronous=FULL``). Triggers
+refuse UPDATE and DELETE on the events table, so a bug cannot rewrite history;
+``verify`` catches anyone who goes around them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge import db as dbmod
+from edge.chain import GENESIS_HASH, canonical_json, check_no_floats, seal
+from edge.clock import Clock
+from edge.keys import public_hex
+
+MIGRATIONS: list[dbmod.Migration] = [
+    (
+        "journal-001-events",
+        """
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            at TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            event TEXT NOT NULL
+        );
+        CREATE INDEX events_type ON events(type);
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END;
+        CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """,
+    ),
+]
+
+
+class JournalError(Exception):
+    """The journal cannot be opened or an event cannot be appended."""
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Tx:
+    """An open journal transaction: append events and write what they imply."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.conn: sqlite3.Connection = journal.db.conn
+        self.events: list[dict[str, Any]] = []
+        row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        self._last_seq: int = int(row[0]) if row else 0
+        self._last_hash: str = str(row[1]) if row else GENESIS_HASH
+
+    def append(self, type_: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Append one event; it becomes durable when the transaction commits."""
+        check_no_floats(body)
+        j = self.journal
+        unsigned = {
+            "seq": self._last_seq + 1,
+            "event_id": new_event_id(),
+            "type": type_,
+            "station_id": j.station_id,
+            "at": j.clock.now(),
+            "clock_synced": j.clock.synced(),
+            "boot_id": j.boot_id,
+            "prev_hash": self._last_hash,
+            "body": body,
+        }
+        event = seal(unsigned, j.key)
+        self.conn.execute(
+            "INSERT INTO events(seq, event_id, type, at, hash, event) VALUES (?,?,?,?,?,?)",
+            (event["seq"], event["event_id"], type_, event["at"], event["hash"],
+             canonical_json(event).decode("utf-8")),
+        )
+        self._last_seq, self._last_hash = event["seq"], event["hash"]
+        self.events.append(event)
+        return event
+
+
+class Journal:
+    """The append-only event log of one station."""
+
+    def __init__(
+        self,
+        db_path: Path | str,
+        key: Ed25519PrivateKey,
+        station_id: str,
+        *,
+        clock: Clock | None = None,
+        synchronous: str = "FULL",
+        db: sqlite_utils.Database | None = None,
+    ) -> None:
+        self.db = db or dbmod.connect(db_path, synchronous=synchronous)
+        dbmod.migrate(self.db, MIGRATIONS)
+        self.key = key
+        self.station_id = station_id
+        self.clock = clock or Clock()
+        self.boot_id = self.clock.boot_id()
+        self._lock = threading.Lock()
+        self._bind_identity()
+
+    def _bind_identity(self) -> None:
+        """Record station id and public key once; refuse to sign with another key."""
+        pub = public_hex(self.key)
+        with self.transaction_raw():
+            c = self.db.conn
+            for k, v in (("station_id", self.station_id), ("public_key", pub)):
+                row = c.execute("SELECT value FROM journal_meta WHERE key=?", (k,)).fetchone()
+                if row is None:
+                    c.execute("INSERT INTO journal_meta(key, value) VALUES (?,?)", (k, v))
+                elif row[0] != v:
+                    raise JournalError(
+                        f"this journal belongs to {k}={row[0]}, not {v}; refusing to append"
+                    )
+
+    @contextmanager
+    def transaction_raw(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self.db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """One durable transaction: events appended and rows written commit together."""
+        with self.transaction_raw():
+            yield Tx(self)
+
+    def append(self, type_: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self.transaction() as tx:
+            return tx.append(type_, body)
+
+    def last_seq(self) -> int:
+        row = self.db.conn.execute("SELECT max(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+
+def read_events(
+    db: sqlite_utils.Database, *, from_seq: int = 1, to_seq: int | None = None,
+    types: tuple[str, ...] = (),
+) -> Iterator[dict[str, Any]]:
+    """Events in seq order, parsed from their stored canonical JSON."""
+    sql = "SELECT event FROM events WHERE seq >= ?"
+    params: list[Any] = [from_seq]
+    if to_seq is not None:
+        sql += " AND seq <= ?"
+        params.append(to_seq)
+    if types:
+        sql += f" AND type IN ({','.join('?' * len(types))})"
+        params.extend(types)
+    for (text,) in db.conn.execute(sql + " ORDER BY seq", params):
+        yield json.loads(text)
+
+
+def stored_rows(db: sqlite_utils.Database) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(seq column, parsed event or the parse error) for ``verify``: trusts nothing."""
+    for seq, text in db.conn.execute("SELECT seq, event FROM events ORDER BY seq"):
+        try:
+            yield seq, json.loads(text)
+        except (ValueError, TypeError) as exc:
+            yield seq, f"stored event is not valid JSON ({exc})"
+
+
+def meta(db: sqlite_utils.Database, key: str) -> str | None:
+    try:
+        row = db.conn.execute("SELECT value FROM journal_meta WHERE key=?", (key,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return None if row is None else str(row[0])

@@ -1,0 +1,97 @@
+"""Fetching orders from the central API (CONTRACT.md §1) with ETag, timeouts and retries.
+
+Retries with backoff come from urllib3's ``Retry`` mounted on the session (a
+well-kept mechanism, not a hand loop). Only the HTTP exchange lives here; what
+to do with the answer is ``refresh``'s business.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from edge import log
+from edge.journal import Journal
+from edge.orders import store
+from edge.orders.model import OrdersRefused, validate_orders
+
+logger = logging.getLogger("edge.orders")
+
+
+class FetchError(Exception):
+    """The central API could not be reached or answered with an error status."""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    status: str  # "not-modified" | "ok"
+    etag: str | None
+    body: bytes
+
+
+def make_session(retries: int, token_file: Path | None = None,
+                 ca_file: Path | None = None) -> requests.Session:
+    s = requests.Session()
+    retry = Retry(total=retries, connect=retries, read=retries, status=retries,
+                  backoff_factor=0.5, backoff_jitter=0.5,
+                  status_forcelist=(429, 500, 502, 503, 504), allowed_methods=("GET", "HEAD"),
+                  respect_retry_after_header=True, raise_on_status=False)
+    adapter = HTTPAdapter(max_retries=retry)
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
+    if token_file is not None:
+        s.headers["Authorization"] = "Bearer " + token_file.read_text().strip()
+    if ca_file is not None:
+        s.verify = str(ca_file)
+    return s
+
+
+def fetch(session: requests.Session, api_url: str, station_id: str, day: str,
+          etag: str | None, timeout_s: float) -> FetchResult:
+    url = f"{api_url.rstrip('/')}/v1/stations/{station_id}/orders"
+    headers = {"If-None-Match": etag} if etag else {}
+    try:
+        r = session.get(url, params={"delivery_date": day}, headers=headers, timeout=timeout_s)
+    except requests.RequestException as exc:
+        raise FetchError(f"GET {url}: {exc.__class__.__name__}: {exc}") from exc
+    if r.status_code == 304:
+        return FetchResult("not-modified", etag, b"")
+    if r.status_code != 200:
+        raise FetchError(f"GET {url}?delivery_date={day}: HTTP {r.status_code}")
+    return FetchResult("ok", r.headers.get("ETag"), r.content)
+
+
+def parse_body(body: bytes, station_id: str, day: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise OrdersRefused(f"not valid UTF-8 JSON: {exc}") from exc
+    return validate_orders(doc, station_id=station_id, delivery_date=day)
+
+
+def refresh(journal: Journal, session: requests.Session, api_url: str, day: str,
+            timeout_s: float) -> str:
+    """Fetch one date's orders and adopt them if new: 'unchanged', 'loaded',
+    'refused' or 'error'. Never raises for network or document problems."""
+    etag = store.stored_etag(journal.db, day)
+    try:
+        res = fetch(session, api_url, journal.station_id, day, etag, timeout_s)
+    except FetchError as exc:
+        log.kv(logger, logging.WARNING, "orders fetch failed", delivery_date=day, error=str(exc))
+        return "error"
+    if res.status == "not-modified":
+        return "unchanged"
+    try:
+        doc = parse_body(res.body, journal.station_id, day)
+    except OrdersRefused as exc:
+        store.refuse(journal, day, res.body, str(exc), source=api_url)
+        return "refused"
+    seq = store.adopt(journal, doc, etag=res.etag, source=api_url)
+    return "unchanged" if seq is None else "loaded"

@@ -1,0 +1,29 @@
+"""Shared fixtures: a signing key, a journal in a temp dir, demo orders."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge.journal import Journal
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "edge.cli"]
+ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", ROOT / "artifacts"))
+
+
+@pytest.fixture
+def key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def journal(tmp_path: Path, key: Ed25519PrivateKey) -> Iterator[Journal]:
+    j = Journal(tmp_path / "station.db", key, "test-station-01")
+    yield j
+    j.close()

@@ -34,7 +34,10 @@ def errors(name: str, doc: Any, limit: int = 5) -> list[str]:
     out = []
     for err in sorted(validator(name).iter_errors(doc), key=lambda e: list(e.absolute_path)):
         path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
-        out.append(f"{path}: {err.message}")
+        # A schema may name what an anyOf/oneOf means, instead of echoing the instance.
+        msg = err.schema.get(f"x-{err.validator}-message") if isinstance(err.schema, dict) else None
+        text = msg or err.message
+        out.append(f"{path}: {text if len(text) <= 200 else text[:200] + '…'}")
         if len(out) >= limit:
             break
     return out

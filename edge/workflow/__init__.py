@@ -1,0 +1,1 @@
+"""The receiving workflow as a pure state machine (see ``machine.step``)."""

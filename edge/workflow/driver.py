@@ -1,0 +1,76 @@
+"""Runs the pure workflow against the journal: the one owner of the station's state.
+
+``handle`` takes one input under a lock, commits any ``Append`` effect to the
+journal (durably, ``synchronous=FULL``) and only then applies ``Committed``, so
+a decision reported as accepted is on disk, and two concurrent confirms of one
+placement record one event. Other effects (tare, scan window) are handed to the
+device callbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from edge import log
+from edge.journal import Journal, read_events
+from edge.matching.types import Order, Policy
+from edge.workflow.machine import replay, step
+from edge.workflow.model import (
+    Append,
+    CommitFailed,
+    Committed,
+    Context,
+    Effect,
+    Input,
+    Result,
+    State,
+)
+
+logger = logging.getLogger("edge.workflow")
+
+WORKFLOW_TYPES = ("delivery.opened", "line.accepted", "line.rejected", "delivery.closed")
+
+
+class Workflow:
+    def __init__(self, journal: Journal, orders: Callable[[], dict[str, Order]], policy: Policy,
+                 *, on_effect: Callable[[Effect], None] | None = None,
+                 now: Callable[[], datetime] | None = None) -> None:
+        self.journal = journal
+        self.orders = orders
+        self.policy = policy
+        self.on_effect = on_effect or (lambda e: None)
+        self.now = now or (lambda: datetime.now(UTC))
+        self._lock = threading.Lock()
+        # Resume where the journal says we were (open delivery, line progress).
+        self.state: State = replay(read_events(journal.db, types=WORKFLOW_TYPES))
+
+    def _ctx(self) -> Context:
+        return Context(orders=self.orders(), policy=self.policy, now=self.now())
+
+    def handle(self, inp: Input) -> Result:
+        with self._lock:
+            ctx = self._ctx()
+            res = step(self.state, inp, ctx)
+            self.state = res.state
+            for eff in res.effects:
+                if isinstance(eff, Append):
+                    fed = self._commit(eff, ctx)
+                    res = Result(fed.state, res.effects, fed.refused or res.refused, res.decision)
+                else:
+                    self.on_effect(eff)
+            return res
+
+    def _commit(self, eff: Append, ctx: Context) -> Result:
+        try:
+            with self.journal.transaction() as tx:
+                events = tuple(tx.append(t, body) for t, body in eff.events)
+        except Exception as exc:  # a failed commit must leave the line undecided, not crash
+            log.kv(logger, logging.ERROR, "commit failed", error=repr(exc))
+            res = step(self.state, CommitFailed(eff.placement_id, str(exc)), ctx)
+        else:
+            res = step(self.state, Committed(events), ctx)
+        self.state = res.state
+        return res

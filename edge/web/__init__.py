@@ -1,0 +1,1 @@
+"""The station's local web app: JSON API, kiosk page, live state stream."""

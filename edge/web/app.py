@@ -1,0 +1,195 @@
+"""The station's JSON API and kiosk page (FastAPI; OpenAPI at ``/openapi.json``).
+
+Handlers translate requests into workflow inputs and nothing more: every rule
+lives in the workflow and the matching rules. A refused input answers 409 with
+``{"error": code, "message": 中文}`` and changes nothing; a malformed request
+answers 422 naming the field. Live state reaches the page over server-sent
+events (``/api/stream``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge import __version__
+from edge.matching.types import Order
+from edge.web.view import snapshot
+from edge.workflow.driver import Workflow
+from edge.workflow.model import (
+    CloseDelivery,
+    Confirm,
+    Input,
+    MarkPartial,
+    OpenDelivery,
+    Result,
+    ScanItem,
+    SelectLine,
+    SetPieces,
+    SetTemperature,
+    SignIn,
+    SignOut,
+    Tare,
+)
+
+STATIC = Path(__file__).parent / "static"
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InspectorIn(Body):
+    inspector_id: str = Field(min_length=1, max_length=64, description="Badge or PIN id")
+
+
+class DeliveryIn(Body):
+    order_id: str = Field(min_length=1, max_length=64)
+    note: dict[str, Any] | None = Field(default=None, description="A parsed ADN1 delivery note")
+
+
+class LineIn(Body):
+    line_id: str = Field(min_length=1, max_length=32)
+
+
+class ScanIn(Body):
+    gtin: str | None = Field(default=None, pattern=r"^\d{8}$|^\d{12,14}$")
+    item_code: str | None = Field(default=None, min_length=1, max_length=64)
+    batch: str | None = Field(default=None, min_length=1, max_length=64)
+    production_date: date | None = None
+    expiry_date: date | None = None
+
+
+class TemperatureIn(Body):
+    temperature_c: str = Field(pattern=r"^-?\d{1,3}(\.\d{1,2})?$", description="Decimal °C")
+
+
+class PiecesIn(Body):
+    pieces: int = Field(ge=0, le=100000)
+
+
+class PartialIn(Body):
+    partial: bool
+
+
+class ConfirmIn(Body):
+    placement_id: int = Field(ge=0, description="The placement shown on screen (idempotency key)")
+
+
+class Hub:
+    """A change counter the event stream watches; bumped after every handled input."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self._lock = threading.Lock()
+
+    def bump(self) -> None:
+        with self._lock:
+            self.version += 1
+
+
+def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
+               devices: Callable[[], dict[str, Any]], hub: Hub | None = None,
+               *, stream_interval_s: float = 0.1) -> FastAPI:
+    app = FastAPI(title="Acceptance station", version=__version__,
+                  description="Local API of a food-acceptance station (kiosk and hall pages).")
+    hub = hub or Hub()
+    app.state.hub = hub
+
+    def state_json() -> dict[str, Any]:
+        return snapshot(workflow.state, orders(), devices())
+
+    def run(inp: Input) -> JSONResponse:
+        res: Result = workflow.handle(inp)
+        hub.bump()
+        if res.refused is not None:
+            return JSONResponse({"error": res.refused.code, "message": res.refused.message,
+                                 "state": state_json()}, status_code=409)
+        out: dict[str, Any] = {"state": state_json()}
+        if res.decision is not None:
+            out["decision"] = res.decision.to_json()
+        return JSONResponse(out)
+
+    @app.get("/", include_in_schema=False)
+    def kiosk() -> FileResponse:
+        return FileResponse(STATIC / "kiosk.html")
+
+    @app.get("/api/state", summary="The kiosk's whole state")
+    def get_state() -> dict[str, Any]:
+        return state_json()
+
+    @app.get("/api/stream", summary="Server-sent events: a state snapshot on every change")
+    async def stream() -> StreamingResponse:
+        async def gen() -> AsyncIterator[str]:
+            seen = -1
+            idle = 0.0
+            while True:
+                if hub.version != seen or idle >= 1.0:  # also a heartbeat each second
+                    seen = hub.version
+                    idle = 0.0
+                    yield f"data: {json.dumps(state_json(), ensure_ascii=False)}\n\n"
+                await asyncio.sleep(stream_interval_s)
+                idle += stream_interval_s
+        return StreamingResponse(gen(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store"})
+
+    @app.post("/api/inspectors", summary="Sign an inspector in (badge scan or PIN)")
+    def sign_in(body: InspectorIn) -> JSONResponse:
+        return run(SignIn(body.inspector_id.strip()))
+
+    @app.delete("/api/inspectors/{inspector_id}", summary="Sign an inspector out")
+    def sign_out(inspector_id: str) -> JSONResponse:
+        return run(SignOut(inspector_id))
+
+    @app.post("/api/deliveries", summary="Open a delivery for one of today's orders")
+    def open_delivery(body: DeliveryIn) -> JSONResponse:
+        return run(OpenDelivery(body.order_id, str(uuid.uuid4()), note=body.note))
+
+    @app.post("/api/deliveries/current/close", summary="Close the open delivery")
+    def close_delivery() -> JSONResponse:
+        return run(CloseDelivery())
+
+    @app.post("/api/placement/line", summary="Tap an order line for the item on the scale")
+    def select_line(body: LineIn) -> JSONResponse:
+        return run(SelectLine(body.line_id))
+
+    @app.post("/api/placement/scan", summary="A code read for the item on the scale")
+    def scan(body: ScanIn) -> JSONResponse:
+        return run(ScanItem(gtin=body.gtin, item_code=body.item_code, batch=body.batch,
+                            production_date=body.production_date,
+                            expiry_date=body.expiry_date))
+
+    @app.post("/api/placement/temperature", summary="Temperature of the item (°C)")
+    def temperature(body: TemperatureIn) -> JSONResponse:
+        return run(SetTemperature(Decimal(body.temperature_c)))
+
+    @app.post("/api/placement/pieces", summary="Piece count of the item")
+    def pieces(body: PiecesIn) -> JSONResponse:
+        return run(SetPieces(body.pieces))
+
+    @app.post("/api/placement/partial", summary="Mark the item as a partial delivery")
+    def partial(body: PartialIn) -> JSONResponse:
+        return run(MarkPartial(body.partial))
+
+    @app.post("/api/scale/tare", summary="Tare the scale (container)")
+    def tare() -> JSONResponse:
+        return run(Tare())
+
+    @app.post("/api/confirm", summary="Decide the item on the scale and record it")
+    def confirm(body: ConfirmIn) -> JSONResponse:
+        return run(Confirm(body.placement_id))
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,132 @@
+// Kiosk page: renders the snapshot pushed over /api/stream and posts staff actions.
+"use strict";
+const $ = (id) => document.getElementById(id);
+let state = null;
+
+function toast(text) {
+  const t = $("toast");
+  t.textContent = text;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
+}
+
+async function post(path, body) {
+  const r = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
+                               body: JSON.stringify(body || {})});
+  let data = {};
+  try { data = await r.json(); } catch (e) { data = {}; }
+  if (!r.ok) {
+    toast(data.message || "请求无效（" + r.status + "）");
+  }
+  if (data.state) render(data.state);
+  return data;
+}
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+const STATUS = {pending: "待验收", accepted: "已验收", rejected: "已拒收"};
+const DEVICE = {scale: "秤", camera: "摄像头", sync: "同步", thermometer: "温度计"};
+
+function renderDevices(devices) {
+  const box = $("devices");
+  box.replaceChildren();
+  for (const [name, info] of Object.entries(devices || {})) {
+    const ok = info.ok !== false;
+    const chip = el("span", (DEVICE[name] || name) + (info.text ? "：" + info.text : ""),
+                    "chip" + (ok ? "" : " bad"));
+    chip.dataset.device = name;
+    box.append(chip);
+  }
+}
+
+function render(s) {
+  state = s;
+  $("inspectors").textContent = s.inspectors.length ? "验收人：" + s.inspectors.join("、") : "未签到";
+  renderDevices(s.devices);
+  const d = s.delivery;
+  $("orders").hidden = !!d;
+  $("delivery").hidden = !d;
+  const list = $("order-list");
+  list.replaceChildren();
+  for (const o of s.orders) {
+    const b = el("button", o.supplier + "　" + o.order_id + "　送货时段 " + o.window + "　" + o.lines + " 项");
+    b.dataset.order = o.order_id;
+    b.onclick = () => post("/api/deliveries", {order_id: o.order_id});
+    list.append(el("li")).append(b);
+  }
+  const body = document.querySelector("#lines tbody");
+  body.replaceChildren();
+  let selected = null;
+  if (d) {
+    $("delivery-title").textContent = d.supplier + "　" + d.order_id;
+    for (const ln of d.lines) {
+      const tr = el("tr");
+      tr.dataset.line = ln.line_id;
+      if (ln.line_id === s.placement.line_id) { tr.className = "selected"; selected = ln; }
+      tr.append(el("td", ln.line_id), el("td", ln.item + (ln.needs_temperature ? "（" + ln.storage + "）" : "")),
+                el("td", ln.ordered), el("td", ln.received),
+                el("td", STATUS[ln.status], "status-" + ln.status));
+      tr.onclick = () => post("/api/placement/line", {line_id: ln.line_id});
+      body.append(tr);
+    }
+  }
+  const w = s.weight;
+  $("weight").textContent = w ? w.text : "— 斤";
+  $("stable").textContent = w ? (w.stable ? "● 稳定" : "○ 称重中…") : "等待称重";
+  $("stable").className = "stable" + (w && w.stable ? " ok" : "");
+  const p = s.placement;
+  $("placement-line").textContent = selected ? "第 " + selected.line_id + " 行：" + selected.item + "　订购 " + selected.ordered
+    : (p.gtin ? "条码 " + p.gtin : "请扫码或点选订单行");
+  if (document.activeElement !== $("temperature")) $("temperature").value = p.temperature_c || "";
+  if (document.activeElement !== $("pieces")) $("pieces").value = p.pieces === null ? "" : p.pieces;
+  $("partial").checked = p.partial;
+  $("confirm").disabled = !d || s.pending || p.decided;
+  $("confirm").dataset.placement = p.placement_id;
+  const last = s.last;
+  const box = $("decision");
+  if (last && p.decided) {
+    box.hidden = false;
+    box.className = "decision " + last.outcome;
+    $("decision-title").textContent = last.outcome === "accepted"
+      ? "合格　已验收：" + (last.item || "") : "不合格　请退货：" + (last.item || "");
+    const ul = $("decision-reasons");
+    ul.replaceChildren();
+    for (const c of last.checks) {
+      if (c.result !== "pass") ul.append(el("li", c.detail));
+    }
+  } else {
+    box.hidden = true;
+  }
+}
+
+$("signin-form").onsubmit = (ev) => {
+  ev.preventDefault();
+  const id = $("inspector-id").value.trim();
+  if (id) post("/api/inspectors", {inspector_id: id}).then(() => { $("inspector-id").value = ""; });
+};
+$("close-delivery").onclick = () => post("/api/deliveries/current/close");
+$("tare").onclick = () => post("/api/scale/tare");
+$("confirm").onclick = () => post("/api/confirm", {placement_id: Number($("confirm").dataset.placement)});
+$("temperature").onchange = () => {
+  const v = $("temperature").value.trim();
+  if (v) post("/api/placement/temperature", {temperature_c: v});
+};
+$("pieces").onchange = () => {
+  const v = $("pieces").value.trim();
+  if (v) post("/api/placement/pieces", {pieces: Number(v)});
+};
+$("partial").onchange = () => post("/api/placement/partial", {partial: $("partial").checked});
+
+function connect() {
+  const es = new EventSource("/api/stream");
+  es.onmessage = (m) => render(JSON.parse(m.data));
+  es.onerror = () => { es.close(); setTimeout(connect, 2000); };
+}
+fetch("/api/state").then((r) => r.json()).then(render);
+connect();

@@ -1,0 +1,88 @@
+"""What the kiosk shows, as one JSON snapshot built from the workflow state.
+
+Pure: the page renders this and nothing else, so the browser test and the API
+test look at the same data. Quantities are shown in the order's unit with
+exact decimals; reasons carry their Chinese label.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edge.matching.reasons import REASONS
+from edge.matching.types import Order, OrderLine
+from edge.matching.units import UNIT_ZH, fmt, grams_in, is_weight_unit
+from edge.workflow.machine import needs_temperature, needs_weight
+from edge.workflow.model import Progress, State
+
+STORAGE_ZH = {"ambient": "常温", "chilled": "冷藏", "frozen": "冷冻"}
+
+
+def _received(line: OrderLine, p: Progress) -> str:
+    if is_weight_unit(line.qty_unit):
+        v = grams_in(p.accepted_g, line.qty_unit)
+        return f"{fmt(v if v is not None else 0)} {UNIT_ZH[line.qty_unit]}"
+    return f"{p.accepted_pieces} {UNIT_ZH[line.qty_unit]}"
+
+
+def _status(p: Progress) -> str:
+    if p.accepted:
+        return "accepted"
+    return "rejected" if p.rejected else "pending"
+
+
+def line_view(line: OrderLine, p: Progress) -> dict[str, Any]:
+    return {
+        "line_id": line.line_id, "item": line.item.name, "spec": line.item.spec,
+        "code": line.item.code, "gtin": line.item.gtin,
+        "ordered": f"{fmt(line.qty_value)} {UNIT_ZH[line.qty_unit]}",
+        "received": _received(line, p), "status": _status(p),
+        "storage": STORAGE_ZH[line.storage], "needs_temperature": needs_temperature(line),
+        "weighed": needs_weight(line),
+    }
+
+
+def weight_view(net_g: int, unit: str = "jin") -> str:
+    v = grams_in(net_g, unit)
+    return f"{fmt(v if v is not None else net_g)} {UNIT_ZH[unit]}"
+
+
+def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any]) -> dict[str, Any]:
+    d = state.delivery
+    order = orders.get(d.order_id) if d else None
+    p = state.placement
+    w = state.weight
+    last = None
+    if state.last:
+        last = {**state.last, "reasons": [
+            {"code": c, "label": REASONS[c][1] if c in REASONS else c}
+            for c in state.last.get("reasons", [])]}
+    return {
+        "inspectors": list(state.inspectors),
+        "orders": [{"order_id": o.order_id, "supplier": o.supplier.name,
+                    "supplier_id": o.supplier.supplier_id,
+                    "window": f"{o.window_from:%H:%M}–{o.window_to:%H:%M}",
+                    "lines": len(o.lines)} for o in orders.values()],
+        "delivery": None if d is None else {
+            "delivery_id": d.delivery_id, "order_id": d.order_id, "supplier_id": d.supplier_id,
+            "supplier": order.supplier.name if order else d.supplier_id, "note": d.note_id,
+            "lines": [line_view(ln, d.progress.get(ln.line_id, Progress()))
+                      for ln in (order.lines if order else ())],
+        },
+        "placement": {
+            "placement_id": p.placement_id, "line_id": p.line_id, "gtin": p.gtin,
+            "item_code": p.item_code, "batch": p.batch,
+            "production_date": None if p.production_date is None else p.production_date.isoformat(),
+            "expiry_date": None if p.expiry_date is None else p.expiry_date.isoformat(),
+            "pieces": p.pieces,
+            "temperature_c": None if p.temperature_c is None else fmt(p.temperature_c),
+            "partial": p.partial, "decided": p.decided,
+        },
+        "weight": None if w is None else {
+            "net_g": w.net_g, "stable": w.stable, "text": weight_view(w.net_g),
+            "kg": weight_view(w.net_g, "kg"),
+        },
+        "pending": state.pending is not None,
+        "last": last,
+        "devices": devices,
+    }

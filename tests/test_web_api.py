@@ -1,0 +1,163 @@
+"""The station API: bad requests refused with a message and no change; one accept per placement."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import pytest
+import requests
+import uvicorn
+from fastapi.testclient import TestClient
+
+from edge.demo_data import demo_orders
+from edge.journal import Journal, read_events
+from edge.matching.types import Policy
+from edge.orders.model import orders_from_doc
+from edge.web.app import create_app
+from edge.workflow.driver import Workflow
+from edge.workflow.model import Reading, Weight
+
+ORDERS = orders_from_doc(demo_orders("test-station-01", "2026-11-28"))
+VEG = "PO-20261128-0012"
+POLICY = Policy()
+NOW = datetime(2026, 11, 28, 6, 45, tzinfo=POLICY.tz)
+DEVICES = {"scale": {"ok": True, "text": "已连接"}}
+
+
+@pytest.fixture
+def wf(journal: Journal) -> Workflow:
+    return Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW)
+
+
+@pytest.fixture
+def client(wf: Workflow) -> TestClient:
+    return TestClient(create_app(wf, lambda: ORDERS, lambda: DEVICES))
+
+
+def _ready(client: TestClient, wf: Workflow) -> None:
+    for i in ("zhang", "li"):
+        assert client.post("/api/inspectors", json={"inspector_id": i}).status_code == 200
+    assert client.post("/api/deliveries", json={"order_id": VEG}).status_code == 200
+    assert client.post("/api/placement/line", json={"line_id": "1"}).status_code == 200
+    wf.handle(Reading(Weight(net_g=15900, stable=True, raw="S S 15.900 kg")))
+
+
+def test_flow_reject_with_reason(client: TestClient, wf: Workflow, journal: Journal) -> None:
+    _ready(client, wf)
+    pid = client.get("/api/state").json()["placement"]["placement_id"]
+    r = client.post("/api/confirm", json={"placement_id": pid})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["decision"]["outcome"] == "rejected"
+    assert body["state"]["last"]["reasons"] == [{"code": "QTY_OVER", "label": "数量超出订单上限"}]
+    assert body["state"]["weight"]["text"] == "31.8 斤"
+    line = body["state"]["delivery"]["lines"][0]
+    assert line["status"] == "rejected"
+    assert [e["type"] for e in read_events(journal.db)][-1] == "line.rejected"
+
+
+BAD = [
+    ("/api/inspectors", {"inspector_id": ""}, 422, "inspector_id"),
+    ("/api/inspectors", {"id": "x"}, 422, "inspector_id"),
+    ("/api/deliveries", {"order_id": "PO-nope"}, 409, "今日订单中没有"),
+    ("/api/placement/line", {"line_id": "1"}, 409, "请先打开送货单"),
+    ("/api/placement/temperature", {"temperature_c": 4.5}, 422, "temperature_c"),
+    ("/api/placement/temperature", {"temperature_c": "warm"}, 422, "temperature_c"),
+    ("/api/placement/pieces", {"pieces": -1}, 422, "pieces"),
+    ("/api/placement/scan", {"gtin": "12ab"}, 422, "gtin"),
+    ("/api/confirm", {"placement_id": "x"}, 422, "placement_id"),
+    ("/api/confirm", {"placement_id": 0, "extra": 1}, 422, "extra"),
+    ("/api/confirm", {"placement_id": 0}, 409, "请先打开送货单"),
+    ("/api/deliveries/current/close", {}, 409, "没有打开的送货单"),
+]
+
+
+@pytest.mark.parametrize("path,body,status,needle", BAD, ids=[f"{b[0]}-{b[2]}" for b in BAD])
+def test_bad_requests_change_nothing(client: TestClient, journal: Journal, path: str,
+                                     body: dict[str, Any], status: int, needle: str) -> None:
+    before = client.get("/api/state").json()
+    seq = journal.last_seq()
+    r = client.post(path, json=body)
+    assert r.status_code == status
+    assert needle in r.text
+    assert client.get("/api/state").json() == before
+    assert journal.last_seq() == seq
+
+
+def test_openapi_documents_every_route(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    paths = set(spec["paths"])
+    for p in ("/api/state", "/api/stream", "/api/inspectors", "/api/deliveries", "/api/confirm",
+              "/api/placement/line", "/api/placement/scan", "/api/placement/temperature",
+              "/api/placement/pieces", "/api/placement/partial", "/api/scale/tare",
+              "/api/deliveries/current/close", "/api/inspectors/{inspector_id}"):
+        assert p in paths, p
+
+
+def test_kiosk_page_served(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and "食材验收" in r.text
+    assert client.get("/static/kiosk.js").status_code == 200
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(wf: Workflow) -> Iterator[str]:
+    port = _free_port()
+    app = create_app(wf, lambda: ORDERS, lambda: DEVICES, stream_interval_s=0.05)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(url + "/api/state", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    srv.should_exit = True
+    t.join(5)
+
+
+def test_concurrent_double_accept_records_one_event(server: str, wf: Workflow,
+                                                    journal: Journal) -> None:
+    s = requests.Session()
+    for i in ("zhang", "li"):
+        s.post(server + "/api/inspectors", json={"inspector_id": i}).raise_for_status()
+    s.post(server + "/api/deliveries", json={"order_id": VEG}).raise_for_status()
+    s.post(server + "/api/placement/line", json={"line_id": "1"}).raise_for_status()
+    wf.handle(Reading(Weight(net_g=15000, stable=True)))
+    pid = s.get(server + "/api/state").json()["placement"]["placement_id"]
+
+    def tap(_: int) -> int:
+        return requests.post(server + "/api/confirm", json={"placement_id": pid},
+                             timeout=10).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = sorted(pool.map(tap, range(16)))
+    assert codes == [200] + [409] * 15
+    assert len(list(read_events(journal.db, types=("line.accepted", "line.rejected")))) == 1
+
+
+def test_stream_pushes_changes(server: str) -> None:
+    with requests.get(server + "/api/stream", stream=True, timeout=10) as r:
+        lines = r.iter_lines(decode_unicode=True)
+        first = json.loads(next(ln for ln in lines if ln.startswith("data: "))[6:])
+        assert first["inspectors"] == []
+        requests.post(server + "/api/inspectors", json={"inspector_id": "zhang"}, timeout=5)
+        for ln in lines:
+            if ln.startswith("data: ") and json.loads(ln[6:])["inspectors"] == ["zhang"]:
+                break

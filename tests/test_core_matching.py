@@ -186,7 +186,7 @@ def test_window_bounds_inclusive() -> None:
 def test_detail_reads_like_the_kiosk() -> None:
     d = decide(order(), obs(net_g=15900), POLICY)
     q = next(c for c in d.checks if c.check == "quantity")
-    assert q.detail == "数量超出订单上限：超出上限 5%：实收 31.8 斤，订单 30 斤"
+    assert q.detail == "重量超出订单上限 5%：实收 31.8 斤，订单 30 斤"
 
 
 def test_amount_is_ordered_price_times_quantity_in_price_unit() -> None:

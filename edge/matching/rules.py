@@ -108,15 +108,18 @@ def check_quantity(line: OrderLine, obs: Observation) -> tuple[Check, int | None
     received = f"实收 {show(now)}" + (f"（累计 {show(total)}）" if done else "")
     if done > 0 and done >= lower:
         return _fail("quantity", "LINE_ALREADY_ACCEPTED", f"已累计验收 {show(done)}，{ordered_txt}"), whole_g
+    what = "重量" if by_weight else "数量"
     if total > upper:
         pct = fmt(line.tolerance.over_pct)
-        return _fail("quantity", "QTY_OVER", f"超出上限 {pct}%：{received}，{ordered_txt}"), whole_g
+        return Check("quantity", "fail", f"{what}超出订单上限 {pct}%：{received}，{ordered_txt}",
+                     "QTY_OVER"), whole_g
     if total < lower:
         if obs.partial:
             return _warn("quantity", "QTY_PARTIAL",
                          f"{received}，{ordered_txt}，尚欠 {show(lower - total)} 以上"), whole_g
         pct = fmt(line.tolerance.under_pct)
-        return _fail("quantity", "QTY_UNDER", f"低于下限 {pct}%：{received}，{ordered_txt}"), whole_g
+        return Check("quantity", "fail", f"{what}低于订单下限 {pct}%：{received}，{ordered_txt}",
+                     "QTY_UNDER"), whole_g
     return Check("quantity", "pass", f"{received}，{ordered_txt}"), whole_g
 
 

@@ -52,6 +52,8 @@ def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any]) ->
     order = orders.get(d.order_id) if d else None
     p = state.placement
     w = state.weight
+    line = order.by_line_id.get(p.line_id or "") if order else None
+    unit = line.qty_unit if line is not None and is_weight_unit(line.qty_unit) else "jin"
     last = None
     if state.last:
         last = {**state.last, "reasons": [
@@ -79,7 +81,7 @@ def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any]) ->
             "partial": p.partial, "decided": p.decided,
         },
         "weight": None if w is None else {
-            "net_g": w.net_g, "stable": w.stable, "text": weight_view(w.net_g),
+            "net_g": w.net_g, "stable": w.stable, "text": weight_view(w.net_g, unit),
             "kg": weight_view(w.net_g, "kg"),
         },
         "pending": state.pending is not None,

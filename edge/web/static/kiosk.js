@@ -58,7 +58,9 @@ function render(s) {
     const b = el("button", o.supplier + "　" + o.order_id + "　送货时段 " + o.window + "　" + o.lines + " 项");
     b.dataset.order = o.order_id;
     b.onclick = () => post("/api/deliveries", {order_id: o.order_id});
-    list.append(el("li")).append(b);
+    const li = el("li");
+    li.append(b);
+    list.append(li);
   }
   const body = document.querySelector("#lines tbody");
   body.replaceChildren();

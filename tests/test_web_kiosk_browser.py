@@ -1,0 +1,53 @@
+"""The kiosk page in headless Chromium: sign in, accept one line, reject another."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page
+
+from edge.journal import Journal, read_events
+from edge.workflow.driver import Workflow
+from edge.workflow.model import Reading, Weight
+from tests.browser import page
+from tests.conftest import ARTIFACTS
+from tests.test_web_api import server, wf  # noqa: F401  (fixtures shared with the API tests)
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Page]:
+    with page() as p:
+        yield p
+
+
+def test_kiosk_accept_and_reject(server: str, wf: Workflow, journal: Journal,  # noqa: F811
+                                 browser_page: Page) -> None:
+    p = browser_page
+    p.goto(server + "/")
+    for who in ("zhang", "li"):
+        p.fill("#inspector-id", who)
+        p.click("#signin-form button")
+        p.wait_for_selector(f"#inspectors:has-text('{who}')")
+    p.click("button[data-order='PO-20261128-0012']")
+    p.wait_for_selector("#lines tr[data-line='1']")
+    p.click("#lines tr[data-line='1']")
+    wf.handle(Reading(Weight(net_g=15200, stable=True, raw="S S 15.200 kg")))
+    p.wait_for_selector("#stable.ok")
+    p.click("#confirm")
+    p.wait_for_selector(".decision.accepted:has-text('合格')")
+    assert "已验收" in p.inner_text("#lines tr[data-line='1']")
+
+    wf.handle(Reading(Weight(net_g=0, stable=True)))  # item taken off: next placement
+    p.wait_for_selector(".decision", state="hidden")
+    p.click("#lines tr[data-line='2']")
+    wf.handle(Reading(Weight(net_g=27000, stable=True)))
+    p.wait_for_selector("#weight:has-text('27 公斤')")
+    p.click("#confirm")
+    p.wait_for_selector(".decision.rejected")
+    text = p.inner_text("#decision")
+    assert "请退货" in text and "重量超出订单上限 5%：实收 27 公斤，订单 25 公斤" in text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    p.screenshot(path=str(ARTIFACTS / "kiosk-rejection.png"))
+    types = [e["type"] for e in read_events(journal.db)]
+    assert types == ["delivery.opened", "line.accepted", "line.rejected"]

@@ -1,0 +1,49 @@
+"""Scan events, the one shape every reader produces, and repeat suppression.
+
+Camera decoder, HID scanner and serial scanner all emit :class:`ScanEvent`.
+:class:`RepeatFilter` is pure: it takes the event's monotonic time, so tests
+drive it with plain numbers; a new placement on the scale calls
+:meth:`RepeatFilter.new_window` so the same code on a new item counts again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ScanEvent:
+    """One code read once by one reader."""
+
+    source: str  # e.g. "camera", "hid:/dev/input/event3", "serial:/dev/ttyACM0"
+    text: str  # as read, with an AIM symbology id prefix for GS1 data
+    format: str | None  # barcode format when the reader knows it (camera), else None
+    at: float  # time.monotonic() of the read
+
+
+class RepeatFilter:
+    """Let a code through once per window: repeats within ``window_s`` are dropped.
+
+    The window is per code text and is measured from the last time the code
+    was *seen* (so a code held in view keeps being suppressed). ``new_window()``
+    forgets everything: the next read of any code counts again.
+    """
+
+    def __init__(self, window_s: float) -> None:
+        if window_s < 0:
+            raise ValueError("window_s must be >= 0")
+        self.window_s = window_s
+        self._last_seen: dict[str, float] = {}
+
+    def accept(self, text: str, at: float) -> bool:
+        """True when ``text`` read at ``at`` is new; records the sighting either way."""
+        last = self._last_seen.get(text)
+        self._last_seen[text] = at
+        if len(self._last_seen) > 1024:  # bound memory on a long-running station
+            cutoff = at - self.window_s
+            self._last_seen = {k: v for k, v in self._last_seen.items() if v >= cutoff}
+        return last is None or at - last > self.window_s or at < last
+
+    def new_window(self) -> None:
+        """A new placement on the scale: every code counts again."""
+        self._last_seen.clear()

@@ -15,6 +15,7 @@ KEY_LEFTSHIFT, KEY_RIGHTSHIFT = 42, 54
 KEY_LEFTCTRL, KEY_RIGHTCTRL = 29, 97
 KEY_RIGHTBRACE = 27
 GS = "\x1d"
+KEYPAD = frozenset([55, *range(71, 84), 98])
 
 # code: (plain, shifted)
 KEYMAP: dict[int, tuple[str, str]] = {
@@ -89,7 +90,7 @@ def key_events_for(text: str) -> list[tuple[int, int]]:
     """The key events a wedge scanner sends to type ``text`` and Enter (for simulators/tests)."""
     reverse: dict[str, tuple[int, bool]] = {}
     for code, (plain, shifted) in KEYMAP.items():
-        if code >= 55:  # prefer the main block over the keypad
+        if code in KEYPAD:  # prefer the main block over the keypad
             continue
         reverse.setdefault(plain, (code, False))
         reverse.setdefault(shifted, (code, True))

@@ -40,9 +40,11 @@ def test_digits_and_enter() -> None:
 
 
 def test_shift_both_sides_and_release() -> None:
-    events = (
-        [(KEY_LEFTSHIFT, 1), *press(KS), *press(KT), (KEY_LEFTSHIFT, 0), *press(KA), (KEY_RIGHTSHIFT, 1), *press(KF), *press(KMINUS), (KEY_RIGHTSHIFT, 0), *press(K1), *press(KEY_KPENTER)]
-    )
+    events = [
+        (KEY_LEFTSHIFT, 1), *press(KS), *press(KT), (KEY_LEFTSHIFT, 0),
+        *press(KA), (KEY_RIGHTSHIFT, 1), *press(KF), *press(KMINUS), (KEY_RIGHTSHIFT, 0),
+        *press(K1), *press(KEY_KPENTER),
+    ]
     assert assemble(events) == ["STaF_1"]
 
 

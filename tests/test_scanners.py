@@ -6,11 +6,11 @@ import os
 import threading
 import time
 import tty
-from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vision_helpers import wait_for
 
 from edge.codes import GS1Result, parse_code
 from edge.codes.scan import RepeatFilter, ScanEvent
@@ -116,14 +116,6 @@ def test_repeat_filter_zero_window_counts_every_read() -> None:
     f = RepeatFilter(0.0)
     assert f.accept("A", 1.0) and f.accept("A", 1.5)
 
-
-def wait_for(pred: Callable[[], bool], timeout: float = 5.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 def test_serial_scanner_over_pty() -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from vision_helpers import wait_for
 
 from edge.codes import GS1Result, parse_code
 from edge.codes.scan import RepeatFilter, ScanEvent
@@ -20,15 +20,6 @@ from edge.vision.decode import FrameDecoder
 from edge.vision.render import symbol
 from edge.vision.sources import FolderSource, SyntheticSource, make_source
 from edge.vision.worker import DecodeWorker, Frame, LatestSlot
-
-
-def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 def write_video(path: Path, text: str, frames: int = 4) -> None:

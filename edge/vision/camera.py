@@ -10,22 +10,18 @@ plugged back in comes back without a restart.
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Callable
 
-from edge import log
+from edge.device_thread import DeviceThread
 from edge.vision.config import CameraSection
 from edge.vision.sources import FrameSource, SourceError
 from edge.vision.worker import Frame
 
-logger = logging.getLogger(__name__)
-
 STATES = ("starting", "running", "lost", "stalled", "stopped")
 
 
-class Camera:
+class Camera(DeviceThread):
     """Owns one frame source in its own thread; never blocks on the consumer."""
 
     def __init__(
@@ -36,38 +32,13 @@ class Camera:
         on_state: Callable[[str, str], None] | None = None,
         frame_interval_s: float = 0.0,
     ) -> None:
+        super().__init__("camera", source.name, on_state, "starting")
         self.source = source
         self.cfg = cfg
         self._on_frame = on_frame
-        self._on_state = on_state
         self._interval = frame_interval_s  # pacing for file/folder/synthetic sources
-        self.state = "starting"
-        self.detail = ""
         self.frames = 0
         self.reopens = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        self._set_state("stopped", "")
-
-    def _set_state(self, state: str, detail: str) -> None:
-        if state == self.state and detail == self.detail:
-            return
-        self.state, self.detail = state, detail
-        level = logging.INFO if state in ("running", "stopped") else logging.WARNING
-        log.kv(logger, level, "camera state", state=state, detail=detail, source=self.source.name)
-        if self._on_state is not None:
-            try:
-                self._on_state(state, detail)
-            except Exception as exc:
-                log.kv(logger, logging.ERROR, "camera state handler failed", error=repr(exc))
 
     def _run(self) -> None:
         backoff = self.cfg.reopen_min_s

@@ -9,12 +9,12 @@ unplugged scanner never ends the process and comes back when replugged.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
 from edge import log
 from edge.codes.scan import ScanEvent
+from edge.device_thread import DeviceThread
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class DeviceGone(Exception):
     """The device cannot be opened or went away."""
 
 
-class ReaderThread:
+class ReaderThread(DeviceThread):
     """Subclasses implement ``_open``, ``_read`` (blocking <= ~0.5 s) and ``_close``."""
 
     source = "scanner"
@@ -35,14 +35,10 @@ class ReaderThread:
         reopen_min_s: float = 0.5,
         reopen_max_s: float = 30.0,
     ) -> None:
+        super().__init__("scanner", self.source, on_state, "connecting")
         self._on_scan = on_scan
-        self._on_state = on_state
         self._min, self._max = reopen_min_s, reopen_max_s
-        self.state = "connecting"
-        self.detail = ""
         self.codes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=self.source, daemon=True)
 
     def _open(self) -> None:
         raise NotImplementedError
@@ -52,27 +48,6 @@ class ReaderThread:
 
     def _close(self) -> None:
         raise NotImplementedError
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        self._set_state("stopped", "")
-
-    def _set_state(self, state: str, detail: str) -> None:
-        if (state, detail) == (self.state, self.detail):
-            return
-        self.state, self.detail = state, detail
-        level = logging.WARNING if state == "lost" else logging.INFO
-        log.kv(logger, level, "scanner state", source=self.source, state=state, detail=detail)
-        if self._on_state is not None:
-            try:
-                self._on_state(state, detail)
-            except Exception as exc:
-                log.kv(logger, logging.ERROR, "scanner state handler failed", error=repr(exc))
 
     def _run(self) -> None:
         backoff = self._min

@@ -155,6 +155,7 @@ def test_synthetic_pipeline_reads_and_parses() -> None:
     parsed = parse_code(scans[0].text)
     assert isinstance(parsed, GS1Result)
     assert parsed.as_dict()["net_weight_g"] == 1250 and scans[0].format == "data-matrix"
+    assert parsed.symbology == "]d2"  # the FNC1 flag survived (not guessed from a GS)
 
 
 def test_synthetic_frames_move() -> None:

@@ -41,6 +41,10 @@ _ZX_NAMES = {
     "Code 128": "code-128", "Code 39": "code-39", "ITF": "itf", "QR Code": "qr-code",
     "Data Matrix": "data-matrix", "DataBar": "databar", "DataBar Expanded": "databar-expanded",
 }
+_GS1_IDS = {
+    "code-128": "]C1", "data-matrix": "]d2", "qr-code": "]Q3",
+    "databar": "]e0", "databar-expanded": "]e0",
+}
 _ZBAR_NAMES = {zb: ours for ours, (_, zb) in _FORMATS.items() if zb}
 
 
@@ -109,9 +113,14 @@ class ZxingDecoder:
         )
         out = []
         for b in found:
+            fmt = _ZX_NAMES.get(str(b.format), str(b.format))
             sid = b.symbology_identifier
+            if sid not in GS1_SYMBOLOGY_IDS and b.content_type == zx.ContentType.GS1:
+                # zxing-cpp marks e.g. a rectangular (DMRE) GS1 DataMatrix "]d8": use the
+                # standard GS1 identifier of the format so the parser sees the FNC1.
+                sid = _GS1_IDS.get(fmt, "")
             text = (sid + b.text) if sid in GS1_SYMBOLOGY_IDS else b.text
-            out.append(Decoded(_ZX_NAMES.get(str(b.format), str(b.format)), text))
+            out.append(Decoded(fmt, text))
         return out
 
 

@@ -13,8 +13,8 @@ import pytest
 from edge.cli import main
 from edge.codes.gs1 import GS1_SYMBOLOGY_IDS
 from edge.vision.config import DecoderSection
-from edge.vision.decode import BACKENDS, FrameDecoder, make_decoder, preprocess
-from edge.vision.render import Distortion, compose, distorted_set, symbol
+from edge.vision.decode import BACKENDS, FrameDecoder, ZxingDecoder, make_decoder, preprocess
+from edge.vision.render import Distortion, compose, distorted_set, read_rate, symbol
 
 FORMATS = ["ean-13", "code-128", "qr-code", "data-matrix"]
 
@@ -33,17 +33,29 @@ def test_distorted_set_success_rates(samples: list) -> None:  # type: ignore[typ
     assert set(kinds) == set(FORMATS) and len(samples) >= 150
     rates = {}
     for backend in BACKENDS:
-        dec = make_decoder(backend, FORMATS)
-        ok = collections.Counter()
-        for s in samples:
-            if s.expected in {_strip(d.text) for d in dec.decode(s.image)}:
-                ok[s.format] += 1
-        rates[backend] = sum(ok.values()) / len(samples)
-        per = ", ".join(f"{f} {ok[f]}/{kinds[f]}" for f in FORMATS)
-        print(f"\n{backend}: {rates[backend]:.1%} of {len(samples)} ({per})")
+        dec = FrameDecoder(DecoderSection(formats=FORMATS), backend, strategy="fallback")
+        rates[backend], per = read_rate(dec, samples)
+        shown = ", ".join(f"{f} {r:.1%}" for f, r in per.items())
+        print(f"\n{backend}: {rates[backend]:.1%} of {len(samples)} ({shown})")
+    for binarizer in ("local-average", "fixed-threshold"):
+        single, _ = read_rate(ZxingDecoder(FORMATS, binarizer).decode, samples)
+        print(f"zxing, {binarizer} alone: {single:.1%}")
     default = DecoderSection().backend
     assert rates[default] >= 0.95, rates
     assert rates[default] >= max(rates.values())
+
+
+def test_alternate_strategy_uses_each_binarizer_in_turn(samples: list) -> None:  # type: ignore[type-arg]
+    local = ZxingDecoder(FORMATS, "local-average")
+    fixed = ZxingDecoder(FORMATS, "fixed-threshold")
+    s = next(s for s in samples
+             if not local.decode(s.image) and any(_strip(d.text) == s.expected
+                                                  for d in fixed.decode(s.image)))
+    dec = FrameDecoder(DecoderSection(formats=FORMATS), "zxing", strategy="alternate")
+    assert dec(s.image) == []  # frame 1: local average misses it
+    assert [_strip(d.text) for d in dec(s.image)] == [s.expected]  # frame 2: fixed threshold
+    assert [_strip(d.text) for d in FrameDecoder(
+        DecoderSection(formats=FORMATS), "zxing", strategy="fallback")(s.image)] == [s.expected]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -78,7 +90,7 @@ def _two_codes() -> np.ndarray:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_roi_and_format_restriction(backend: str) -> None:
     frame = cv2.cvtColor(_two_codes(), cv2.COLOR_GRAY2BGR)
-    full = FrameDecoder(DecoderSection(formats=["ean-13", "qr-code"]), backend)
+    full = FrameDecoder(DecoderSection(formats=["ean-13", "qr-code"]), backend, "fallback")
     assert {d.text for d in full(frame)} == {"6901234567892", "STAFF-A1234"}
     right = FrameDecoder(DecoderSection(formats=["ean-13", "qr-code"], roi=[0.5, 0, 0.5, 1]),
                          backend)

@@ -73,7 +73,7 @@ def _decode(args: argparse.Namespace) -> int:
     from edge.vision.decode import FrameDecoder
 
     _, dec_cfg, codes = _sections(args.config)
-    decoder = FrameDecoder(dec_cfg, args.backend)
+    decoder = FrameDecoder(dec_cfg, args.backend, strategy="fallback")  # still images
     status = 0
     for path in args.images:
         line: dict[str, Any] = {"file": str(path), "results": []}

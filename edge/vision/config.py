@@ -15,6 +15,13 @@ FORMAT_NAMES = (
 )
 
 
+BinarizerName = Literal["local-average", "fixed-threshold", "global-histogram"]
+
+
+def _default_binarizers() -> list[BinarizerName]:
+    return ["local-average", "fixed-threshold"]
+
+
 class CameraSection(Section):
     source: Literal["camera", "file", "folder", "synthetic"] = Field(
         default="camera",
@@ -72,6 +79,19 @@ class DecoderSection(Section):
             "ean-13", "ean-8", "code-128", "qr-code", "data-matrix", "databar-expanded"
         ],
         description="Barcode formats to look for (fewer = faster); names as in docs/vision.md.",
+    )
+
+    binarizers: list[BinarizerName] = Field(
+        default_factory=_default_binarizers,
+        min_length=1,
+        description="zxing binarizers to use (each misses codes the other reads; docs/vision.md).",
+    )
+    strategy: Literal["alternate", "fallback"] = Field(
+        default="alternate",
+        description=(
+            "Live frames: alternate = one binarizer per frame in turn (one pass per frame); "
+            "fallback = try each until one finds a code. Still images always use fallback."
+        ),
     )
 
     @field_validator("roi")

@@ -45,6 +45,10 @@ _GS1_IDS = {
     "code-128": "]C1", "data-matrix": "]d2", "qr-code": "]Q3",
     "databar": "]e0", "databar-expanded": "]e0",
 }
+_BINARIZERS = {
+    "local-average": "LocalAverage", "fixed-threshold": "FixedThreshold",
+    "global-histogram": "GlobalHistogram",
+}
 _ZBAR_NAMES = {zb: ours for ours, (_, zb) in _FORMATS.items() if zb}
 
 
@@ -98,18 +102,21 @@ class ZxingDecoder:
 
     name = "zxing"
 
-    def __init__(self, formats: Sequence[str]) -> None:
+    def __init__(self, formats: Sequence[str], binarizer: str = "local-average") -> None:
         import zxingcpp
 
         self._zx = zxingcpp
         self._formats = zxingcpp.BarcodeFormats(
             [getattr(zxingcpp.BarcodeFormat, _FORMATS[f][0]) for f in formats]
         )
+        self.binarizer = binarizer
+        self._binarizer = getattr(zxingcpp.Binarizer, _BINARIZERS[binarizer])
 
     def decode(self, grey: Image) -> list[Decoded]:
         zx = self._zx
         found = zx.read_barcodes(
-            grey, formats=self._formats, text_mode=zx.TextMode.Plain, try_invert=False
+            grey, formats=self._formats, text_mode=zx.TextMode.Plain, try_invert=False,
+            binarizer=self._binarizer,
         )
         out = []
         for b in found:
@@ -150,21 +157,46 @@ class PyzbarDecoder:
 BACKENDS = ("zxing", "pyzbar")
 
 
-def make_decoder(backend: str, formats: Sequence[str]) -> Decoder:
-    """The decoder named by config (``zxing`` or ``pyzbar``)."""
+def make_decoders(backend: str, formats: Sequence[str], binarizers: Sequence[str]) -> list[Decoder]:
+    """The decoder(s) named by config: one per binarizer for zxing, one pyzbar decoder."""
     if backend == "zxing":
-        return ZxingDecoder(formats)
+        return [ZxingDecoder(formats, b) for b in binarizers]
     if backend == "pyzbar":
-        return PyzbarDecoder(formats)
+        return [PyzbarDecoder(formats)]
     raise ValueError(f"unknown decoder backend {backend!r}")
 
 
-class FrameDecoder:
-    """Preprocess + decode, as configured: what the worker and the CLI call per frame."""
+def make_decoder(backend: str, formats: Sequence[str]) -> Decoder:
+    """The backend's decoder with its first (default) binarizer."""
+    return make_decoders(backend, formats, ["local-average"])[0]
 
-    def __init__(self, cfg: DecoderSection, backend: str | None = None) -> None:
+
+class FrameDecoder:
+    """Preprocess + decode, as configured: what the worker and the CLI call per frame.
+
+    With several zxing binarizers, ``strategy`` says how they share the work:
+    ``alternate`` uses the next one on each call (a code held in view meets
+    every binarizer within a few frames, at the cost of one pass per frame: the
+    live camera), ``fallback`` tries them in order until one finds a code (one
+    still image: the CLI, and the success rates in docs/vision.md).
+    """
+
+    def __init__(
+        self, cfg: DecoderSection, backend: str | None = None, strategy: str | None = None
+    ) -> None:
         self.cfg = cfg
-        self.decoder = make_decoder(backend or cfg.backend, cfg.formats)
+        self.strategy = strategy or cfg.strategy
+        self.decoders = make_decoders(backend or cfg.backend, cfg.formats, cfg.binarizers)
+        self._calls = 0
 
     def __call__(self, frame: npt.NDArray[Any]) -> list[Decoded]:
-        return self.decoder.decode(preprocess(frame, self.cfg.roi, self.cfg.max_width))
+        grey = preprocess(frame, self.cfg.roi, self.cfg.max_width)
+        if self.strategy == "alternate":
+            dec = self.decoders[self._calls % len(self.decoders)]
+            self._calls += 1
+            return dec.decode(grey)
+        for dec in self.decoders:
+            found = dec.decode(grey)
+            if found:
+                return found
+        return []

@@ -7,15 +7,16 @@ a scale does: size, rotation, blur, noise, low contrast, perspective.
 
 from __future__ import annotations
 
+import collections
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from edge.codes.gs1 import GS, parse_bracketed
+from edge.codes.gs1 import GS, GS1_SYMBOLOGY_IDS, parse_bracketed
 from edge.codes.gs1_ais import AI_TABLE
-from edge.vision.decode import Image
+from edge.vision.decode import Decoded, Image
 
 _CREATE = {
     "ean-13": "EAN13", "ean-8": "EAN8", "code-128": "Code128", "qr-code": "QRCode",
@@ -187,3 +188,20 @@ def distorted_set(seed: int = 7, per_code: int = 20) -> Iterator[Sample]:
             )
             img = compose(scaled(sym1, px), canvas, d, rng)
             yield Sample(img, fmt, expected_text(text), f"{fmt} module{px:.1f} {d.label()}")
+
+
+def read_rate(
+    decode: Callable[[Image], list[Decoded]], samples: Iterable[Sample]
+) -> tuple[float, dict[str, float]]:
+    """Share of samples whose expected text ``decode`` returns: overall and per format.
+
+    A GS1 symbology id prefix is ignored, so backends that drop it compare equal.
+    """
+    ok: collections.Counter[str] = collections.Counter()
+    total: collections.Counter[str] = collections.Counter()
+    for s in samples:
+        texts = {d.text[3:] if d.text[:3] in GS1_SYMBOLOGY_IDS else d.text for d in decode(s.image)}
+        total[s.format] += 1
+        ok[s.format] += s.expected in texts
+    n = sum(total.values())
+    return (sum(ok.values()) / n if n else 0.0), {f: ok[f] / total[f] for f in sorted(total)}

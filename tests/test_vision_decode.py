@@ -150,3 +150,13 @@ def test_cli_parse(capsys: pytest.CaptureFixture[str]) -> None:
     assert out["net_weight_g"] == 1250
     assert main(["barcode", "parse", "(01)09521234543214"]) == 2
     assert "bad check digit" in capsys.readouterr().err
+
+
+def test_cli_watch_synthetic(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--log-level", "WARNING", "barcode", "watch", "--source", "synthetic",
+                 "--seconds", "1.5"]) == 0
+    captured = capsys.readouterr()
+    scans = [json.loads(x) for x in captured.out.splitlines()]
+    assert len(scans) == 1  # the code stays in view: the repeat window counts it once
+    assert scans[0]["format"] == "data-matrix" and scans[0]["parsed"]["net_weight_g"] == 1250
+    assert '"camera": "running"' in captured.err

@@ -240,3 +240,35 @@ def test_line_splitter_any_chunking(lines: list[str], chunk: int) -> None:
     for i in range(0, len(data), chunk):
         out += sp.feed(data[i : i + chunk])
     assert out == lines
+
+
+def test_scan_hub_merges_threads_and_filters_repeats() -> None:
+    from edge.codes.scan import ScanHub
+
+    hub = ScanHub(window_s=5.0, maxsize=8)
+
+    def reader(name: str) -> None:
+        for i in range(20):
+            hub.submit(ScanEvent(name, "6901234567892", None, 100.0 + i * 0.01))
+
+    threads = [threading.Thread(target=reader, args=(f"r{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    first = hub.get(0.1)
+    assert first is not None and first.text == "6901234567892"
+    assert hub.get(0.01) is None and hub.repeats == 59
+    hub.new_window()  # the next item goes on the scale
+    hub.submit(ScanEvent("camera", "6901234567892", "ean-13", 100.5))
+    assert hub.get(0.1) is not None
+    for i in range(20):
+        hub.submit(ScanEvent("serial", f"CODE-{i}", None, 200.0))
+    assert hub.dropped == 12  # bounded: 8 queued, the rest dropped and counted
+
+
+def test_repeat_filter_out_of_order_events_count_once() -> None:
+    f = RepeatFilter(3.0)
+    assert f.accept("A", 10.0)
+    assert not f.accept("A", 9.9)  # a slightly older event from another reader
+    assert not f.accept("A", 12.9)

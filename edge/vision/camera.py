@@ -10,13 +10,17 @@ plugged back in comes back without a restart.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
+from edge import log
 from edge.device_thread import DeviceThread
 from edge.vision.config import CameraSection
 from edge.vision.sources import FrameSource, SourceError
 from edge.vision.worker import Frame
+
+logger = logging.getLogger(__name__)
 
 STATES = ("starting", "running", "lost", "stalled", "stopped")
 
@@ -84,7 +88,10 @@ class Camera(DeviceThread):
             self.frames += 1
             if self.state != "running":
                 self._set_state("running", "")
-            self._on_frame(Frame(image, now, self.frames))
+            try:
+                self._on_frame(Frame(image, now, self.frames))
+            except Exception as exc:  # a consumer bug must not stop the camera
+                log.kv(logger, logging.ERROR, "frame handler failed", error=repr(exc))
             if self._interval:
                 self._stop.wait(self._interval)
         return None

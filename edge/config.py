@@ -15,16 +15,17 @@ import tomllib
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
+
+from edge.codes.config import CodesSection
+from edge.config_base import Section
+from edge.vision.config import CameraSection, DecoderSection
+from firmware_bridge.scanners.config import ScannersSection
+
+__all__ = ["ConfigError", "Section", "StationConfig", "load_config", "parse_config"]
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,63}$"
 DecimalStr = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$")]
-
-
-class Section(BaseModel):
-    """Base for every config section: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class StationSection(Section):
@@ -70,7 +71,9 @@ class OrdersSection(Section):
         default=3, ge=0, le=10, description="Retries with exponential backoff per fetch."
     )
     refresh_minutes: int = Field(
-        default=15, ge=1, description="How often the uplink re-fetches today's and tomorrow's orders."
+        default=15,
+        ge=1,
+        description="How often the uplink re-fetches today's and tomorrow's orders.",
     )
 
 
@@ -93,7 +96,10 @@ class MatchingSection(Section):
     )
     require_trace_for_packaged: bool = Field(
         default=True,
-        description="Packaged lines (with a GTIN) need a batch or production date (Food Safety Law Art. 53).",
+        description=(
+            "Packaged lines (with a GTIN) need a batch or production date"
+            " (Food Safety Law Art. 53)."
+        ),
     )
 
 
@@ -116,6 +122,18 @@ class StationConfig(Section):
         default_factory=MatchingSection, description="Policy of the receiving rules."
     )
     log: LogSection = Field(default_factory=LogSection, description="Logging.")
+    camera: CameraSection = Field(
+        default_factory=CameraSection, description="Frame source of the camera over the scale."
+    )
+    decoder: DecoderSection = Field(
+        default_factory=DecoderSection, description="Barcode decoding of camera frames."
+    )
+    scanners: ScannersSection = Field(
+        default_factory=ScannersSection, description="USB HID and USB-CDC serial barcode scanners."
+    )
+    codes: CodesSection = Field(
+        default_factory=CodesSection, description="Parsing codes: weight labels, badges, repeats."
+    )
 
 
 class ConfigError(Exception):

@@ -41,7 +41,9 @@ def test_example_shows_every_option_and_loads() -> None:
         if not section:  # a top-level section: its [header] must be there
             assert re.search(rf"^\[{key}(\.|\])", text, re.M), f"section [{key}] not in example"
             continue
-        assert re.search(rf"^#?\s*{re.escape(key)}\s*=", text, re.M), \
+        as_key = rf"^#?\s*{re.escape(key)}\s*="
+        as_table = rf"^#?\s*\[\[?{re.escape(name)}\]\]?"
+        assert re.search(as_key, text, re.M) or re.search(as_table, text, re.M), \
             f"option {name} is not shown in {EXAMPLE.name}"
 
 

@@ -1,0 +1,82 @@
+"""Config of code parsing: weight-label layout, staff badge pattern, repeat window.
+
+Declared next to the parsers that use it; ``StationConfig.codes`` holds it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from edge.config_base import Section
+
+
+class WeightLabelSection(Section):
+    enabled: bool = Field(
+        default=True, description="Parse EAN-13 codes with a configured prefix as weight labels."
+    )
+    prefixes: list[str] = Field(
+        default_factory=lambda: ["2"],
+        description="Leading digits that mark an in-store label, e.g. [\"2\"] or [\"21\"].",
+    )
+    layout: str = Field(
+        default="FFIIIIIVVVVVC",
+        description=(
+            "13 characters, one per EAN digit: F flag, I item code, V value, "
+            "K inner price check digit (only over 4 V digits), C the EAN check digit (last)."
+        ),
+    )
+    value: Literal["weight_g", "price_fen"] = Field(
+        default="weight_g", description="What the V digits hold: weight in grams or price in fen."
+    )
+
+    @field_validator("prefixes")
+    @classmethod
+    def _digits(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if not (p.isascii() and p.isdigit()) or not 1 <= len(p) <= 3:
+                raise ValueError(f"prefix {p!r} must be 1-3 digits")
+        return v
+
+    @field_validator("layout")
+    @classmethod
+    def _layout(cls, v: str) -> str:
+        if len(v) != 13 or set(v) - set("FIVKC"):
+            raise ValueError("layout must be 13 characters of F, I, V, K, C")
+        if v.count("C") != 1 or not v.endswith("C"):
+            raise ValueError("layout must end with the single EAN check digit C")
+        if re.fullmatch(r"[^V]*V+[^V]*", v) is None:
+            raise ValueError("layout needs one contiguous run of V digits")
+        if v.count("K") > 1 or ("K" in v and v.count("V") != 4):
+            raise ValueError("an inner check digit K is supported only over exactly 4 V digits")
+        return v
+
+
+class CodesSection(Section):
+    weight_label: WeightLabelSection = Field(
+        default_factory=WeightLabelSection, description="In-store EAN-13 weight/price labels."
+    )
+    badge_pattern: str | None = Field(
+        default=r"^STAFF-(?P<id>[0-9A-Z]{4,16})$",
+        description=(
+            "Regex a staff badge code fully matches; a group named 'id' gives the staff id. "
+            "Empty or unset disables badges."
+        ),
+    )
+    repeat_window_s: float = Field(
+        default=3.0,
+        ge=0,
+        description="The same code read again within this many seconds counts once.",
+    )
+
+    @field_validator("badge_pattern")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"badge_pattern is not a valid regex: {exc}") from None
+        return v or None

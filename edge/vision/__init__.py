@@ -1,0 +1,1 @@
+"""Camera side of reading codes: frame sources, decoders, the decode worker, synthetic images."""

@@ -10,7 +10,6 @@ import tty
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.vision_helpers import wait_for
 
 from edge.codes import GS1Result, parse_code
 from edge.codes.scan import RepeatFilter, ScanEvent
@@ -25,6 +24,7 @@ from firmware_bridge.scanners.keymap import (
 )
 from firmware_bridge.scanners.serial_lines import LineSplitter
 from firmware_bridge.scanners.serial_scanner import SerialScanner
+from tests.vision_helpers import wait_for
 
 # evdev codes typed by hand from linux/input-event-codes.h
 K1, K2, K9, K0, KA, KS, KT, KF, KMINUS = 2, 3, 10, 11, 30, 31, 20, 33, 12

@@ -10,7 +10,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from tests.vision_helpers import wait_for
 
 from edge.codes import GS1Result, parse_code
 from edge.codes.scan import RepeatFilter, ScanEvent
@@ -20,6 +19,7 @@ from edge.vision.decode import FrameDecoder
 from edge.vision.render import symbol
 from edge.vision.sources import FolderSource, SyntheticSource, make_source
 from edge.vision.worker import DecodeWorker, Frame, LatestSlot
+from tests.vision_helpers import wait_for
 
 
 def write_video(path: Path, text: str, frames: int = 4) -> None:

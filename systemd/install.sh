@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Install (or update) an acceptance station on Raspberry Pi OS / Debian. Idempotent:
+# running it again changes nothing, and it never overwrites a config or a key.
+#
+#   sudo systemd/install.sh [--root DIR] [--skip-packages] [--skip-venv] [--hall]
+#
+# --root DIR       install into DIR instead of / (a scratch root, an image being built)
+# --skip-packages  do not apt-get the system packages
+# --skip-venv      do not build /opt/acceptance-station/venv (keys are then made with
+#                  $ACCEPTANCE_BIN, default: acceptance-station on PATH)
+# --hall           also enable the hall display unit (Chromium kiosk)
+set -euo pipefail
+
+ROOT=/
+SKIP_PACKAGES=0
+SKIP_VENV=0
+HALL=0
+while (($#)); do
+  case "$1" in
+    --root) ROOT="$2"; shift 2 ;;
+    --skip-packages) SKIP_PACKAGES=1; shift ;;
+    --skip-venv) SKIP_VENV=1; shift ;;
+    --hall) HALL=1; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+ROOT="${ROOT%/}"
+SRC="$(cd "$(dirname "$0")/.." && pwd)"
+OPT="$ROOT/opt/acceptance-station"
+ETC="$ROOT/etc/acceptance-station"
+USER_NAME=acceptance
+HALL_USER=acceptance-hall
+say() { echo "install: $*" >&2; }
+
+# Copy a file only when its content or mode differs (so a second run touches nothing).
+put() {  # put MODE SRC DEST
+  local mode="$1" src="$2" dest="$3"
+  mkdir -p "$(dirname "$dest")"
+  if [ -f "$dest" ] && cmp -s "$src" "$dest" && [ "$(stat -c %a "$dest")" = "${mode#0}" ]; then
+    return 0
+  fi
+  install -m "$mode" "$src" "$dest"
+  say "wrote $dest"
+}
+
+# 1. System packages.
+if [ "$SKIP_PACKAGES" = 0 ] && [ -z "$ROOT" ]; then
+  pkgs=(python3-venv python3-dev libzbar0 fonts-noto-cjk chromium cage ffmpeg)
+  missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    say "apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+# 2. Users: the services run unprivileged, in the groups for serial, camera and input.
+if [ -z "$ROOT" ]; then
+  id -u "$USER_NAME" >/dev/null 2>&1 || {
+    useradd --system --home-dir /var/lib/acceptance-station --no-create-home \
+      --shell /usr/sbin/nologin --groups dialout,video,input "$USER_NAME"
+    say "created user $USER_NAME"; }
+  id -u "$HALL_USER" >/dev/null 2>&1 || {
+    useradd --system --home-dir /var/lib/acceptance-hall --no-create-home \
+      --shell /usr/sbin/nologin --groups video,render,input "$HALL_USER"
+    say "created user $HALL_USER"; }
+else
+  say "scratch root: users $USER_NAME and $HALL_USER are created on the target, not here"
+fi
+
+# 3. The program in a venv under /opt (rebuilt only when the source changed).
+BIN="${ACCEPTANCE_BIN:-acceptance-station}"
+if [ "$SKIP_VENV" = 0 ]; then
+  stamp_want=$(cd "$SRC" && cat pyproject.toml $(git ls-files edge firmware_bridge sync 2>/dev/null) \
+    2>/dev/null | sha256sum | cut -c1-16)
+  if [ ! -x "$OPT/venv/bin/python" ]; then
+    python3 -m venv "$OPT/venv"
+  fi
+  if [ "$(cat "$OPT/venv/.source-stamp" 2>/dev/null)" != "$stamp_want" ]; then
+    "$OPT/venv/bin/pip" install -q --upgrade "$SRC"
+    echo "$stamp_want" > "$OPT/venv/.source-stamp"
+    say "installed the program into $OPT/venv"
+  fi
+  BIN="$OPT/venv/bin/acceptance-station"
+fi
+
+# 4. Config from the example, never overwriting one that exists.
+mkdir -p "$ETC"
+chmod 0750 "$ETC"
+if [ ! -e "$ETC/station.toml" ]; then
+  install -m 0640 "$SRC/config/station.example.toml" "$ETC/station.toml"
+  say "wrote $ETC/station.toml from the example: set station_id and school_id"
+fi
+
+# 5. The station key, once; owned by the service user, mode 0600.
+if [ ! -e "$ETC/station.key" ]; then
+  "$BIN" keys init --key "$ETC/station.key" > /dev/null
+  say "generated $ETC/station.key; public key in $ETC/station.key.pub (register it at central)"
+fi
+if [ -z "$ROOT" ]; then
+  chown "$USER_NAME:$USER_NAME" "$ETC/station.key"
+  chgrp "$USER_NAME" "$ETC" "$ETC/station.toml"
+fi
+
+# 6. udev rule for a stable scale name, and the units.
+put 0644 "$SRC/systemd/99-acceptance-scale.rules" "$ROOT/etc/udev/rules.d/99-acceptance-scale.rules"
+for unit in acceptance-station.service acceptance-sync.service acceptance-hall.service; do
+  put 0644 "$SRC/systemd/$unit" "$ROOT/etc/systemd/system/$unit"
+done
+
+# 7. Enable the units (systemctl --root works on a scratch root without a running systemd).
+units=(acceptance-station.service acceptance-sync.service)
+[ "$HALL" = 1 ] && units+=(acceptance-hall.service)
+if [ -z "$ROOT" ]; then
+  systemctl daemon-reload
+  udevadm control --reload-rules 2>/dev/null || true
+  systemctl enable --quiet "${units[@]}"
+else
+  systemctl --root="$ROOT" enable --quiet "${units[@]}"
+fi
+say "done"

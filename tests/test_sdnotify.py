@@ -1,0 +1,72 @@
+"""sd_notify over a real datagram socket; the watchdog stops pinging when a loop stalls."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edge.sdnotify import Watchdog, notify, watchdog_interval_s
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[tuple[socket.socket, dict[str, str]]]:
+    path = str(tmp_path / "notify.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(2)
+    yield s, {"NOTIFY_SOCKET": path}
+    s.close()
+
+
+def test_notify_sends_and_is_a_noop_without_systemd(notify_socket: tuple[socket.socket,
+                                                                         dict[str, str]]) -> None:
+    s, env = notify_socket
+    assert notify("READY=1", env)
+    assert s.recv(100) == b"READY=1"
+    assert not notify("READY=1", {})
+
+
+def test_watchdog_interval_from_env() -> None:
+    assert watchdog_interval_s({"WATCHDOG_USEC": "30000000"}) == 15
+    assert watchdog_interval_s({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"}) is None
+    assert watchdog_interval_s({"WATCHDOG_USEC": "30000000",
+                                "WATCHDOG_PID": str(os.getpid())}) == 15
+    assert watchdog_interval_s({}) is None
+
+
+def test_pings_stop_when_a_loop_freezes(notify_socket: tuple[socket.socket,
+                                                             dict[str, str]]) -> None:
+    s, env = notify_socket
+    wd = Watchdog(0.05, send=lambda m: notify(m, env))
+    wd.register("main", deadline_s=0.3)
+    wd.start()
+    alive = True
+
+    def main_loop_tick() -> None:
+        if alive:
+            wd.beat("main")
+
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        main_loop_tick()
+        time.sleep(0.02)
+    assert s.recv(100) == b"WATCHDOG=1"
+    alive = False  # the test hook: the main loop freezes
+    time.sleep(0.5)
+    s.settimeout(0.05)
+    with pytest.raises(TimeoutError):
+        while True:  # drain what was sent before the freeze was noticed
+            s.recv(100)
+    pings = wd.pings
+    time.sleep(0.4)
+    assert wd.pings == pings and wd.withheld == "main"
+    alive = True
+    main_loop_tick()
+    time.sleep(0.2)
+    assert wd.pings > pings
+    wd.stop()

@@ -17,6 +17,7 @@ from edge import __version__, log
 
 COMMAND_MODULES: tuple[str, ...] = (
     "edge.commands",
+    "firmware_bridge.cli",
 )
 
 

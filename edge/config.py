@@ -70,7 +70,9 @@ class OrdersSection(Section):
         default=3, ge=0, le=10, description="Retries with exponential backoff per fetch."
     )
     refresh_minutes: int = Field(
-        default=15, ge=1, description="How often the uplink re-fetches today's and tomorrow's orders."
+        default=15,
+        ge=1,
+        description="How often the uplink re-fetches today's and tomorrow's orders.",
     )
 
 
@@ -93,7 +95,8 @@ class MatchingSection(Section):
     )
     require_trace_for_packaged: bool = Field(
         default=True,
-        description="Packaged lines (with a GTIN) need a batch or production date (Food Safety Law Art. 53).",
+        description="Packaged lines (with a GTIN) need a batch or production date "
+        "(Food Safety Law Art. 53).",
     )
 
 
@@ -103,6 +106,9 @@ class LogSection(Section):
         pattern=r"^(DEBUG|INFO|WARNING|ERROR)$",
         description="Log level of the station's stderr log.",
     )
+
+
+from firmware_bridge.config import ScaleSection  # noqa: E402  (needs Section above)
 
 
 class StationConfig(Section):
@@ -116,6 +122,9 @@ class StationConfig(Section):
         default_factory=MatchingSection, description="Policy of the receiving rules."
     )
     log: LogSection = Field(default_factory=LogSection, description="Logging.")
+    scale: ScaleSection = Field(
+        default_factory=ScaleSection, description="The weighing indicator and its serial link."
+    )
 
 
 class ConfigError(Exception):

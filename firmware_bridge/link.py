@@ -1,0 +1,244 @@
+"""The serial link to one indicator: a thread that keeps reading, whatever happens.
+
+A thin adapter around pyserial (the only code here that touches a port). It
+opens the configured path (a stable one such as ``/dev/serial/by-id/...``),
+polls or listens as the protocol says, feeds the bytes to the protocol's pure
+parser, applies the stability policy and hands each reading to the consumer.
+When the port vanishes, errors, or stays silent, it closes it and reopens it
+with exponential backoff, forever, until stopped: a driver that gives up on the
+first read error never recovers without a re-plug, this one does.
+
+Its state (connected, silent, bad_frames, reconnecting, disconnected) is
+published to a callback and logged once per change, never per frame. Every
+reading is delivered, including the first one after start (an item already on
+the pan is read) and repeats of the same weight (nothing is reset to zero).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from edge import log
+from firmware_bridge.protocols import get_spec
+from firmware_bridge.protocols.base import OK, Reading
+from firmware_bridge.serialport import open_port
+from firmware_bridge.stability import StabilityDetector, StabilityMode, StabilityParams, decide
+
+logger = logging.getLogger("firmware_bridge.link")
+
+
+class LinkState(StrEnum):
+    CONNECTED = "connected"
+    SILENT = "silent"
+    BAD_FRAMES = "bad_frames"
+    RECONNECTING = "reconnecting"
+    DISCONNECTED = "disconnected"
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    state: LinkState
+    reason: str
+    at: float  # time.monotonic()
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    port: str
+    protocol: str
+    baud: int | None = None
+    unit: str | None = None
+    poll_interval_s: float = 0.2
+    silence_timeout_s: float = 3.0
+    reconnect_initial_s: float = 0.1
+    reconnect_max_s: float = 1.0
+    bad_frames_threshold: int = 5
+    stability: StabilityParams = field(default_factory=StabilityParams)
+    stability_mode: StabilityMode = "flag"
+
+
+class UnsupportedCommand(Exception):
+    """The protocol has no such command (e.g. clear tare on an A&D indicator)."""
+
+
+class _Reopen(Exception):
+    """Close and reopen the port (silence)."""
+
+
+class ScaleLink:
+    """Reads one indicator on its own thread; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: LinkSettings,
+        readings: queue.Queue[Reading] | None = None,
+        on_state: Callable[[StateChange], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.spec = get_spec(settings.protocol)
+        if readings is None:
+            readings = queue.Queue(1000)
+        self.readings: queue.Queue[Reading] = readings
+        self.on_state = on_state
+        self.clock = clock
+        self.state = LinkState.DISCONNECTED
+        self.latest: Reading | None = None
+        self.delivered = 0
+        self.dropped = 0
+        self._commands: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- control -----------------------------------------------------------
+    def start(self) -> ScaleLink:
+        self._thread = threading.Thread(
+            target=self._run, name=f"scale-link:{self.settings.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._set_state(LinkState.DISCONNECTED, "stopped")
+
+    def zero(self) -> None:
+        self._command("zero")
+
+    def tare(self) -> None:
+        self._command("tare")
+
+    def clear_tare(self) -> None:
+        self._command("clear_tare")
+
+    def _command(self, name: str) -> None:
+        data = self.spec.command(name)
+        if data is None:
+            raise UnsupportedCommand(f"{self.spec.name} has no {name} command")
+        self._commands.put(data)
+
+    # -- the thread --------------------------------------------------------
+    def _set_state(self, state: LinkState, reason: str) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        level = logging.INFO if state == LinkState.CONNECTED else logging.WARNING
+        log.kv(logger, level, "scale link state", port=self.settings.port, state=state.value,
+               reason=reason)
+        if self.on_state is not None:
+            try:
+                self.on_state(StateChange(state, reason, self.clock()))
+            except Exception:  # a consumer's bug must not stop the link
+                logger.exception("scale link state callback failed")
+
+    def _open(self) -> Any:
+        line = self.spec.line
+        if self.settings.baud:
+            line = replace(line, baud=self.settings.baud)
+        return open_port(self.settings.port, line)
+
+    def _run(self) -> None:
+        import serial
+
+        s = self.settings
+        backoff = s.reconnect_initial_s
+        ever_open = False
+        while not self._stop.is_set():
+            try:
+                port = self._open()
+            except (OSError, serial.SerialException) as exc:
+                state = LinkState.RECONNECTING if ever_open else LinkState.DISCONNECTED
+                self._set_state(state, _reason(exc))
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, s.reconnect_max_s)
+                continue
+            ever_open = True
+            backoff = s.reconnect_initial_s
+            reason = "stopped"
+            try:
+                self._session(port)
+            except _Reopen as exc:
+                reason = str(exc)
+            except (OSError, serial.SerialException) as exc:
+                reason = _reason(exc)
+            finally:
+                with contextlib.suppress(OSError, serial.SerialException):
+                    port.close()
+            if self._stop.is_set():
+                break
+            if self.state != LinkState.SILENT:
+                self._set_state(LinkState.RECONNECTING, reason)
+            self._stop.wait(backoff)
+
+    def _session(self, port: Any) -> None:
+        s = self.settings
+        spec = self.spec
+        parser = spec.new_parser(s.unit)
+        detector = StabilityDetector(s.stability)
+        poll = spec.command("poll") if spec.mode == "polled" else None
+        if self.state != LinkState.SILENT:
+            self._set_state(LinkState.CONNECTED, "port open")
+        now = self.clock()
+        last_rx = now
+        next_poll = now
+        bad_run = 0
+        while not self._stop.is_set():
+            while not self._commands.empty():
+                port.write(self._commands.get_nowait())
+            if poll is not None and now >= next_poll:
+                port.write(poll)
+                next_poll = now + s.poll_interval_s
+            waiting = port.in_waiting
+            data = port.read(waiting if waiting else 1)
+            now = self.clock()
+            if not data:
+                quiet = now - last_rx
+                if quiet >= s.silence_timeout_s:
+                    self._set_state(LinkState.SILENT, f"no data for {quiet:.1f} s")
+                if quiet >= 2 * s.silence_timeout_s:
+                    raise _Reopen(f"silent for {quiet:.1f} s")
+                continue
+            last_rx = now
+            bad_before = parser.bad_frames
+            got = parser.feed(data)
+            bad_run += parser.bad_frames - bad_before
+            if got:
+                bad_run = 0
+                self._set_state(LinkState.CONNECTED, "readings arrive")
+                for reading in got:
+                    self._deliver(self._stabilise(reading, detector, now))
+            elif bad_run >= s.bad_frames_threshold:
+                self._set_state(LinkState.BAD_FRAMES, f"{bad_run} bad frames in a row")
+
+    def _stabilise(self, r: Reading, detector: StabilityDetector, now: float) -> Reading:
+        weight = r.weight_g if r.status == OK else None
+        detected = detector.update(weight, int(now * 1000))
+        if weight is None:
+            return r
+        stable = decide(r.stable, detected, self.settings.stability_mode)
+        return r if stable == r.stable else replace(r, stable=stable)
+
+    def _deliver(self, reading: Reading) -> None:
+        self.latest = reading
+        self.delivered += 1
+        try:
+            self.readings.put_nowait(reading)
+        except queue.Full:  # a stalled consumer loses the oldest, not the newest
+            self.dropped += 1
+            with contextlib.suppress(queue.Empty):
+                self.readings.get_nowait()
+            self.readings.put_nowait(reading)
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

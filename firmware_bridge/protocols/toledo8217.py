@@ -1,0 +1,132 @@
+"""Mettler Toledo 8217 ("weight-only") protocol: polled with ``W``, 9600 7E1.
+
+Wire format (Odoo's hw_scale driver citing the Viva service manual, and
+DOMAIN.md): the host sends single bytes ``W`` (weight), ``Z`` (zero), ``T``
+(tare), ``C`` (clear tare), no terminator. A weight reply is ``STX weight CR``
+(``\\x02 12.345\\r``), sent only when the weight is valid and settled; otherwise
+the scale answers ``STX ? status CR`` whose status byte bits are: 0 in motion,
+1 over capacity, 2 under zero, 3 outside zero range, 4 centre of zero, 5 net,
+6 bad command. A negative weight appears only as "under zero". A trailing ``N``
+on a weight reply is accepted (Odoo's pattern) and read as a net weight.
+"""
+
+from __future__ import annotations
+
+import re
+
+from firmware_bridge.protocols.base import (
+    ERROR,
+    MOTION,
+    OK,
+    OVERLOAD,
+    SKIP,
+    STX,
+    UNDERLOAD,
+    DeviceState,
+    LineSettings,
+    ProtocolSpec,
+    Reading,
+    Skip,
+    StxParser,
+    format_weight,
+    to_grams,
+)
+
+_WEIGHT = re.compile(rb"\x02 *(\d+(?:\.\d+)?)(N?)\r")
+
+BIT_MOTION = 1 << 0
+BIT_OVER = 1 << 1
+BIT_UNDER = 1 << 2
+BIT_OUTSIDE_ZERO = 1 << 3
+BIT_CENTRE_ZERO = 1 << 4
+BIT_NET = 1 << 5
+BIT_BAD_COMMAND = 1 << 6
+
+
+class Toledo8217Parser(StxParser):
+    """STX ... CR frames; ``STX ? s CR`` is a status reply with one raw status byte."""
+
+    max_frame = 24
+
+    def _next_frame(self, buf: bytearray, pos: int) -> tuple[bytes | None, int]:
+        # A status byte may itself be STX or CR, so status frames are cut by length.
+        start = buf.find(STX, pos)
+        if start >= 0 and start + 1 < len(buf) and buf[start + 1] == 0x3F:  # '?'
+            if start > pos:
+                self._reject(start - pos)
+            if start + 4 > len(buf):
+                return None, start
+            if buf[start + 3] == 0x0D:
+                return bytes(buf[start : start + 4]), start + 4
+            self._reject(1)
+            return self._next_frame(buf, start + 1)
+        return super()._next_frame(buf, pos)
+
+    def decode(self, frame: bytes) -> Reading | Skip | None:
+        if len(frame) == 4 and frame[1] == 0x3F:
+            return _status_reading(frame)
+        m = _WEIGHT.fullmatch(frame)
+        if m is None:
+            return None
+        grams, exact = to_grams(m.group(1), self.unit)
+        net = True if m.group(2) else None
+        return Reading(grams, True, net, OK, frame, exact)
+
+
+def _status_reading(frame: bytes) -> Reading:
+    s = frame[2]
+    net = bool(s & BIT_NET)
+    stable = not s & BIT_MOTION
+    if s & BIT_BAD_COMMAND:
+        return Reading(None, stable, net, ERROR, frame, detail="bad command")
+    if s & BIT_OVER:
+        return Reading(None, stable, net, OVERLOAD, frame)
+    if s & BIT_UNDER:
+        return Reading(None, stable, net, UNDERLOAD, frame)
+    if s & BIT_OUTSIDE_ZERO:
+        return Reading(None, stable, net, ERROR, frame, detail="outside zero range")
+    if s & BIT_MOTION:
+        return Reading(None, False, net, MOTION, frame)
+    return Reading(None, stable, net, OK, frame, detail="status without weight")
+
+
+def encode(state: DeviceState, unit: str) -> bytes:
+    """Reply to ``W``: the weight when settled and in range, else a status reply."""
+    bits = 0
+    if not state.stable:
+        bits |= BIT_MOTION
+    if state.overload:
+        bits |= BIT_OVER
+    if state.underload or state.weight_g < 0:
+        bits |= BIT_UNDER
+    if state.net:
+        bits |= BIT_NET
+    if bits & (BIT_MOTION | BIT_OVER | BIT_UNDER):
+        return bytes([STX, 0x3F, bits, 0x0D])
+    text = format_weight(state.weight_g, unit, 3).rjust(7)
+    return b"\x02" + text.encode() + (b"N" if state.net else b"") + b"\r"
+
+
+def status_reply(bits: int) -> bytes:
+    """A bare status frame (simulator's answer to an unknown command)."""
+    return bytes([STX, 0x3F, bits, 0x0D])
+
+
+SPEC = ProtocolSpec(
+    name="toledo8217",
+    title="Mettler Toledo 8217 (polled W, status byte)",
+    line=LineSettings(9600, 7, "E", 1),
+    mode="polled",
+    default_unit="kg",
+    has_stable_flag=True,
+    command_eol=b"",
+    poll=b"W",
+    probe=b"W",
+    zero=b"Z",
+    tare=b"T",
+    clear_tare=b"C",
+    parser=Toledo8217Parser,
+    encode=encode,
+)
+
+__all__ = ["SKIP", "SPEC", "Toledo8217Parser", "encode", "status_reply"]

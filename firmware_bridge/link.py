@@ -28,7 +28,7 @@ from typing import Any
 
 from edge import log
 from firmware_bridge.protocols import get_spec
-from firmware_bridge.protocols.base import OK, Reading
+from firmware_bridge.protocols.base import OK, Parser, Reading
 from firmware_bridge.serialport import open_port
 from firmware_bridge.stability import StabilityDetector, StabilityMode, StabilityParams, decide
 
@@ -92,6 +92,7 @@ class ScaleLink:
         self.clock = clock
         self.state = LinkState.DISCONNECTED
         self.latest: Reading | None = None
+        self.parser: Parser | None = None  # the current session's parser (diagnostics)
         self.delivered = 0
         self.dropped = 0
         self._commands: queue.SimpleQueue[bytes] = queue.SimpleQueue()
@@ -183,7 +184,7 @@ class ScaleLink:
     def _session(self, port: Any) -> None:
         s = self.settings
         spec = self.spec
-        parser = spec.new_parser(s.unit)
+        parser = self.parser = spec.new_parser(s.unit)
         detector = StabilityDetector(s.stability)
         poll = spec.command("poll") if spec.mode == "polled" else None
         if self.state != LinkState.SILENT:

@@ -27,9 +27,9 @@ from firmware_bridge.protocols.base import (
 )
 
 _FRAME = re.compile(
-    rb"(?<![A-Z])(ST|US),(?:(GS|NT),)?([+-]) *(\d+(?:\.\d*)?) *([a-z]{1,2})? *\Z"
+    rb"(ST|US),(?:(GS|NT),)?([+-]) *(\d+(?:\.\d*)?) *([a-z]{1,2})? *\Z"
 )
-_OVERLOAD = re.compile(rb"(?<![A-Z])OL,(?:(GS|NT),)?([+-])[ 0-9.]*[a-z]{0,2} *\Z")
+_OVERLOAD = re.compile(rb"OL,(?:(GS|NT),)?([+-])[ 0-9.]*[a-z]{0,2} *\Z")
 
 
 class AdParser(LineParser):
@@ -46,12 +46,13 @@ class AdParser(LineParser):
             if m.group(3) == b"-":
                 grams = -grams
             net = None if m.group(2) is None else m.group(2) == b"NT"
-            return Reading(grams, m.group(1) == b"ST", net, OK, frame, exact)
+            raw = self._trim(frame, m.start())
+            return Reading(grams, m.group(1) == b"ST", net, OK, raw, exact)
         m = _OVERLOAD.search(frame)
         if m is not None:
             net = None if m.group(1) is None else m.group(1) == b"NT"
             status = OVERLOAD if m.group(2) == b"+" else UNDERLOAD
-            return Reading(None, None, net, status, frame)
+            return Reading(None, None, net, status, self._trim(frame, m.start()))
         return None
 
 

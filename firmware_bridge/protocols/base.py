@@ -150,6 +150,12 @@ class Parser:
         self.bad_frames += 1
         self.dropped_bytes += nbytes
 
+    def _trim(self, frame: bytes, start: int) -> bytes:
+        """The frame from ``start``: bytes glued before a header are counted, not kept."""
+        if start:
+            self.dropped_bytes += start
+        return frame[start:]
+
     def _next_frame(self, buf: bytearray, pos: int) -> tuple[bytes | None, int]:
         """Return (frame, new position) or (None, position to keep from)."""
         raise NotImplementedError
@@ -165,8 +171,10 @@ _EOL = re.compile(rb"[\r\n]")
 class LineParser(Parser):
     """Frames end at CR or LF (CR LF gives one frame); empty lines are ignored.
 
-    A line longer than ``max_frame`` is dropped as a bad frame. The frame handed
-    to ``decode`` (and kept as ``raw``) is the line without its terminator.
+    Of a line longer than ``max_frame`` only the last ``max_frame`` bytes are kept
+    (garbage glued before a frame is dropped and counted; the frame at the end
+    can still be found by its header). The frame handed to ``decode`` (and kept as
+    ``raw``) is the line without its terminator.
     """
 
     def _next_frame(self, buf: bytearray, pos: int) -> tuple[bytes | None, int]:
@@ -175,18 +183,18 @@ class LineParser(Parser):
             m = _EOL.search(buf, pos)
             if m is None:
                 if n - pos > self.max_frame:
-                    self._reject(n - pos)
-                    return None, n
+                    # Keep only a frame's worth: a frame glued after garbage is its tail.
+                    self._reject(n - pos - self.max_frame)
+                    return None, n - self.max_frame
                 return None, pos
             end = m.start()
-            line = bytes(buf[pos:end])
+            start = max(pos, end - self.max_frame)
+            if start > pos:
+                self._reject(start - pos)
+            line = bytes(buf[start:end])
             pos = end + 1
-            if not line:
-                continue
-            if len(line) > self.max_frame:
-                self._reject(len(line))
-                continue
-            return line, pos
+            if line:
+                return line, pos
         return None, pos
 
 

@@ -30,10 +30,10 @@ from firmware_bridge.protocols.base import (
     to_grams,
 )
 
-_WEIGHT = re.compile(rb"(?<![A-Za-z])S ([SD]) +(-?\d+(?:\.\d+)?) +([a-z]{1,2}) *\Z")
-_STATUS = re.compile(rb"(?<![A-Za-z])S ([I+-]) *\Z")
-_ERROR = re.compile(rb"(?<![A-Za-z])(ES|ET|EL) *\Z")
-_ACK = re.compile(rb"(?<![A-Za-z])(ZI?|TI?|TAC|TA|@|I\d+) [A-Z+-].*\Z")
+_WEIGHT = re.compile(rb"S ([SD]) +(-?\d+(?:\.\d+)?) +([a-z]{1,2}) *\Z")
+_STATUS = re.compile(rb"S ([I+-]) *\Z")
+_ERROR = re.compile(rb"(ES|ET|EL) *\Z")
+_ACK = re.compile(rb"(ZI?|TI?|TAC|TA|@|I\d+) [A-Z+-].*\Z")
 
 _ERRORS = {b"ES": "syntax error", b"ET": "transmission error", b"EL": "logical error"}
 
@@ -48,14 +48,16 @@ class MtSicsParser(LineParser):
                 grams, exact = to_grams(m.group(2), m.group(3).decode())
             except ValueError:
                 return None
-            return Reading(grams, m.group(1) == b"S", None, OK, frame, exact)
+            raw = self._trim(frame, m.start())
+            return Reading(grams, m.group(1) == b"S", None, OK, raw, exact)
         m = _STATUS.search(frame)
         if m is not None:
             status = {b"I": BUSY, b"+": OVERLOAD, b"-": UNDERLOAD}[m.group(1)]
-            return Reading(None, None, None, status, frame)
+            return Reading(None, None, None, status, self._trim(frame, m.start()))
         m = _ERROR.search(frame)
         if m is not None:
-            return Reading(None, None, None, ERROR, frame, detail=_ERRORS[m.group(1)])
+            raw = self._trim(frame, m.start())
+            return Reading(None, None, None, ERROR, raw, detail=_ERRORS[m.group(1)])
         if _ACK.search(frame) is not None:
             return SKIP
         return None

@@ -64,7 +64,8 @@ class Toledo8217Parser(StxParser):
 
     def decode(self, frame: bytes) -> Reading | Skip | None:
         if len(frame) == 4 and frame[1] == 0x3F:
-            return _status_reading(frame)
+            # 7-bit data: a status byte with bit 7 set is line noise, not a status.
+            return None if frame[2] & 0x80 else _status_reading(frame)
         m = _WEIGHT.fullmatch(frame)
         if m is None:
             return None

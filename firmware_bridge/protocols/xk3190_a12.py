@@ -38,7 +38,8 @@ class XK3190A12Parser(LineParser):
         grams, exact = to_grams(m.group(3), m.group(4).decode())
         if m.group(2):
             grams = -grams
-        return Reading(grams, None, m.group(1) == b"n", OK, frame, exact)
+        raw = self._trim(frame, m.start())
+        return Reading(grams, None, m.group(1) == b"n", OK, raw, exact)
 
 
 def encode(state: DeviceState, unit: str) -> bytes:

@@ -243,6 +243,9 @@ def to_grams(value: str | bytes, unit: str) -> tuple[int, bool]:
     the gram and flagged inexact; the raw frame keeps the original digits.
     """
     text = value.decode("ascii") if isinstance(value, bytes) else value
+    fast = _metric_grams(text, unit)
+    if fast is not None:
+        return fast, True
     try:
         qty = Decimal(text.replace(" ", ""))
         factor = GRAMS_PER_UNIT[unit.lower()]
@@ -253,6 +256,31 @@ def to_grams(value: str | bytes, unit: str) -> tuple[int, bool]:
     grams = qty * factor
     whole = grams.to_integral_value(rounding=ROUND_HALF_EVEN)
     return int(whole), whole == grams
+
+
+_GRAMS_INT: Final[dict[str, int]] = {"g": 1, "kg": 1000, "t": 1000000}
+
+
+def _metric_grams(text: str, unit: str) -> int | None:
+    """Integer-only path for g/kg/t values that are whole grams (the common case).
+
+    Returns None whenever it is not sure, and the Decimal path decides.
+    """
+    mult = _GRAMS_INT.get(unit)
+    if mult is None:
+        return None
+    s = text.strip()
+    neg = s[:1] == "-"
+    if s[:1] in "+-":
+        s = s[1:]
+    whole, _, frac = s.partition(".")
+    digits = whole + frac
+    if not digits.isascii() or not digits.isdigit():
+        return None
+    q, r = divmod(int(digits) * mult, 10 ** len(frac))
+    if r:
+        return None
+    return -q if neg else q
 
 
 def format_weight(weight_g: int, unit: str, decimals: int) -> str:

@@ -20,12 +20,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from firmware_bridge.link import LinkSettings, ScaleLink  # noqa: E402
-from firmware_bridge.protocols import get_spec  # noqa: E402
-from firmware_bridge.protocols.base import DeviceState  # noqa: E402
+from firmware_bridge.link import LinkSettings, ScaleLink
+from firmware_bridge.protocols import get_spec
+from firmware_bridge.protocols.base import DeviceState
 
 BYTE_S = 10 / 9600
 FRAMES = int(os.environ.get("BENCH_FRAMES", "200"))
@@ -83,6 +84,11 @@ def bench_link(protocol: str, tmp: Path) -> dict[str, float]:
     return _percentiles(lat)
 
 
+def _read_one(dev: Any, pattern: re.Pattern[bytes], done: list[int]) -> None:
+    if pattern.search(dev.readline()):
+        done.append(time.perf_counter_ns())
+
+
 def bench_peer_readline(tmp: Path) -> dict[str, float]:
     """The naive peer: pyserial readline() + regex + float, on the same pty setup."""
     import serial
@@ -95,8 +101,7 @@ def bench_peer_readline(tmp: Path) -> dict[str, float]:
     for i in range(FRAMES):
         frame = spec.encode(DeviceState(1000 + i), "kg")
         done: list[int] = []
-        reader = threading.Thread(target=lambda: (
-            pattern.search(dev.readline()) and done.append(time.perf_counter_ns())))
+        reader = threading.Thread(target=_read_one, args=(dev, pattern, done))
         reader.start()
         sent = _pace(master, frame)
         reader.join()

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from firmware_bridge.protocols import NAMES, get_spec  # noqa: E402
-from firmware_bridge.protocols.base import DeviceState  # noqa: E402
+from firmware_bridge.protocols import NAMES, get_spec
+from firmware_bridge.protocols.base import DeviceState
 
 SIZE = 1 << 20
 CHUNK = 4096

@@ -66,8 +66,10 @@ def test_garbage_before_and_between_frames(i: int, garbage: bytes, between: byte
     stream = garbage + sep + frame + between + sep + frame
     expected, _ = _parse(protocol, unit, [frame])
     got, _ = _parse(protocol, unit, _chunks(stream, cuts))
-    # Garbage may itself contain a valid frame; our two frames must come out, last.
-    assert got[-2:] == expected * 2
+    # Garbage may itself hold valid frames (extra readings); ours must both come out,
+    # the second one last.
+    assert got[-1] == expected[0]
+    assert expected[0] in got[:-1]
 
 
 @settings(max_examples=300, deadline=None)

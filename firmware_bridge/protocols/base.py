@@ -198,43 +198,6 @@ class LineParser(Parser):
         return None, pos
 
 
-class StxParser(Parser):
-    """Frames start with STX and end with ``end_byte`` (variable length).
-
-    Bytes before an STX are dropped; a second STX before the end restarts the
-    frame there (the first one was cut off). The frame includes STX and the end.
-    """
-
-    end_byte: int = 0x0D
-
-    def _next_frame(self, buf: bytearray, pos: int) -> tuple[bytes | None, int]:
-        n = len(buf)
-        while pos < n:
-            start = buf.find(STX, pos)
-            if start < 0:
-                self._reject(n - pos)
-                return None, n
-            if start > pos:
-                self._reject(start - pos)
-            pos = start
-            i = start + 1
-            limit = min(n, start + self.max_frame)
-            while i < limit and buf[i] != self.end_byte and buf[i] != STX:
-                i += 1
-            if i >= n:
-                return None, pos  # need more
-            if i == limit:
-                self._reject(i - start)
-                pos = i
-                continue
-            if buf[i] == STX:
-                self._reject(i - start)
-                pos = i
-                continue
-            return bytes(buf[start : i + 1]), i + 1
-        return None, pos
-
-
 def to_grams(value: str | bytes, unit: str) -> tuple[int, bool]:
     """Exact conversion of a decimal text in ``unit`` to integer grams.
 
@@ -277,7 +240,7 @@ def _metric_grams(text: str, unit: str) -> int | None:
     digits = whole + frac
     if not digits.isascii() or not digits.isdigit():
         return None
-    q, r = divmod(int(digits) * mult, 10 ** len(frac))
+    q, r = divmod(int(digits) * mult, int(10 ** len(frac)))
     if r:
         return None
     return -q if neg else q

@@ -24,15 +24,16 @@ from firmware_bridge.protocols.base import (
     UNDERLOAD,
     DeviceState,
     LineSettings,
+    Parser,
     ProtocolSpec,
     Reading,
     Skip,
-    StxParser,
     format_weight,
     to_grams,
 )
 
 _WEIGHT = re.compile(rb"\x02 *(\d+(?:\.\d+)?)(N?)\r")
+CR = 0x0D
 
 BIT_MOTION = 1 << 0
 BIT_OVER = 1 << 1
@@ -43,24 +44,47 @@ BIT_NET = 1 << 5
 BIT_BAD_COMMAND = 1 << 6
 
 
-class Toledo8217Parser(StxParser):
-    """STX ... CR frames; ``STX ? s CR`` is a status reply with one raw status byte."""
+class Toledo8217Parser(Parser):
+    """``STX ... CR`` weight frames and 4-byte ``STX ? s CR`` status frames.
+
+    The status byte may itself be STX or CR, so a status frame is cut by length;
+    a weight frame ends at CR, and an STX inside it restarts the frame there
+    (the first one was cut off). Bytes outside frames are dropped and counted.
+    """
 
     max_frame = 24
 
     def _next_frame(self, buf: bytearray, pos: int) -> tuple[bytes | None, int]:
-        # A status byte may itself be STX or CR, so status frames are cut by length.
-        start = buf.find(STX, pos)
-        if start >= 0 and start + 1 < len(buf) and buf[start + 1] == 0x3F:  # '?'
+        n = len(buf)
+        while pos < n:
+            start = buf.find(STX, pos)
+            if start < 0:
+                self._reject(n - pos)
+                return None, n
             if start > pos:
                 self._reject(start - pos)
-            if start + 4 > len(buf):
+            if start + 1 >= n:
                 return None, start
-            if buf[start + 3] == 0x0D:
-                return bytes(buf[start : start + 4]), start + 4
-            self._reject(1)
-            return self._next_frame(buf, start + 1)
-        return super()._next_frame(buf, pos)
+            if buf[start + 1] == 0x3F:  # '?': status frame, fixed length
+                if start + 4 > n:
+                    return None, start
+                if buf[start + 3] == CR:
+                    return bytes(buf[start : start + 4]), start + 4
+                self._reject(1)
+                pos = start + 1
+                continue
+            i = start + 1
+            limit = min(n, start + self.max_frame)
+            while i < limit and buf[i] != CR and buf[i] != STX:
+                i += 1
+            if i >= n:
+                return None, start  # need more
+            if i == limit or buf[i] == STX:
+                self._reject(i - start)
+                pos = i
+                continue
+            return bytes(buf[start : i + 1]), i + 1
+        return None, pos
 
     def decode(self, frame: bytes) -> Reading | Skip | None:
         if len(frame) == 4 and frame[1] == 0x3F:

@@ -150,6 +150,14 @@ class Parser:
         self.bad_frames += 1
         self.dropped_bytes += nbytes
 
+    def _seek(self, buf: bytearray, pos: int, byte: int) -> int:
+        """Index of the next ``byte`` from ``pos`` (-1 if none); skipped bytes are counted."""
+        start = buf.find(byte, pos)
+        skipped = (len(buf) if start < 0 else start) - pos
+        if skipped:
+            self._reject(skipped)
+        return start
+
     def _trim(self, frame: bytes, start: int) -> bytes:
         """The frame from ``start``: bytes glued before a header are counted, not kept."""
         if start:
@@ -251,6 +259,11 @@ def format_weight(weight_g: int, unit: str, decimals: int) -> str:
     value = Decimal(weight_g) / GRAMS_PER_UNIT[unit]
     quant = Decimal(1).scaleb(-decimals)
     return str(abs(value).quantize(quant, rounding=ROUND_HALF_EVEN))
+
+
+def signed_weight(weight_g: int, unit: str, decimals: int) -> str:
+    """``format_weight`` with a leading ``-`` for negative weights (no ``+``)."""
+    return ("-" if weight_g < 0 else "") + format_weight(weight_g, unit, decimals)
 
 
 def escape_raw(raw: bytes) -> str:

@@ -19,7 +19,7 @@ from firmware_bridge.protocols.base import (
     ProtocolSpec,
     Reading,
     Skip,
-    format_weight,
+    signed_weight,
     to_grams,
 )
 
@@ -42,8 +42,7 @@ class Hx711Parser(LineParser):
 
 
 def encode(state: DeviceState, unit: str) -> bytes:
-    sign = "-" if state.weight_g < 0 else ""
-    return f"Load_cell output val: {sign}{format_weight(state.weight_g, unit, 1)}\r\n".encode()
+    return f"Load_cell output val: {signed_weight(state.weight_g, unit, 1)}\r\n".encode()
 
 
 SPEC = ProtocolSpec(

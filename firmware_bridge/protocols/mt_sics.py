@@ -26,7 +26,7 @@ from firmware_bridge.protocols.base import (
     ProtocolSpec,
     Reading,
     Skip,
-    format_weight,
+    signed_weight,
     to_grams,
 )
 
@@ -69,8 +69,7 @@ def encode(state: DeviceState, unit: str) -> bytes:
         return b"S +\r\n"
     if state.underload:
         return b"S -\r\n"
-    sign = "-" if state.weight_g < 0 else ""
-    value = (sign + format_weight(state.weight_g, unit, 3)).rjust(10)
+    value = signed_weight(state.weight_g, unit, 3).rjust(10)
     flag = "S" if state.stable else "D"
     return f"S {flag} {value} {unit}\r\n".encode()
 

@@ -19,7 +19,7 @@ from firmware_bridge.protocols.base import (
     ProtocolSpec,
     Reading,
     Skip,
-    format_weight,
+    signed_weight,
     to_grams,
 )
 
@@ -44,8 +44,7 @@ class OhausParser(LineParser):
 
 
 def encode(state: DeviceState, unit: str) -> bytes:
-    sign = "-" if state.weight_g < 0 else ""
-    value = (sign + format_weight(state.weight_g, unit, 3)).rjust(10)
+    value = signed_weight(state.weight_g, unit, 3).rjust(10)
     mode = "N" if state.net else "G"
     flag = "" if state.stable else " ?"
     return f"{value} {unit} {mode}{flag}\r\n".encode()

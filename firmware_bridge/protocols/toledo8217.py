@@ -57,12 +57,9 @@ class Toledo8217Parser(Parser):
     def _next_frame(self, buf: bytearray, pos: int) -> tuple[bytes | None, int]:
         n = len(buf)
         while pos < n:
-            start = buf.find(STX, pos)
+            start = self._seek(buf, pos, STX)
             if start < 0:
-                self._reject(n - pos)
                 return None, n
-            if start > pos:
-                self._reject(start - pos)
             if start + 1 >= n:
                 return None, start
             if buf[start + 1] == 0x3F:  # '?': status frame, fixed length

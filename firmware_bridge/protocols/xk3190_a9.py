@@ -43,12 +43,9 @@ class XK3190A9Parser(Parser):
     def _next_frame(self, buf: bytearray, pos: int) -> tuple[bytes | None, int]:
         n = len(buf)
         while pos < n:
-            start = buf.find(STX, pos)
+            start = self._seek(buf, pos, STX)
             if start < 0:
-                self._reject(n - pos)
                 return None, n
-            if start > pos:
-                self._reject(start - pos)
             if n - start < FRAME_LEN:
                 return None, start
             frame = bytes(buf[start : start + FRAME_LEN])

@@ -109,6 +109,7 @@ class LogSection(Section):
 
 
 from firmware_bridge.config import ScaleSection  # noqa: E402  (needs Section above)
+from firmware_bridge.thermometer import ThermometerSection  # noqa: E402
 
 
 class StationConfig(Section):
@@ -124,6 +125,9 @@ class StationConfig(Section):
     log: LogSection = Field(default_factory=LogSection, description="Logging.")
     scale: ScaleSection = Field(
         default_factory=ScaleSection, description="The weighing indicator and its serial link."
+    )
+    thermometer: ThermometerSection | None = Field(
+        default=None, description="Optional serial probe thermometer (absent: none)."
     )
 
 

@@ -58,6 +58,18 @@ def register(sub: Any) -> None:
     dt.add_argument("--probe-ms", type=int, default=400)
     dt.set_defaults(handler=_detect)
 
+    th = sub.add_parser("thermometer", help="serial probe thermometer")
+    tsub = th.add_subparsers(dest="thermometer_cmd", required=True)
+    tr = tsub.add_parser("read", help='print one JSON line per reading: {"celsius", "raw"}')
+    tr.add_argument("--port", required=True)
+    tr.add_argument("--baud", type=int, default=9600)
+    tr.add_argument("--pattern", help="regex with a group c holding °C (default: built-in)")
+    tr.add_argument("--poll", help="line to send (CR LF added) to ask for a reading")
+    tr.add_argument("--count", type=int, help="stop after N readings")
+    tr.add_argument("--timeout", type=float, metavar="S",
+                    help="exit 1 if no reading arrives for S seconds")
+    tr.set_defaults(handler=_thermometer_read)
+
 
 def _simulate(args: argparse.Namespace) -> int:
     from firmware_bridge.scenario import DEFAULT, load_scenario
@@ -164,3 +176,32 @@ def _detect(args: argparse.Namespace) -> int:
         print(f"{att.protocol} at {att.line.label()} ({att.how}): {att.reason()}")
     print(f"nothing matched on {args.port}")
     return 1
+
+
+def _thermometer_read(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from firmware_bridge.protocols.base import escape_raw
+    from firmware_bridge.thermometer import ThermometerLink, ThermometerSection
+
+    fields = {k: v for k, v in (("port", args.port), ("baud", args.baud),
+                                ("pattern", args.pattern), ("poll", args.poll)) if v is not None}
+    try:
+        link = ThermometerLink(ThermometerSection(**fields))
+    except (ValueError, ValidationError) as exc:
+        raise UsageError(str(exc)) from exc
+    link.start()
+    printed = 0
+    try:
+        while args.count is None or printed < args.count:
+            try:
+                r = link.readings.get(timeout=args.timeout)
+            except queue.Empty:
+                print(f"error: no reading for {args.timeout} s (state {link.state.value})",
+                      file=sys.stderr)
+                return 1
+            print(json.dumps({"celsius": r.celsius, "raw": escape_raw(r.raw)}), flush=True)
+            printed += 1
+    finally:
+        link.stop()
+    return 0

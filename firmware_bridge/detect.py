@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from firmware_bridge.protocols import REGISTRY
-from firmware_bridge.protocols.base import LineSettings, Parser, ProtocolSpec
+from firmware_bridge.protocols.base import LineSettings, Parser, ProtocolSpec, Reading
 from firmware_bridge.serialport import open_port
 
 
@@ -55,7 +55,7 @@ def _groups(bauds: Sequence[int] | None) -> list[tuple[LineSettings, list[Protoc
                                                   -len(kv[1])))
 
 
-def _collect(dev: Any, parsers: dict[str, Parser], attempts: dict[str, Attempt],
+def _collect(dev: Any, parsers: dict[str, Parser[Reading]], attempts: dict[str, Attempt],
              seconds: float, enough: int) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

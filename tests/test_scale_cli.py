@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from edge.cli import main
-from edge.config import StationConfig, parse_config
+from edge.config import ConfigError, StationConfig, parse_config
 from firmware_bridge.config import ScaleSection
 from firmware_bridge.detect import detect
 from firmware_bridge.protocols import NAMES, get_spec
@@ -124,10 +124,10 @@ def test_scale_config_loads_and_builds_link_settings() -> None:
     assert settings.protocol == cfg.scale.protocol and settings.poll_interval_s == 0.2
     minimal = parse_config('[station]\nstation_id = "abc-01"\nschool_id = "abc"\n')
     assert minimal.scale.simulate is False
-    with pytest.raises(Exception, match=r"scale\.protocol"):
+    with pytest.raises(ConfigError, match=r"scale\.protocol"):
         parse_config('[station]\nstation_id = "abc-01"\nschool_id = "abc"\n'
                      '[scale]\nprotocol = "toledo"\n')
-    with pytest.raises(Exception, match=r"scale\.bogus: unknown key"):
+    with pytest.raises(ConfigError, match=r"scale\.bogus: unknown key"):
         parse_config('[station]\nstation_id = "abc-01"\nschool_id = "abc"\n[scale]\nbogus = 1\n')
 
 

@@ -32,7 +32,7 @@ _FRAME = re.compile(
 _OVERLOAD = re.compile(rb"OL,(?:(GS|NT),)?([+-])[ 0-9.]*[a-z]{0,2} *\Z")
 
 
-class AdParser(LineParser):
+class AdParser(LineParser[Reading]):
     max_frame = 40
 
     def decode(self, frame: bytes) -> Reading | Skip | None:

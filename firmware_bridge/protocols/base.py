@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Final, Literal
+from typing import Final, Generic, Literal, TypeVar
 
 STX: Final = 0x02
 ETX: Final = 0x03
@@ -102,12 +102,19 @@ class Skip:
 SKIP: Final = Skip()
 
 
-class Parser:
-    """Incremental, bounded frame parser; subclasses define framing and decoding."""
+R = TypeVar("R")
+
+
+class Parser(Generic[R]):
+    """Incremental, bounded frame parser; subclasses define framing and decoding.
+
+    ``R`` is what a frame becomes (a scale ``Reading``; the thermometer's
+    reading). ``unit`` is the unit of weight frames that carry none.
+    """
 
     max_frame: int = 64
 
-    def __init__(self, unit: str) -> None:
+    def __init__(self, unit: str = "g") -> None:
         if unit not in GRAMS_PER_UNIT:
             raise ValueError(f"unknown unit {unit!r}; known: {', '.join(GRAMS_PER_UNIT)}")
         self.unit = unit
@@ -116,24 +123,24 @@ class Parser:
         self.bad_frames = 0  # frames or byte runs rejected
         self.dropped_bytes = 0
 
-    def feed(self, data: bytes) -> list[Reading]:
+    def feed(self, data: bytes) -> list[R]:
         """Add bytes (any split) and return the readings completed by them."""
         buf = self._buf
         buf += data
-        out: list[Reading] = []
+        out: list[R] = []
         pos = 0
         while True:
             frame, pos = self._next_frame(buf, pos)
             if frame is None:
                 break
             got = self.decode(frame)
-            if isinstance(got, Reading):
-                self.frames += 1
-                out.append(got)
-            elif got is SKIP:
+            if got is None:
+                self.bad_frames += 1
+            elif isinstance(got, Skip):
                 self.frames += 1
             else:
-                self.bad_frames += 1
+                self.frames += 1
+                out.append(got)
         if pos:
             del buf[:pos]
         if len(buf) > self.max_frame:
@@ -168,7 +175,7 @@ class Parser:
         """Return (frame, new position) or (None, position to keep from)."""
         raise NotImplementedError
 
-    def decode(self, frame: bytes) -> Reading | Skip | None:
+    def decode(self, frame: bytes) -> R | Skip | None:
         """Turn one frame into a reading, SKIP (a non-weight reply) or None (bad)."""
         raise NotImplementedError
 
@@ -176,7 +183,7 @@ class Parser:
 _EOL = re.compile(rb"[\r\n]")
 
 
-class LineParser(Parser):
+class LineParser(Parser[R]):
     """Frames end at CR or LF (CR LF gives one frame); empty lines are ignored.
 
     Of a line longer than ``max_frame`` only the last ``max_frame`` bytes are kept
@@ -304,7 +311,7 @@ class ProtocolSpec:
     zero: bytes | None
     tare: bytes | None
     clear_tare: bytes | None
-    parser: Callable[[str], Parser]
+    parser: Callable[[str], Parser[Reading]]
     encode: Callable[[DeviceState, str], bytes]
 
     def command(self, name: str) -> bytes | None:
@@ -312,5 +319,5 @@ class ProtocolSpec:
         body: bytes | None = getattr(self, name)
         return None if body is None else body + self.command_eol
 
-    def new_parser(self, unit: str | None = None) -> Parser:
+    def new_parser(self, unit: str | None = None) -> Parser[Reading]:
         return self.parser(unit or self.default_unit)

@@ -27,7 +27,7 @@ _FRAME = re.compile(rb" *(?:[A-Za-z_][A-Za-z0-9_ ]*[:=] *)?([+-]?\d+(?:\.\d+)?) 
 _TEXT = re.compile(rb"[A-Za-z][ -~]*")
 
 
-class Hx711Parser(LineParser):
+class Hx711Parser(LineParser[Reading]):
     max_frame = 64
 
     def decode(self, frame: bytes) -> Reading | Skip | None:

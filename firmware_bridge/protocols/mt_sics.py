@@ -38,7 +38,7 @@ _ACK = re.compile(rb"(ZI?|TI?|TAC|TA|@|I\d+) [A-Z+-].*\Z")
 _ERRORS = {b"ES": "syntax error", b"ET": "transmission error", b"EL": "logical error"}
 
 
-class MtSicsParser(LineParser):
+class MtSicsParser(LineParser[Reading]):
     max_frame = 48
 
     def decode(self, frame: bytes) -> Reading | Skip | None:

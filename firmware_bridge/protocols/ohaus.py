@@ -28,7 +28,7 @@ _FRAME = re.compile(
 )
 
 
-class OhausParser(LineParser):
+class OhausParser(LineParser[Reading]):
     max_frame = 40
 
     def decode(self, frame: bytes) -> Reading | Skip | None:

@@ -44,7 +44,7 @@ BIT_NET = 1 << 5
 BIT_BAD_COMMAND = 1 << 6
 
 
-class Toledo8217Parser(Parser):
+class Toledo8217Parser(Parser[Reading]):
     """``STX ... CR`` weight frames and 4-byte ``STX ? s CR`` status frames.
 
     The status byte may itself be STX or CR, so a status frame is cut by length;

@@ -26,7 +26,7 @@ from firmware_bridge.protocols.base import (
 _FRAME = re.compile(rb"w([wnt])(-?)(\d+(?:\.\d+)?)(kg|lb|g|t) *\Z")
 
 
-class XK3190A12Parser(LineParser):
+class XK3190A12Parser(LineParser[Reading]):
     max_frame = 32
 
     def decode(self, frame: bytes) -> Reading | Skip | None:

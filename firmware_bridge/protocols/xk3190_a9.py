@@ -37,7 +37,7 @@ def checksum(body: bytes) -> bytes:
     return bytes([_HEX[x >> 4], _HEX[x & 0x0F]])
 
 
-class XK3190A9Parser(Parser):
+class XK3190A9Parser(Parser[Reading]):
     max_frame = FRAME_LEN
 
     def _next_frame(self, buf: bytearray, pos: int) -> tuple[bytes | None, int]:

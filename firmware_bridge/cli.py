@@ -136,7 +136,6 @@ def _read(args: argparse.Namespace) -> int:
         settings = LinkSettings(port=args.port, protocol=args.protocol, baud=args.baud,
                                 unit=args.unit, poll_interval_s=args.poll_interval_ms / 1000)
         link = ScaleLink(settings, readings=queue.Queue(10000))
-        link.spec.new_parser(args.unit)  # validates the unit
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     link.start()
@@ -157,15 +156,11 @@ def _read(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    import serial
+    from firmware_bridge.detect import detect, is_console_port
 
-    from firmware_bridge.detect import detect
-
-    try:
-        result = detect(args.port, args.baud, args.listen_ms / 1000, args.probe_ms / 1000)
-    except (OSError, serial.SerialException) as exc:
-        print(f"cannot open {args.port}: {exc}", file=sys.stderr)
-        return 1
+    if is_console_port(args.port):
+        raise UsageError(f"{args.port} is the Pi's console port, not a scale")
+    result = detect(args.port, args.baud, args.listen_ms / 1000, args.probe_ms / 1000)
     if result.found is not None:
         f = result.found
         print(json.dumps({"protocol": f.protocol, "baud": f.line.baud, "bytesize": f.line.bytesize,

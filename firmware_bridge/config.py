@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from edge.config import Section
 from firmware_bridge.link import LinkSettings
@@ -35,6 +35,14 @@ class ScaleSection(Section):
         description="Stable path of the indicator's serial port (by-id, not ttyUSB0).",
     )
     protocol: ProtocolName = Field(default="ad", description="Indicator protocol family.")
+
+    @field_validator("port")
+    @classmethod
+    def _not_console(cls, port: str) -> str:
+        if port.rstrip("/").endswith("ttyAMA10"):
+            raise ValueError("ttyAMA10 is the Raspberry Pi 5 console port, not a scale")
+        return port
+
     baud: int | None = Field(
         default=None, gt=0, description="Baud rate override; default is the protocol's."
     )

@@ -8,10 +8,12 @@ the next line). A protocol matches when its parser turns the bytes into at
 least one reading, and the best match (most readings, fewest bad frames)
 wins. The permissive HX711 line format is tried only at its own baud rate.
 The report says, per attempt, what was seen, so "nothing matched" has reasons.
+A Raspberry Pi 5's console UART (``ttyAMA10``) is never a scale and is refused.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -26,12 +28,15 @@ from firmware_bridge.serialport import open_port
 class Attempt:
     protocol: str
     line: LineSettings
-    how: str  # "listen" or "probe"
+    how: str  # "listen", "probe" or "open" (the port refused to open)
     bytes_seen: int = 0
     readings: int = 0
     bad_frames: int = 0
+    error: str = ""
 
     def reason(self) -> str:
+        if self.error:
+            return f"cannot open: {self.error}"
         if self.readings:
             return f"{self.readings} readings, {self.bad_frames} bad frames"
         if not self.bytes_seen:
@@ -77,12 +82,26 @@ def _best(attempts: Sequence[Attempt]) -> Attempt | None:
     return max(hits, key=lambda a: (a.readings, -a.bad_frames)) if hits else None
 
 
+CONSOLE_PORTS = ("ttyAMA10",)
+
+
+def is_console_port(port: str) -> bool:
+    """The Pi 5 debug console (``/dev/ttyAMA10``), also when reached by a symlink."""
+    return os.path.basename(os.path.realpath(port)) in CONSOLE_PORTS
+
+
 def detect(port: str, bauds: Sequence[int] | None = None, listen_s: float = 1.0,
            probe_s: float = 0.4) -> DetectResult:
-    """Try every protocol on ``port``; raises OSError/SerialException if it won't open."""
+    """Try every protocol on ``port``; a setting the port refuses is an attempt too."""
+    import serial
+
     result = DetectResult(None)
     for line, specs in _groups(bauds):
-        dev = open_port(port, line)
+        try:
+            dev = open_port(port, line)
+        except (OSError, serial.SerialException) as exc:
+            result.attempts += [Attempt(s.name, line, "open", error=str(exc)) for s in specs]
+            continue
         try:
             parsers = {s.name: s.new_parser() for s in specs}
             attempts = {s.name: Attempt(s.name, line, "listen") for s in specs}

@@ -187,6 +187,9 @@ class SerialLink(Generic[T]):
                 reason = str(exc)
             except (OSError, serial.SerialException) as exc:
                 reason = _reason(exc)
+            except Exception as exc:  # a bug must not end the loop: log it, reopen
+                logger.exception("%s link session failed", self.kind)
+                reason = f"internal error: {_reason(exc)}"
             finally:
                 with contextlib.suppress(OSError, serial.SerialException):
                     port.close()
@@ -263,7 +266,8 @@ class ScaleLink(SerialLink[Reading]):
         if settings.baud:
             line = replace(line, baud=settings.baud)
         super().__init__(settings.port, line, settings, readings, on_state, clock)
-        self.parser: Parser[Reading] | None = None  # the current session's parser (diagnostics)
+        # Built now so a bad unit is refused here (ValueError), not in the thread.
+        self.parser: Parser[Reading] = self.spec.new_parser(settings.unit)
         self._detector = StabilityDetector(settings.stability)
 
     def zero(self) -> None:
@@ -290,7 +294,6 @@ class ScaleLink(SerialLink[Reading]):
 
     def _feed(self, data: bytes, now: float) -> tuple[list[Reading], int]:
         parser = self.parser
-        assert parser is not None
         bad_before = parser.bad_frames
         got = [self._stabilise(r, now) for r in parser.feed(data)]
         return got, parser.bad_frames - bad_before

@@ -128,6 +128,7 @@ class ScaleSimulator:
         with self._lock:
             self._master, self._slave = master, slave
             self._inbuf.clear()
+        log.kv(logger, logging.DEBUG, "simulator pty", path=self.path, pty=os.ttyname(slave))
 
     def _unplug(self) -> None:
         with self._lock:

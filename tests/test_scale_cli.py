@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,43 @@ def test_help_does_not_import_pyserial() -> None:
              "print(sorted(m for m in sys.modules if m == 'serial'))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_start_scale_with_the_simulator(tmp_path: Path) -> None:
+    from firmware_bridge.runtime import start_scale
+
+    device = start_scale(ScaleSection(simulate=True, protocol="ohaus", poll_interval_ms=50),
+                         sim_dir=tmp_path)
+    try:
+        assert device.simulator is not None and device.link.port == device.simulator.path
+        r = device.link.readings.get(timeout=3)
+        assert r.status == "ok" and isinstance(r.weight_g, int)
+    finally:
+        device.stop()
+
+
+def test_start_scale_real_port_missing_is_a_visible_state(tmp_path: Path) -> None:
+    from firmware_bridge.runtime import start_scale
+
+    device = start_scale(ScaleSection(port=str(tmp_path / "none")))
+    try:
+        assert device.simulator is None
+        time.sleep(0.3)
+        assert device.link.state.value == "disconnected"
+    finally:
+        device.stop()
+
+
+def test_console_port_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scale", "detect", "--port", "/dev/ttyAMA10"]) == 2
+    assert "console port" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="console port"):
+        parse_config('[station]\nstation_id = "abc-01"\nschool_id = "abc"\n'
+                     '[scale]\nport = "/dev/ttyAMA10"\n')
+
+
+def test_detect_reports_a_port_that_will_not_open(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scale", "detect", "--port", str(tmp_path / "none")]) == 1
+    out = capsys.readouterr().out
+    assert "cannot open" in out and "nothing matched" in out

@@ -166,16 +166,11 @@ def test_one_megabyte_of_random_bytes_over_a_pty(tmp_path: Path) -> None:
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
         rng = random.Random(1)
-        sent = 0
-        while sent < 1 << 20:
-            chunk = rng.randbytes(4096)
-            try:
-                sent += os.write(master, chunk)
-            except BlockingIOError:
-                time.sleep(0.001)
+        noise = rng.randbytes(1 << 20)
+        _write_all(master, noise)
+        del noise
         spec = get_spec("ad")
-        good = spec.encode(DeviceState(777), "kg")
-        os.write(master, b"\r\n" + good)
+        _write_all(master, b"\r\n" + spec.encode(DeviceState(777), "kg"))
         take(link, 1, timeout=5, where=lambda r: r.weight_g == 777)
         grown = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
@@ -187,3 +182,13 @@ def test_one_megabyte_of_random_bytes_over_a_pty(tmp_path: Path) -> None:
         link.stop()
         os.close(master)
         os.close(slave)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to a non-blocking pty master, waiting while it is full."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view[:4096]):]
+        except BlockingIOError:
+            time.sleep(0.001)

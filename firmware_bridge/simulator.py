@@ -112,6 +112,21 @@ class ScaleSimulator:
         self._plug()
         log.kv(logger, logging.INFO, "simulator replugged", path=self.path)
 
+    def inject(self, data: bytes, timeout: float = 30.0) -> None:
+        """Write raw bytes (a noise burst) on the line, waiting while the pty is full."""
+        view = memoryview(data)
+        deadline = time.monotonic() + timeout
+        while view and time.monotonic() < deadline:
+            master = self._master
+            if master is None:
+                return
+            try:
+                view = view[os.write(master, view[:4096]) :]
+            except BlockingIOError:
+                time.sleep(0.001)
+            except OSError:
+                return
+
     def set_faults(self, **changes: object) -> None:
         with self._lock:
             self.faults = replace(self.faults, **changes)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""``acceptance-station scale simulate|read|detect``."""
+"""``acceptance-station scale simulate|read|detect`` and ``thermometer read``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from edge.cli import UsageError
 from firmware_bridge.protocols import NAMES
+
+COMMON_BAUDS = (9600, 4800, 2400, 1200, 19200, 38400, 57600, 115200)
 
 
 def register(sub: Any) -> None:
@@ -54,6 +57,8 @@ def register(sub: Any) -> None:
     dt.add_argument("--port", required=True)
     dt.add_argument("--baud", type=int, action="append",
                     help="baud rate to try (repeatable; default: each protocol's)")
+    dt.add_argument("--scan-bauds", action="store_true",
+                    help=f"try the common rates {', '.join(map(str, COMMON_BAUDS))}")
     dt.add_argument("--listen-ms", type=int, default=1000)
     dt.add_argument("--probe-ms", type=int, default=400)
     dt.set_defaults(handler=_detect)
@@ -126,33 +131,38 @@ class _FaultPlan:
                 self.unplugged = want
 
 
+def _print_readings(link: Any, count: int | None, timeout: float | None,
+                    render: Callable[[Any], dict[str, object]]) -> int:
+    """Run ``link`` and print one JSON line per reading until ``count`` or a timeout."""
+    if count is not None and count < 1:
+        raise UsageError("--count must be at least 1")
+    link.start()
+    printed = 0
+    try:
+        while count is None or printed < count:
+            try:
+                item = link.readings.get(timeout=timeout)
+            except queue.Empty:
+                print(f"error: no reading for {timeout} s (state {link.state.value})",
+                      file=sys.stderr)
+                return 1
+            print(json.dumps(render(item), ensure_ascii=False), flush=True)
+            printed += 1
+    finally:
+        link.stop()
+    return 0
+
+
 def _read(args: argparse.Namespace) -> int:
     from firmware_bridge.link import LinkSettings, ScaleLink
-    from firmware_bridge.protocols.base import Reading
 
-    if args.count is not None and args.count < 1:
-        raise UsageError("--count must be at least 1")
     try:
         settings = LinkSettings(port=args.port, protocol=args.protocol, baud=args.baud,
                                 unit=args.unit, poll_interval_s=args.poll_interval_ms / 1000)
         link = ScaleLink(settings, readings=queue.Queue(10000))
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    link.start()
-    printed = 0
-    try:
-        while args.count is None or printed < args.count:
-            try:
-                reading: Reading = link.readings.get(timeout=args.timeout)
-            except queue.Empty:
-                print(f"error: no reading for {args.timeout} s (state {link.state.value})",
-                      file=sys.stderr)
-                return 1
-            print(json.dumps(reading.to_json_dict(), ensure_ascii=False), flush=True)
-            printed += 1
-    finally:
-        link.stop()
-    return 0
+    return _print_readings(link, args.count, args.timeout, lambda r: r.to_json_dict())
 
 
 def _detect(args: argparse.Namespace) -> int:
@@ -160,7 +170,8 @@ def _detect(args: argparse.Namespace) -> int:
 
     if is_console_port(args.port):
         raise UsageError(f"{args.port} is the Pi's console port, not a scale")
-    result = detect(args.port, args.baud, args.listen_ms / 1000, args.probe_ms / 1000)
+    bauds = list(COMMON_BAUDS) if args.scan_bauds else args.baud
+    result = detect(args.port, bauds, args.listen_ms / 1000, args.probe_ms / 1000)
     if result.found is not None:
         f = result.found
         print(json.dumps({"protocol": f.protocol, "baud": f.line.baud, "bytesize": f.line.bytesize,
@@ -185,18 +196,5 @@ def _thermometer_read(args: argparse.Namespace) -> int:
         link = ThermometerLink(ThermometerSection(**fields))
     except (ValueError, ValidationError) as exc:
         raise UsageError(str(exc)) from exc
-    link.start()
-    printed = 0
-    try:
-        while args.count is None or printed < args.count:
-            try:
-                r = link.readings.get(timeout=args.timeout)
-            except queue.Empty:
-                print(f"error: no reading for {args.timeout} s (state {link.state.value})",
-                      file=sys.stderr)
-                return 1
-            print(json.dumps({"celsius": r.celsius, "raw": escape_raw(r.raw)}), flush=True)
-            printed += 1
-    finally:
-        link.stop()
-    return 0
+    return _print_readings(link, args.count, args.timeout,
+                           lambda r: {"celsius": r.celsius, "raw": escape_raw(r.raw)})

@@ -50,14 +50,25 @@ class DetectResult:
     attempts: list[Attempt] = field(default_factory=list)
 
 
+# Formats so loose that they would match other indicators' lines: tried alone, last.
+_PERMISSIVE = frozenset({"hx711"})
+
+
 def _groups(bauds: Sequence[int] | None) -> list[tuple[LineSettings, list[ProtocolSpec]]]:
-    groups: dict[LineSettings, list[ProtocolSpec]] = {}
+    """Protocols grouped by line settings, in the order to try them.
+
+    Strict formats first (by the order of ``bauds``, bigger groups first), the
+    permissive ones last and each in a group of its own.
+    """
+    groups: dict[tuple[bool, LineSettings], list[ProtocolSpec]] = {}
     for spec in REGISTRY.values():
         for baud in bauds or [spec.line.baud]:
-            groups.setdefault(replace(spec.line, baud=baud), []).append(spec)
-    # Most common settings first; the HX711 (permissive) group goes last.
-    return sorted(groups.items(), key=lambda kv: (any(s.name == "hx711" for s in kv[1]),
-                                                  -len(kv[1])))
+            key = (spec.name in _PERMISSIVE, replace(spec.line, baud=baud))
+            groups.setdefault(key, []).append(spec)
+    rank = {baud: i for i, baud in enumerate(bauds or [])}
+    ordered = sorted(groups.items(),
+                     key=lambda kv: (kv[0][0], rank.get(kv[0][1].baud, 0), -len(kv[1])))
+    return [(line, specs) for (_loose, line), specs in ordered]
 
 
 def _collect(dev: Any, parsers: dict[str, Parser[Reading]], attempts: dict[str, Attempt],

@@ -32,6 +32,15 @@ def test_detect_finds_each_simulated_protocol(protocol: str, tmp_path: Path) -> 
     assert result.found.line == get_spec(protocol).line
 
 
+def test_detect_tries_the_baud_rates_it_is_given(tmp_path: Path) -> None:
+    # A pty carries bytes at any rate, so the first rate tried is the one reported.
+    with ScaleSimulator("ohaus", constant(5), link_path=tmp_path / "s") as sim:
+        result = detect(sim.path, bauds=[4800, 9600], listen_s=0.3, probe_s=0.3)
+    assert result.found is not None and result.found.protocol == "ohaus"
+    assert result.found.line.baud == 4800
+    assert {a.line.baud for a in result.attempts} == {4800}
+
+
 def test_detect_explains_why_nothing_matched(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                              ) -> None:
     with ScaleSimulator("ad", constant(0), link_path=tmp_path / "s") as sim:

@@ -3,7 +3,8 @@
 A writer *process* (so it never competes with the reader for the GIL, as a real
 indicator would not) paces each frame byte by byte at 9600 baud (10 bits a
 byte, ~1.04 ms) on the master side of a real pty and notes CLOCK_MONOTONIC
-after the last byte. The ScaleLink reads the slave, parses, applies stability
+just before writing the byte that completes the frame (so the figure includes
+the write system call itself). The ScaleLink reads the slave, parses, applies stability
 and puts the reading on its queue; a consumer thread takes it and notes the
 same clock. Line frames (CR LF) are complete for the parser at the CR, so the
 headline figure runs from the frame-completing byte (the CR; for STX/ETX frames
@@ -54,14 +55,17 @@ def _writer(master: int, frames: list[bytes], conn: object) -> None:
     for frame in frames:
         complete_at = len(frame.rstrip(b"\n")) - 1
         start = time.perf_counter()
-        t_complete = 0
+        t_complete = t_last = 0
         for i in range(len(frame)):
             while time.perf_counter() < start + i * BYTE_S:
                 pass
-            os.write(master, frame[i : i + 1])
+            # Stamped just *before* the write: the reader on the other core may
+            # finish before this process returns from write(). Conservative.
+            t_last = _now()
             if i == complete_at:
-                t_complete = _now()
-        sent.append((t_complete, _now()))
+                t_complete = t_last
+            os.write(master, frame[i : i + 1])
+        sent.append((t_complete, t_last))
         time.sleep(0.004)
     conn.send(sent)  # type: ignore[attr-defined]
 

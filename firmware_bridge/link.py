@@ -110,6 +110,7 @@ class SerialLink(Generic[T]):
         self.clock = clock
         self.state = LinkState.DISCONNECTED
         self.latest: T | None = None
+        self.latest_at: float | None = None  # clock() when ``latest`` arrived
         self.delivered = 0
         self.dropped = 0
         self._commands: queue.SimpleQueue[bytes] = queue.SimpleQueue()
@@ -144,6 +145,13 @@ class SerialLink(Generic[T]):
 
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def fresh(self, max_age_s: float) -> T | None:
+        """The latest reading if it arrived within ``max_age_s``, else None (stale)."""
+        at = self.latest_at
+        if at is None or self.clock() - at > max_age_s:
+            return None
+        return self.latest
 
     def send(self, data: bytes) -> None:
         """Queue bytes for the device; written by the link thread when connected."""
@@ -238,6 +246,7 @@ class SerialLink(Generic[T]):
 
     def _deliver(self, item: T) -> None:
         self.latest = item
+        self.latest_at = self.clock()
         self.delivered += 1
         try:
             self.readings.put_nowait(item)

@@ -31,6 +31,17 @@ def test_readings_arrive_and_an_item_already_on_the_scale_is_read(protocol: str,
         take(link, 1, where=lambda r: r.stable is True)
         assert changes[0].state == LinkState.CONNECTED
         assert link.latest is not None and link.latest.weight_g == 1234
+        fresh = link.fresh(1.0)
+        assert fresh is not None and fresh.weight_g == 1234
+
+
+def test_a_stale_reading_is_not_fresh(tmp_path: Path) -> None:
+    with wired("ad", tmp_path) as (sim, link, _):
+        take(link, 1)
+        sim.set_faults(silent=True)
+        time.sleep(0.3)
+        assert link.latest is not None  # still known...
+        assert link.fresh(0.2) is None  # ...but too old to record
 
 
 TARE = [n for n in NAMES if get_spec(n).tare is not None]

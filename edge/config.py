@@ -111,6 +111,10 @@ class LogSection(Section):
     )
 
 
+from firmware_bridge.config import ScaleSection  # noqa: E402  (needs Section above)
+from firmware_bridge.thermometer import ThermometerSection  # noqa: E402
+
+
 class StationConfig(Section):
     """The whole station config file."""
 
@@ -133,6 +137,12 @@ class StationConfig(Section):
     )
     codes: CodesSection = Field(
         default_factory=CodesSection, description="Parsing codes: weight labels, badges, repeats."
+    )
+    scale: ScaleSection = Field(
+        default_factory=ScaleSection, description="The weighing indicator and its serial link."
+    )
+    thermometer: ThermometerSection | None = Field(
+        default=None, description="Optional serial probe thermometer (absent: none)."
     )
 
 

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.commands",
     "edge.vision.cli",
     "firmware_bridge.cli",
+    "edge.run",
 )
 
 

@@ -103,6 +103,14 @@ class MatchingSection(Section):
     )
 
 
+class WebSection(Section):
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address the kiosk page and API listen on (loopback: only this kiosk).",
+    )
+    port: int = Field(default=8080, ge=1, le=65535, description="Port of the kiosk page and API.")
+
+
 class LogSection(Section):
     level: str = Field(
         default="INFO",
@@ -125,6 +133,7 @@ class StationConfig(Section):
     matching: MatchingSection = Field(
         default_factory=MatchingSection, description="Policy of the receiving rules."
     )
+    web: WebSection = Field(default_factory=WebSection, description="The local web app.")
     log: LogSection = Field(default_factory=LogSection, description="Logging.")
     camera: CameraSection = Field(
         default_factory=CameraSection, description="Frame source of the camera over the scale."

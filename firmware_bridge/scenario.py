@@ -72,6 +72,12 @@ def constant(weight_g: int) -> Scenario:
     return Scenario(loop=True, steps=[Step(weight_g=weight_g, duration_ms=60_000)])
 
 
+def placement(weight_g: int, oscillation_g: int = 0, settle_ms: int = 0) -> Scenario:
+    """A load placed now: it swings for ``settle_ms``, then holds (demo, tests)."""
+    return Scenario(loop=False, steps=[Step(weight_g=weight_g, duration_ms=max(settle_ms, 1) + 1,
+                                            oscillation_g=oscillation_g, settle_ms=settle_ms)])
+
+
 def load_scenario(path: Path) -> Scenario:
     """Read and validate a scenario file; ValueError with the reason otherwise."""
     try:

@@ -127,6 +127,12 @@ class ScaleSimulator:
             except OSError:
                 return
 
+    def play(self, scenario: Scenario) -> None:
+        """Switch to another scenario from now on (the demo places and removes items)."""
+        with self._lock:
+            self.scenario = scenario
+            self._t0 = time.monotonic()
+
     def set_faults(self, **changes: object) -> None:
         with self._lock:
             self.faults = replace(self.faults, **changes)  # type: ignore[arg-type]
@@ -159,8 +165,10 @@ class ScaleSimulator:
     # -- the device --------------------------------------------------------
     def state(self) -> DeviceState:
         """What the indicator shows now (scenario, zero offset and tare applied)."""
-        t_ms = int((time.monotonic() - self._t0) * 1000)
-        gross, settled, overload = self.scenario.at(t_ms, self._frame_no)
+        with self._lock:  # play() swaps both together
+            scenario, t0 = self.scenario, self._t0
+        t_ms = int((time.monotonic() - t0) * 1000)
+        gross, settled, overload = scenario.at(t_ms, self._frame_no)
         shown = gross - self.zero_offset_g
         weight = shown - self.tare_g if self.tare_g else shown
         return DeviceState(weight, settled, self.tare_g != 0, overload)

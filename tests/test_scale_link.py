@@ -10,11 +10,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from scale_helpers import drain, take, wait_state, wired
 
 from firmware_bridge.link import LinkSettings, LinkState, ScaleLink, UnsupportedCommand
 from firmware_bridge.protocols import NAMES, get_spec
 from firmware_bridge.scenario import Scenario, Step
+from tests.scale_helpers import drain, take, wait_state, wired
 
 
 @pytest.mark.parametrize("protocol", NAMES)

@@ -7,10 +7,10 @@ import random
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from scale_frames import GOOD
 
 from firmware_bridge.protocols import NAMES, get_spec
 from firmware_bridge.protocols.base import DeviceState, Reading
+from tests.scale_frames import GOOD
 
 
 def _parse(protocol: str, unit: str, chunks: list[bytes]) -> tuple[list[Reading], int]:

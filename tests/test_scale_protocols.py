@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from scale_frames import BAD, FRAMES, SKIP, Expected
 
 from firmware_bridge.protocols import NAMES, REGISTRY, get_spec
 from firmware_bridge.protocols.base import Reading, escape_raw, to_grams
+from tests.scale_frames import BAD, FRAMES, SKIP, Expected
 
 
 def _ids() -> list[str]:

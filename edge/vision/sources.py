@@ -168,6 +168,15 @@ class SyntheticSource:
         self._bg = background(self.height + 64, self.width + 64, self._rng)
         self._t = 0
 
+    def show(self, codes: list[str], fmt: str | None = None) -> None:
+        """Put other codes in view (the demo places a new item under the camera)."""
+        from edge.vision.render import symbol
+
+        fmt = fmt or self.fmt
+        scale = 4 if fmt in ("qr-code", "data-matrix") else 2
+        symbols = [np.pad(symbol(c, fmt, scale), 8, constant_values=255) for c in codes]
+        self.codes, self.fmt, self._symbols = codes, fmt, symbols  # one swap: read() sees old or new
+
     def read(self) -> npt.NDArray[Any] | None:
         if self._bg is None:
             raise SourceError("synthetic source not open")

@@ -102,8 +102,8 @@ class Hub:
 
 def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                devices: Callable[[], dict[str, Any]], hub: Hub | None = None,
-               *, stream_interval_s: float = 0.1) -> FastAPI:
-    app = FastAPI(title="Acceptance station", version=__version__,
+               *, stream_interval_s: float = 0.1, lifespan: Any = None) -> FastAPI:
+    app = FastAPI(title="Acceptance station", version=__version__, lifespan=lifespan,
                   description="Local API of a food-acceptance station (kiosk and hall pages).")
     hub = hub or Hub()
     app.state.hub = hub

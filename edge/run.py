@@ -1,0 +1,82 @@
+"""``acceptance-station run --config FILE``: the station process (a systemd unit)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from edge import log
+from edge.errors import UsageError
+from edge.sdnotify import notify
+
+logger = logging.getLogger("edge.run")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("run", help="run the station: devices, workflow, journal, kiosk web app")
+    p.add_argument("--config", type=Path, required=True)
+    p.set_defaults(handler=run)
+
+
+def serve(station: Any, host: str, port: int) -> None:
+    """Serve the kiosk app until SIGINT/SIGTERM (uvicorn handles the signals)."""
+    import uvicorn
+
+    from edge.web.app import create_app
+
+    assert station.workflow is not None and station.orders is not None
+    wd = station.watchdog
+    wd.register("web", 10.0)
+
+    @asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        async def beat() -> None:  # the event loop is alive while this runs
+            while True:
+                wd.beat("web")
+                await asyncio.sleep(1)
+
+        task = asyncio.create_task(beat())
+        notify("READY=1")
+        wd.start()
+        yield
+        task.cancel()
+
+    app = create_app(station.workflow, station.orders, station.devices.snapshot, station.hub,
+                     lifespan=lifespan)
+    log.kv(logger, logging.INFO, "kiosk page", url=f"http://{host}:{port}/")
+    # uvicorn shuts down on SIGTERM/SIGINT and then raises the signal again; with these
+    # handlers that second delivery is a no-op, so the station's stop steps still run.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+    notify("STOPPING=1")
+    wd.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    from edge.config import ConfigError, load_config
+    from edge.keys import KeyError_
+    from edge.station import Station
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    log.setup(cfg.log.level)
+    station = Station(cfg)
+    try:
+        station.start()
+    except KeyError_ as exc:
+        station.stop()
+        raise UsageError(str(exc)) from exc
+    try:
+        serve(station, cfg.web.host, cfg.web.port)
+    finally:
+        station.stop()
+    return 0

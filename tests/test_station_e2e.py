@@ -1,0 +1,178 @@
+"""The station process end to end: simulated scale on a pty, synthetic camera, the web API."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+import uvicorn
+
+from edge.config import load_config
+from edge.demo_data import demo_orders
+from edge.journal import read_events
+from edge.orders import store
+from edge.station import Station
+from edge.web.app import create_app
+from firmware_bridge.scenario import placement
+from tests.conftest import CLI
+from tests.test_web_api import _free_port
+
+STATION_ID = "e2e-station-01"
+
+
+def _wait(pred: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[tuple[Station, str]]:
+    port = _free_port()
+    cfg_path = tmp_path / "station.toml"
+    cfg_path.write_text(f"""
+[station]
+station_id = "{STATION_ID}"
+school_id = "e2e-school"
+data_dir = "{tmp_path}/data"
+key_path = "{tmp_path}/station.key"
+[web]
+port = {port}
+[scale]
+simulate = true
+protocol = "ad"
+[camera]
+source = "synthetic"
+width = 640
+height = 480
+fps = 10
+synthetic_codes = ["(00)095212345000000018"]
+synthetic_format = "code-128"
+""")
+    subprocess.run([*CLI, "keys", "init", "--config", str(cfg_path)], check=True,
+                   capture_output=True)
+    cfg = load_config(cfg_path)
+    station = Station(cfg, sim_dir=tmp_path)
+    station.start()
+    assert station.journal is not None and station.orders is not None
+    day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    store.adopt(station.journal, demo_orders(STATION_ID, day), etag=None, source="test")
+    app = create_app(station.workflow, station.orders, station.devices.snapshot,  # type: ignore[arg-type]
+                     station.hub)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    url = f"http://127.0.0.1:{port}"
+    _wait(lambda: _up(url), what="web app")
+    yield station, url
+    srv.should_exit = True
+    t.join(5)
+    station.stop()
+
+
+def _up(url: str) -> bool:
+    try:
+        return requests.get(url + "/api/state", timeout=1).ok
+    except requests.ConnectionError:
+        return False
+
+
+def _state(url: str) -> dict[str, Any]:
+    return dict(requests.get(url + "/api/state", timeout=5).json())
+
+
+def test_weigh_scan_and_decide_through_devices(running: tuple[Station, str]) -> None:
+    station, url = running
+    sim = station.scale.simulator
+    _wait(lambda: _state(url)["devices"].get("scale", {}).get("ok"), what="scale connected")
+    _wait(lambda: _state(url)["devices"].get("camera", {}).get("ok"), what="camera running")
+    s = requests.Session()
+    for who in ("zhang", "li"):
+        s.post(url + "/api/inspectors", json={"inspector_id": who}).raise_for_status()
+    orders = _state(url)["orders"]
+    veg = next(o["order_id"] for o in orders if o["order_id"].endswith("0012"))
+    s.post(url + "/api/deliveries", json={"order_id": veg}).raise_for_status()
+    s.post(url + "/api/placement/line", json={"line_id": "1"}).raise_for_status()
+
+    sim.play(placement(15200, oscillation_g=120, settle_ms=600))
+    st = _wait(lambda: (lambda x: x if x["weight"] and x["weight"]["stable"]
+                        and x["weight"]["net_g"] == 15200 else None)(_state(url)),
+               what="stable 15200 g")
+    r = s.post(url + "/api/confirm", json={"placement_id": st["placement"]["placement_id"]})
+    assert r.status_code == 200 and r.json()["decision"]["outcome"] == "accepted"
+    ev = list(read_events(station.journal.db, types=("line.accepted",)))[-1]  # type: ignore[union-attr]
+    assert ev["body"]["measured"]["net_g"] == 15200 and ev["body"]["measured"]["raw"].startswith("ST")
+
+    sim.play(placement(0))  # taken off: a new placement
+    _wait(lambda: _state(url)["placement"]["placement_id"] == st["placement"]["placement_id"] + 1,
+          what="new placement")
+    # A GS1 label in view identifies the next item.
+    src = station.camera_source
+    src.show(["(01)06901234567892(10)B2411(17)261231"], "code-128")
+    _wait(lambda: _state(url)["placement"]["gtin"] == "06901234567892", what="scanned GTIN")
+    assert _state(url)["placement"]["batch"] == "B2411"
+    sim.play(placement(16000))
+    st = _wait(lambda: (lambda x: x if x["weight"] and x["weight"]["stable"]
+                        and x["weight"]["net_g"] == 16000 else None)(_state(url)), what="16000 g")
+    r = s.post(url + "/api/confirm", json={"placement_id": st["placement"]["placement_id"]})
+    assert r.json()["decision"]["reasons"] == ["ITEM_NOT_ON_ORDER"]
+
+    sim.unplug()
+    _wait(lambda: not _state(url)["devices"]["scale"]["ok"], what="scale fault visible")
+    sim.replug()
+    _wait(lambda: _state(url)["devices"]["scale"]["ok"], what="scale back")
+    r = subprocess.run([*CLI, "verify", "--db", str(station.cfg.station.db_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
+
+
+def test_run_process_notifies_systemd_and_stops_cleanly(tmp_path: Path) -> None:
+    """`run` as systemd starts it: READY=1, watchdog pings, SIGTERM ends it with exit 0."""
+    import os
+    import signal
+    import socket
+
+    port = _free_port()
+    cfg = tmp_path / "station.toml"
+    cfg.write_text(f'[station]\nstation_id = "{STATION_ID}"\nschool_id = "e2e-school"\n'
+                   f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n'
+                   f'[web]\nport = {port}\n[scale]\nsimulate = true\n'
+                   f'[camera]\nsource = "synthetic"\nwidth = 320\nheight = 240\nfps = 5\n')
+    subprocess.run([*CLI, "keys", "init", "--config", str(cfg)], check=True, capture_output=True)
+    sock_path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(sock_path)
+    sock.settimeout(30)
+    env = {**os.environ, "NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "400000"}
+    p = subprocess.Popen([*CLI, "run", "--config", str(cfg)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        got = [sock.recv(100).decode() for _ in range(3)]
+        assert got[0] == "READY=1" and got[1:] == ["WATCHDOG=1", "WATCHDOG=1"], got
+        assert _up(f"http://127.0.0.1:{port}")
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(20) == 0
+        rest = []
+        sock.settimeout(1)
+        while True:
+            try:
+                rest.append(sock.recv(100).decode())
+            except TimeoutError:
+                break
+        assert rest[-1] == "STOPPING=1"
+    finally:
+        if p.poll() is None:
+            p.kill()
+        sock.close()

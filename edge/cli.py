@@ -20,6 +20,7 @@ __all__ = ["UsageError", "build_parser", "main"]
 
 COMMAND_MODULES: tuple[str, ...] = (
     "edge.commands",
+    "sync.cli",
 )
 
 

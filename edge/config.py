@@ -15,16 +15,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
+
+from edge.config_base import ConfigError, Section
+from sync.config import UplinkSection
+
+__all__ = ["ConfigError", "Section", "StationConfig", "UplinkSection", "load_config", "parse_config"]
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,63}$"
 DecimalStr = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$")]
-
-
-class Section(BaseModel):
-    """Base for every config section: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class StationSection(Section):
@@ -116,10 +115,9 @@ class StationConfig(Section):
         default_factory=MatchingSection, description="Policy of the receiving rules."
     )
     log: LogSection = Field(default_factory=LogSection, description="Logging.")
-
-
-class ConfigError(Exception):
-    """The config file is unreadable or invalid; the message names each bad key."""
+    uplink: UplinkSection = Field(
+        default_factory=UplinkSection, description="The uplink to the central MQTT broker (sync/)."
+    )
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

@@ -1,0 +1,116 @@
+"""CLI: ``acceptance-station sync`` (the uplink) and ``acceptance-station central``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from edge import log
+from edge.config_base import ConfigError
+from edge.errors import UsageError
+
+logger = logging.getLogger("sync.cli")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("sync", help="run the uplink to the central platform (MQTT), or show its state")
+    p.add_argument("--config", type=Path, required=True, help="station config file (TOML)")
+    p.add_argument("--status", action="store_true", help="print the uplink's state as JSON and exit")
+    p.set_defaults(handler=_sync)
+    c = sub.add_parser("central", help="run the reference central platform (ingest workers, HTTP API)")
+    c.add_argument("--config", type=Path, required=True, help="central config file (TOML)")
+    c.add_argument("--worker", type=int, metavar="N",
+                   help="run only ingest worker number N in this process (no HTTP)")
+    c.set_defaults(handler=_central)
+
+
+def _stop_event() -> threading.Event:
+    stop = threading.Event()
+
+    def handle(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    return stop
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from edge.config import load_config
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.status:
+        from edge.db import connect
+        from sync import state
+        db = connect(cfg.station.db_path)
+        state.ensure_tables(db)
+        cursor = state.get_cursor(db, cfg.station.station_id)
+        last = state.last_seq(db) if db["events"].exists() else 0
+        out = {"station_id": cfg.station.station_id, "stored_through_seq": cursor, "last_seq": last,
+               "backlog_events": max(0, last - cursor), **state.get_state(db)}
+        out.pop("status", None)
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    from sync.orders_sync import OrdersFetcher
+    from sync.uplink import Uplink
+    stop = _stop_event()
+    trigger = threading.Event()
+    uplink = Uplink(cfg, orders_trigger=trigger)
+    if cfg.uplink.orders_fetch:
+        OrdersFetcher(cfg, stop, trigger, uplink.orders_status).start()
+    log.kv(logger, logging.INFO, "uplink starting", station_id=cfg.station.station_id,
+           broker=f"{cfg.uplink.broker.host}:{cfg.uplink.broker.port}", cursor=uplink.cursor)
+    uplink.run(stop)
+    return 0
+
+
+def _central(args: argparse.Namespace) -> int:
+    from sync.config import load_central_config
+    try:
+        cfg = load_central_config(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    stop = _stop_event()
+    if args.worker is not None:
+        from sync.central.worker import run_worker
+        log.kv(logger, logging.INFO, "ingest worker starting", index=args.worker)
+        run_worker(cfg, args.worker, stop)
+        return 0
+    server = None
+    if cfg.http.enabled:
+        from sync.central.api import serve_in_thread
+        server, _ = serve_in_thread(cfg.http)
+        log.kv(logger, logging.INFO, "central HTTP API listening", bind=cfg.http.bind)
+    _supervise(args.config, cfg.ingest.workers, stop)
+    if server is not None:
+        server.shutdown()
+    return 0
+
+
+def _supervise(config: Path, n: int, stop: threading.Event) -> None:
+    """Run ``n`` worker processes; restart any that dies (1 s apart), stop them on exit."""
+    cmd = [sys.executable, "-m", "edge.cli", "central", "--config", str(config), "--worker"]
+    procs: dict[int, subprocess.Popen[bytes]] = {i: subprocess.Popen([*cmd, str(i)]) for i in range(n)}
+    while not stop.wait(1.0):
+        for i, p in list(procs.items()):
+            if p.poll() is not None:
+                log.kv(logger, logging.WARNING, "worker exited; restarting", index=i, code=p.returncode)
+                procs[i] = subprocess.Popen([*cmd, str(i)])
+    for p in procs.values():
+        p.terminate()
+    deadline = time.monotonic() + 10
+    for p in procs.values():
+        try:
+            p.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()

@@ -1,0 +1,308 @@
+"""End to end against real mosquitto processes: TLS + ACL, broker kills, SIGKILLed processes.
+
+Each test starts its own broker on a free loopback port with a config in tmp;
+uplink and ingest workers run either in threads (when the test reads their
+counters) or as real ``acceptance-station`` processes (when it kills them).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from edge.chain import verify_chain
+from edge.config import load_config
+from edge.journal import Journal
+from sync import protocol, state
+from sync.central.ingest import KeyRegistry
+from sync.central.store import Store
+from sync.central.worker import Worker
+from sync.config import load_central_config
+from sync.pki import make_pki
+from sync.uplink import Uplink
+from tests.sync_harness import (
+    Broker,
+    InThread,
+    append_events,
+    central_config,
+    cli,
+    make_station,
+    station_config,
+    wait_until,
+)
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Path:
+    make_pki(tmp_path / "pki", ["central-ingest", "st-aaa", "st-bbb"])
+    return tmp_path / "pki"
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path, pki: Path) -> Iterator[Broker]:
+    b = Broker(tmp_path, tls_dir=pki)
+    b.start()
+    yield b
+    b.kill()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    b = Broker(tmp_path)
+    b.start()
+    yield b
+    b.kill()
+
+
+def central_holds(dsn: str, station: str) -> list[int]:
+    s = Store(dsn)
+    try:
+        return s.seqs(station)
+    finally:
+        s.close()
+
+
+def cursor_of(journal: Journal, station: str) -> int:
+    state.ensure_tables(journal.db)
+    return state.get_cursor(journal.db, station)
+
+
+def test_happy_path_with_tls_and_acl(tmp_path: Path, tls_broker: Broker) -> None:
+    keys = tmp_path / "keys"
+    j = make_station(tmp_path, "st-aaa", keys)
+    append_events(j, 1200)
+    dsn = f"sqlite:///{tmp_path / 'central.db'}"
+    worker = InThread(Worker(load_central_config(central_config(tmp_path, tls_broker, dsn, keys)), 0))
+    up = InThread(Uplink(load_config(station_config(tmp_path, "st-aaa", tls_broker))))
+    try:
+        wait_until(lambda: up.target.cursor == 1200, 60, "cursor to reach 1200")
+        append_events(j, 55, start=1200)  # recorded while connected: goes out too
+        wait_until(lambda: up.target.cursor == 1255, 30, "cursor to reach 1255")
+        store = Store(dsn)
+        assert store.seqs("st-aaa") == list(range(1, 1256))
+        pub = KeyRegistry(keys)("st-aaa")
+        assert pub is not None
+        assert list(verify_chain([json.loads(t) for t in store.event_texts("st-aaa")], pub)) == []
+        assert store.alerts() == []
+        assert up.target.counters["refused"] == 0
+        # The retained status reached central through the ACL.
+        up.target.next_status = 0.0
+        wait_until(lambda: bool(store.rows("SELECT status FROM central_status WHERE station_id='st-aaa' "
+                                           "AND status LIKE '%\"stored_through_seq\":1255%'")), 15, "status")
+        status = json.loads(store.rows("SELECT status FROM central_status")[0][0])
+        assert protocol.schemas.errors("status.v1", status) == []
+        assert status["online"] is True and status["backlog"]["events"] == 0
+        store.close()
+    finally:
+        up.close()
+        worker.close()
+    assert cursor_of(j, "st-aaa") == 1255
+
+
+def _client(broker: Broker, pki: Path, client_id: str, cert: str) -> mqtt.Client:
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
+    c.tls_set(ca_certs=str(pki / "ca.crt"), certfile=str(pki / f"{cert}.crt"),
+              keyfile=str(pki / f"{cert}.key"))
+    c.connect("127.0.0.1", broker.port)
+    c.loop_start()
+    return c
+
+
+def test_acl_confines_a_station_and_the_uplink_shows_the_refusal(tmp_path: Path, tls_broker: Broker,
+                                                                 pki: Path) -> None:
+    keys = tmp_path / "keys"
+    jb = make_station(tmp_path, "st-bbb", keys)
+    append_events(jb, 20)
+    dsn = f"sqlite:///{tmp_path / 'central.db'}"
+    worker = InThread(Worker(load_central_config(central_config(tmp_path, tls_broker, dsn, keys)), 0))
+    # Station B's uplink, but holding station A's certificate (CN st-aaa).
+    cfg = load_config(station_config(tmp_path, "st-bbb", tls_broker, cert="st-aaa"))
+    up = InThread(Uplink(cfg))
+    try:
+        wait_until(lambda: up.target.uplink_state == "refused", 20, "the uplink to show the refusal")
+        assert "Not authorized" in str(up.target.error)
+        assert up.target.cursor == 0 and central_holds(dsn, "st-bbb") == []
+        shown = state.get_state(jb.db)["uplink"]
+        assert shown["state"] == "refused" and "Not authorized" in shown["error"]
+    finally:
+        up.close()
+    # A's certificate cannot read B's acks; B's own can (the positive control).
+    got: dict[str, list[bytes]] = {"a": [], "b": []}
+    a = _client(tls_broker, pki, "spy-a", "st-aaa")
+    b = _client(tls_broker, pki, "st-bbb", "st-bbb")
+    central = _client(tls_broker, pki, "central-x", "central-ingest")
+    try:
+        a.on_message = lambda c, u, m: got["a"].append(m.payload)
+        b.on_message = lambda c, u, m: got["b"].append(m.payload)
+        a.subscribe("acceptance/v1/st-bbb/acks", qos=1)
+        a.subscribe("acceptance/v1/st-bbb/commands", qos=1)
+        b.subscribe("acceptance/v1/st-bbb/acks", qos=1)
+        time.sleep(0.5)
+        central.publish("acceptance/v1/st-bbb/acks", b'{"probe":1}', qos=1).wait_for_publish(5)
+        central.publish("acceptance/v1/st-bbb/commands", b'{"probe":2}', qos=1).wait_for_publish(5)
+        wait_until(lambda: len(got["b"]) == 1, 10, "B to receive its ack")
+        time.sleep(0.5)
+        assert got["a"] == []
+    finally:
+        for c in (a, b, central):
+            c.loop_stop()
+            c.disconnect()
+        worker.close()
+
+
+def test_rejected_batch_is_an_alert_state_at_the_station(tmp_path: Path, broker: Broker) -> None:
+    keys = tmp_path / "keys"
+    j = make_station(tmp_path, "st-aaa", keys)
+    append_events(j, 10)
+    # Tamper with event 6 behind the journal's back (the triggers forbid it, so drop them).
+    j.db.conn.execute("DROP TRIGGER events_no_update")
+    text = j.db.conn.execute("SELECT event FROM events WHERE seq=6").fetchone()[0]
+    j.db.conn.execute("UPDATE events SET event=? WHERE seq=6", (text.replace('"i":5', '"i":7'),))
+    dsn = f"sqlite:///{tmp_path / 'central.db'}"
+    worker = InThread(Worker(load_central_config(central_config(tmp_path, broker, dsn, keys)), 0))
+    up = InThread(Uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
+    try:
+        wait_until(lambda: up.target.uplink_state == "rejected", 20, "rejected state")
+        assert "seq 6" in str(up.target.error)
+        assert up.target.cursor == 0  # a rejection never moves the cursor
+        assert central_holds(dsn, "st-aaa") == [1, 2, 3, 4, 5]  # the verified prefix
+        alerts = Store(dsn).alerts("st-aaa")
+        assert [(a[1], a[2]) for a in alerts][:1] == [(6, "EVENT_ALTERED")]
+        status = state.get_state(j.db)
+        assert status["uplink"]["state"] == "rejected" and status["last_rejection"]["first_seq"] == 1
+    finally:
+        up.close()
+        worker.close()
+
+
+def _writer(journal: Journal, total: int, seconds: float) -> threading.Thread:
+    """Append ``total`` events spread over about ``seconds`` (a live stream)."""
+    def run() -> None:
+        chunks = 50
+        for i in range(chunks):
+            append_events(journal, total // chunks, per_tx=total // chunks, start=i * (total // chunks))
+            time.sleep(seconds / chunks)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+@pytest.mark.slow
+def test_broker_killed_and_restarted_five_times(tmp_path: Path, broker: Broker) -> None:
+    keys = tmp_path / "keys"
+    j = make_station(tmp_path, "st-aaa", keys)
+    dsn = f"sqlite:///{tmp_path / 'central.db'}"
+    worker = InThread(Worker(load_central_config(central_config(tmp_path, broker, dsn, keys)), 0))
+    up = InThread(Uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
+    writer = _writer(j, 5000, 6.0)
+    try:
+        for _ in range(5):
+            time.sleep(random.uniform(0.4, 1.0))
+            broker.kill()
+            time.sleep(random.uniform(0.1, 0.5))
+            broker.start()
+        writer.join(30)
+        wait_until(lambda: up.target.cursor == 5000, 60, "cursor to reach 5000")
+    finally:
+        up.close()
+        worker.close()
+    assert central_holds(dsn, "st-aaa") == list(range(1, 5001))
+    assert Store(dsn).alerts() == []
+    assert up.target.link.attempts_made >= 6  # it really reconnected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("victim", ["uplink", "central"])
+def test_sigkill_at_twenty_random_moments(tmp_path: Path, broker: Broker, victim: str) -> None:
+    keys = tmp_path / "keys"
+    j = make_station(tmp_path, "st-aaa", keys)
+    dsn = f"sqlite:///{tmp_path / 'central.db'}"
+    ccfg_path = central_config(tmp_path, broker, dsn, keys, workers=2)
+    scfg_path = station_config(tmp_path, "st-aaa", broker)
+    log = tmp_path / "procs.log"
+    procs: list[Any] = []
+    threads: list[InThread] = []
+    if victim == "uplink":
+        threads.append(InThread(Worker(load_central_config(ccfg_path), 0)))
+        procs.append(cli("sync", "--config", str(scfg_path), log=log))
+    else:
+        threads.append(InThread(Uplink(load_config(scfg_path))))
+        procs += [cli("central", "--config", str(ccfg_path), "--worker", str(i), log=log) for i in (0, 1)]
+    writer = _writer(j, 5000, 8.0)
+    rng = random.Random()
+    try:
+        for _ in range(20):
+            time.sleep(rng.uniform(0.1, 0.6))
+            i = rng.randrange(len(procs))
+            procs[i].send_signal(signal.SIGKILL)
+            procs[i].wait(10)
+            args = (["sync", "--config", str(scfg_path)] if victim == "uplink"
+                    else ["central", "--config", str(ccfg_path), "--worker", str(i)])
+            procs[i] = cli(*args, log=log)
+        writer.join(30)
+        wait_until(lambda: cursor_of(j, "st-aaa") == 5000, 90, "cursor to reach 5000")
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(10)
+        for t in threads:
+            t.close()
+    assert central_holds(dsn, "st-aaa") == list(range(1, 5001))
+    assert Store(dsn).alerts() == []
+
+
+def test_two_workers_share_the_load_and_store_everything_once(tmp_path: Path, broker: Broker) -> None:
+    keys = tmp_path / "keys"
+    stations = ["st-aaa", "st-bbb", "st-ccc"]
+    journals = [make_station(tmp_path, s, keys) for s in stations]
+    for jj in journals:
+        append_events(jj, 1500)
+    dsn = f"sqlite:///{tmp_path / 'central.db'}"
+    ccfg = load_central_config(central_config(tmp_path, broker, dsn, keys))
+    workers = [InThread(Worker(ccfg, i)) for i in (0, 1)]
+    ups = [InThread(Uplink(load_config(station_config(tmp_path, s, broker)))) for s in stations]
+    try:
+        wait_until(lambda: all(u.target.cursor == 1500 for u in ups), 90, "all cursors at 1500")
+    finally:
+        for u in ups:
+            u.close()
+        for w in workers:
+            w.close()
+    for s in stations:
+        assert central_holds(dsn, s) == list(range(1, 1501))
+    assert all(w.target.batches > 0 for w in workers), [w.target.batches for w in workers]
+    assert Store(dsn).alerts() == []
+
+
+def test_resend_from_command(tmp_path: Path, broker: Broker) -> None:
+    keys = tmp_path / "keys"
+    j = make_station(tmp_path, "st-aaa", keys)
+    append_events(j, 300)
+    dsn = f"sqlite:///{tmp_path / 'central.db'}"
+    worker = InThread(Worker(load_central_config(central_config(tmp_path, broker, dsn, keys)), 0))
+    up = InThread(Uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="cmd", protocol=MQTTProtocolVersion.MQTTv5)
+    try:
+        wait_until(lambda: up.target.cursor == 300, 30, "cursor at 300")
+        acks_before = up.target.counters["acks"]
+        c.connect("127.0.0.1", broker.port)
+        c.loop_start()
+        cmd = {"schema": protocol.COMMAND_SCHEMA, "command_id": "c1", "command": "resend_from", "seq": 101}
+        c.publish(protocol.topic("st-aaa", "commands"), protocol.dumps(cmd), qos=1).wait_for_publish(5)
+        wait_until(lambda: up.target.counters["acks"] >= acks_before + 1 and up.target.cursor == 300, 20,
+                   "the resent range to be acked as duplicate")
+        assert central_holds(dsn, "st-aaa") == list(range(1, 301))
+    finally:
+        c.loop_stop()
+        up.close()
+        worker.close()

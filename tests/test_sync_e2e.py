@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import random
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -37,6 +39,7 @@ from tests.sync_harness import (
     central_config,
     cli,
     make_station,
+    pg_schema,
     station_config,
     wait_until,
 )
@@ -306,3 +309,39 @@ def test_resend_from_command(tmp_path: Path, broker: Broker) -> None:
         c.loop_stop()
         up.close()
         worker.close()
+
+
+def test_cli_processes_on_postgresql_with_tls(tmp_path: Path, tls_broker: Broker) -> None:
+    """`acceptance-station central` (2 supervised workers) + `sync`, TLS + ACL, PostgreSQL store."""
+    keys = tmp_path / "keys"
+    j = make_station(tmp_path, "st-aaa", keys)
+    append_events(j, 2000)
+    log = tmp_path / "procs.log"
+    with pg_schema() as dsn:
+        ccfg = central_config(tmp_path, tls_broker, dsn, keys, workers=2)
+        scfg = station_config(tmp_path, "st-aaa", tls_broker)
+        central = cli("central", "--config", str(ccfg), log=log)
+        uplink = cli("sync", "--config", str(scfg), log=log)
+        store = Store(dsn)
+        try:
+            wait_until(lambda: cursor_of(j, "st-aaa") == 2000, 60, "cursor at 2000")
+            uplink.send_signal(signal.SIGTERM)
+            assert uplink.wait(20) == 0
+            # The uplink's clean exit leaves an offline retained status, and central keeps it.
+            wait_until(lambda: '"online":false' in (store.rows("SELECT status FROM central_status")
+                                                    or [("",)])[0][0], 10, "offline status")
+        finally:
+            for p in (uplink, central):
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            assert central.wait(20) == 0
+        assert store.seqs("st-aaa") == list(range(1, 2001))
+        pub = KeyRegistry(keys)("st-aaa")
+        assert pub is not None
+        assert list(verify_chain([json.loads(t) for t in store.event_texts("st-aaa")], pub)) == []
+        store.close()
+    out = subprocess.run([sys.executable, "-m", "edge.cli", "sync", "--config", str(scfg), "--status"],
+                         capture_output=True, text=True, timeout=30, check=True)
+    shown = json.loads(out.stdout)
+    assert shown["stored_through_seq"] == 2000 and shown["backlog_events"] == 0
+    assert shown["uplink"]["state"] == "ok"

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -23,7 +22,7 @@ from edge.journal import Journal
 from sync import protocol
 from sync.central.ingest import KeyRegistry, ingest
 from sync.central.store import Store
-from tests.sync_harness import PG_BASE, append_events, make_station
+from tests.sync_harness import append_events, make_station, pg_schema
 
 STATION = "st-test-01"
 
@@ -33,14 +32,8 @@ def dsn(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'central.db'}"
         return
-    schema = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(PG_BASE, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_BASE, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with pg_schema() as pg_dsn:
+        yield pg_dsn
 
 
 @pytest.fixture

@@ -80,7 +80,8 @@ def test_orders_api_serves_documents_with_etags(tmp_path: Path, api: tuple[str, 
     menu = tmp_path / "menus" / "sch-001"
     menu.mkdir(parents=True)
     (menu / f"{DAY}.json").write_text('{"date": "2026-11-29", "meals": []}')
-    assert requests.get(f"{url}/v1/schools/sch-001/menu", params={"date": DAY}, timeout=5).json()["meals"] == []
+    menu_doc = requests.get(f"{url}/v1/schools/sch-001/menu", params={"date": DAY}, timeout=5).json()
+    assert menu_doc["meals"] == []
 
 
 def test_uplink_caches_orders_and_the_station_adopts_them(tmp_path: Path, api: tuple[str, Path],

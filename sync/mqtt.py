@@ -58,13 +58,15 @@ class Link:
 
     def __init__(self, client: mqtt.Client, broker: BrokerSection, *, backoff_min_s: float,
                  backoff_max_s: float, on_up: Callable[[], None] | None = None,
-                 on_down: Callable[[str], None] | None = None, rng: random.Random | None = None) -> None:
+                 on_down: Callable[[str], None] | None = None, rng: random.Random | None = None,
+                 on_attempt: Callable[[], None] | None = None) -> None:
         self.client = client
         self.broker = broker
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s
         self.on_up = on_up
         self.on_down = on_down
+        self.on_attempt = on_attempt
         self.rng = rng or random.Random()
         self.connected = False
         self.socket_open = False
@@ -115,6 +117,8 @@ class Link:
                 time.sleep(min(timeout, self.next_attempt - now))
                 return
             self.attempts_made += 1
+            if self.on_attempt is not None:
+                self.on_attempt()
             try:
                 self.client.connect(self.broker.host, self.broker.port, self.broker.keepalive_s,
                                     clean_start=True)

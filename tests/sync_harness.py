@@ -7,6 +7,7 @@ config written into the test's tmp dir, on a port the kernel just handed out.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pwd
 import shutil
@@ -100,9 +101,17 @@ def broker_toml(broker: Broker, client: str | None) -> str:
     return "\n".join(lines)
 
 
+UPLINK_TEST_DEFAULTS: dict[str, Any] = {
+    "batch_max_events": 200, "ack_timeout_s": 3.0, "backoff_min_s": 0.1, "backoff_max_s": 1.0,
+    "rejected_retry_s": 2.0, "status_interval_s": 5.0, "poll_interval_s": 0.05, "orders_fetch": False,
+}
+
+
 def station_config(tmp: Path, station_id: str, broker: Broker, *, cert: str | None = None,
-                   api_url: str = "http://127.0.0.1:9", extra: str = "") -> Path:
-    """A station config for the uplink with short timeouts; returns its path."""
+                   api_url: str = "http://127.0.0.1:9", **uplink: Any) -> Path:
+    """A station config for the uplink with short timeouts (``uplink`` overrides); returns its path."""
+    opts = {**UPLINK_TEST_DEFAULTS, **uplink}
+    up_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in opts.items())
     path = tmp / f"{station_id}.toml"
     path.write_text(f"""
 [station]
@@ -117,15 +126,7 @@ timeout_s = 2.0
 retries = 0
 
 [uplink]
-batch_max_events = 200
-ack_timeout_s = 3.0
-backoff_min_s = 0.1
-backoff_max_s = 1.0
-rejected_retry_s = 2.0
-status_interval_s = 5.0
-poll_interval_s = 0.05
-orders_fetch = false
-{extra}
+{up_lines}
 
 [uplink.broker]
 {broker_toml(broker, cert or station_id)}
@@ -212,3 +213,15 @@ def pg_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_BASE, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def seal_backlog(journal: Journal, n: int) -> None:
+    """Append ``n`` signed events in one transaction, fast (for benchmarks' backlogs)."""
+    with journal.transaction() as tx:
+        for i in range(n):
+            tx.append("line.accepted", {
+                "delivery_id": "00000000-0000-4000-8000-000000000000", "order_id": "PO-20261128-0012",
+                "line_id": str(i % 7 + 1), "item": {"code": "veg-0101", "name": "上海青"},
+                "net_g": 15000 + i % 500, "gross_g": 15800 + i % 500, "tare_g": 800,
+                "inspectors": ["insp-01", "insp-02"], "reasons": [], "raw_frame": "ST,GS,+  15.800kg",
+            })

@@ -241,11 +241,11 @@ def test_sigkill_at_twenty_random_moments(tmp_path: Path, broker: Broker, victim
     else:
         threads.append(InThread(Uplink(load_config(scfg_path))))
         procs += [cli("central", "--config", str(ccfg_path), "--worker", str(i), log=log) for i in (0, 1)]
-    writer = _writer(j, 5000, 8.0)
+    writer = _writer(j, 5000, 12.0)
     rng = random.Random()
     try:
         for _ in range(20):
-            time.sleep(rng.uniform(0.1, 0.6))
+            time.sleep(rng.uniform(0.2, 0.9))
             i = rng.randrange(len(procs))
             procs[i].send_signal(signal.SIGKILL)
             procs[i].wait(10)

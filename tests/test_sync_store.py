@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from edge.chain import GENESIS_HASH, seal, verify_chain
 from edge.journal import Journal
@@ -199,3 +201,22 @@ def test_concurrent_workers_store_each_event_once(dsn: str, station: Any) -> Non
     assert s.alerts(STATION) == []
     assert set(answers) <= {"stored", "duplicate", "gap"} and "stored" in answers
     s.close()
+
+
+@given(payload=st.one_of(
+    st.binary(max_size=200),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                 lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+                 max_leaves=12).map(lambda d: json.dumps(d).encode()),
+))
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+def test_garbage_is_answered_rejected_and_changes_no_events(tmp_path: Path, payload: bytes) -> None:
+    s = Store(f"sqlite:///{tmp_path / 'fuzz.db'}")
+    try:
+        out = ingest(s, KeyRegistry(tmp_path / "nokeys"), STATION, payload, "corr")
+        assert out.status == "rejected"
+        assert protocol.schemas.errors("ack.v1", out.ack) == []
+        assert s.seqs(STATION) == []
+    finally:
+        s.close()

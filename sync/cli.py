@@ -30,6 +30,13 @@ def register(sub: Any) -> None:
     c.add_argument("--worker", type=int, metavar="N",
                    help="run only ingest worker number N in this process (no HTTP)")
     c.set_defaults(handler=_central)
+    k = sub.add_parser("central-command", help="send a command to a station (as central)")
+    k.add_argument("--config", type=Path, required=True, help="central config file (TOML)")
+    k.add_argument("--station", required=True, help="station id")
+    k.add_argument("command", choices=("orders.refresh", "resend_from"), help="the command")
+    k.add_argument("--seq", type=int, help="for resend_from: the first seq to resend")
+    k.add_argument("--date", help="for orders.refresh: one delivery date (YYYY-MM-DD)")
+    k.set_defaults(handler=_central_command)
 
 
 def _stop_event() -> threading.Event:
@@ -114,3 +121,43 @@ def _supervise(config: Path, n: int, stop: threading.Event) -> None:
             p.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             p.kill()
+
+
+def _central_command(args: argparse.Namespace) -> int:
+    """Publish one ``acceptance.command/1`` (QoS 1) and wait for the broker's PUBACK."""
+    import uuid
+
+    from sync import protocol, schemas
+    from sync.config import load_central_config
+    from sync.mqtt import make_client
+    try:
+        cfg = load_central_config(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    cmd: dict[str, Any] = {"schema": protocol.COMMAND_SCHEMA, "command_id": str(uuid.uuid4()),
+                           "command": args.command}
+    if args.seq is not None:
+        cmd["seq"] = args.seq
+    if args.date is not None:
+        cmd["delivery_date"] = args.date
+    problems = schemas.errors("command.v1", cmd)
+    if problems:
+        raise UsageError("; ".join(problems))
+    client = make_client(cfg.broker, f"{cfg.ingest.client_id_prefix}-cmd-{uuid.uuid4().hex[:8]}")
+    try:
+        client.connect(cfg.broker.host, cfg.broker.port, cfg.broker.keepalive_s)
+    except OSError as exc:
+        print(f"error: cannot reach the broker: {exc}", file=sys.stderr)
+        return 1
+    client.loop_start()
+    try:
+        info = client.publish(protocol.topic(args.station, "commands"), protocol.dumps(cmd), qos=1)
+        info.wait_for_publish(cfg.broker.connect_timeout_s)
+        if not info.is_published():
+            print("error: the broker did not acknowledge the command in time", file=sys.stderr)
+            return 1
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    print(json.dumps(cmd))
+    return 0

@@ -292,21 +292,24 @@ def test_resend_from_command(tmp_path: Path, broker: Broker) -> None:
     j = make_station(tmp_path, "st-aaa", keys)
     append_events(j, 300)
     dsn = f"sqlite:///{tmp_path / 'central.db'}"
-    worker = InThread(Worker(load_central_config(central_config(tmp_path, broker, dsn, keys)), 0))
+    ccfg = central_config(tmp_path, broker, dsn, keys)
+    worker = InThread(Worker(load_central_config(ccfg), 0))
     up = InThread(Uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="cmd", protocol=MQTTProtocolVersion.MQTTv5)
     try:
         wait_until(lambda: up.target.cursor == 300, 30, "cursor at 300")
         acks_before = up.target.counters["acks"]
-        c.connect("127.0.0.1", broker.port)
-        c.loop_start()
-        cmd = {"schema": protocol.COMMAND_SCHEMA, "command_id": "c1", "command": "resend_from", "seq": 101}
-        c.publish(protocol.topic("st-aaa", "commands"), protocol.dumps(cmd), qos=1).wait_for_publish(5)
+        sent = subprocess.run([sys.executable, "-m", "edge.cli", "central-command", "--config", str(ccfg),
+                               "--station", "st-aaa", "resend_from", "--seq", "101"],
+                              capture_output=True, text=True, timeout=30)
+        assert sent.returncode == 0, sent.stderr
         wait_until(lambda: up.target.counters["acks"] >= acks_before + 1 and up.target.cursor == 300, 20,
                    "the resent range to be acked as duplicate")
         assert central_holds(dsn, "st-aaa") == list(range(1, 301))
+        bad = subprocess.run([sys.executable, "-m", "edge.cli", "central-command", "--config", str(ccfg),
+                              "--station", "st-aaa", "resend_from"], capture_output=True, text=True,
+                             timeout=30)
+        assert bad.returncode == 2 and "seq" in bad.stderr
     finally:
-        c.loop_stop()
         up.close()
         worker.close()
 

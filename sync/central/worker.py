@@ -58,11 +58,20 @@ class Worker:
             if msg.topic.endswith("/events"):
                 self._batch(station, msg)
             elif msg.topic.endswith("/status") and msg.payload:
-                self.store.save_status(station, msg.payload.decode("utf-8", "replace"))
+                self._status(station, bytes(msg.payload))
         except Exception as exc:  # a store outage: no ack, the station resends later
             log.kv(logger, logging.ERROR, "message not processed", topic=msg.topic,
                    error=f"{exc.__class__.__name__}: {exc}")
             self._reopen_store()
+
+    def _status(self, station: str, payload: bytes) -> None:
+        try:
+            doc = protocol.parse_json(payload, "status.v1")
+        except protocol.BadMessage as exc:
+            log.kv(logger, logging.WARNING, "bad status ignored", station_id=station, error=str(exc))
+            return
+        if doc["station_id"] == station:
+            self.store.save_status(station, payload.decode("utf-8"))
 
     def _reopen_store(self) -> None:
         with contextlib.suppress(Exception):  # already broken; a fresh connection is what matters

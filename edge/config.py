@@ -17,7 +17,7 @@ from typing import Annotated
 
 from pydantic import Field, ValidationError
 
-from edge.config_base import ConfigError, Section
+from edge.config_base import ConfigError, Section, validation_problem
 from sync.config import UplinkSection
 
 __all__ = ["ConfigError", "Section", "StationConfig", "UplinkSection", "load_config", "parse_config"]
@@ -133,14 +133,7 @@ def parse_config(text: str, source: str = "<config>") -> StationConfig:
     try:
         return StationConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = _loc(err["loc"])
-            if err["type"] == "extra_forbidden":
-                problems.append(f"{where}: unknown key")
-            else:
-                problems.append(f"{where}: {err['msg']}")
-        raise ConfigError(f"{source}: " + "; ".join(problems)) from exc
+        raise validation_problem(exc, source) from exc
 
 
 def load_config(path: Path) -> StationConfig:

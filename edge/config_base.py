@@ -7,7 +7,7 @@ import graph acyclic.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class Section(BaseModel):
@@ -18,3 +18,13 @@ class Section(BaseModel):
 
 class ConfigError(Exception):
     """The config file is unreadable or invalid; the message names each bad key."""
+
+
+def validation_problem(exc: ValidationError, source: str) -> ConfigError:
+    """One ConfigError naming the dotted path of every bad or unknown key."""
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(root)"
+        problems.append(f"{where}: unknown key" if err["type"] == "extra_forbidden"
+                        else f"{where}: {err['msg']}")
+    return ConfigError(f"{source}: " + "; ".join(problems))

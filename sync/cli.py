@@ -62,7 +62,7 @@ def _sync(args: argparse.Namespace) -> int:
         db = connect(cfg.station.db_path)
         state.ensure_tables(db)
         cursor = state.get_cursor(db, cfg.station.station_id)
-        last = state.last_seq(db) if db["events"].exists() else 0
+        last = state.last_seq(db)
         out = {"station_id": cfg.station.station_id, "stored_through_seq": cursor, "last_seq": last,
                "backlog_events": max(0, last - cursor), **state.get_state(db)}
         out.pop("status", None)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError, model_validator
 
-from edge.config_base import ConfigError, Section
+from edge.config_base import ConfigError, Section, validation_problem
 
 
 class TlsSection(Section):
@@ -135,9 +135,4 @@ def load_central_config(path: Path) -> CentralConfig:
     try:
         return CentralConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(root)"
-            problems.append(f"{where}: unknown key" if err["type"] == "extra_forbidden"
-                            else f"{where}: {err['msg']}")
-        raise ConfigError(f"{path}: " + "; ".join(problems)) from exc
+        raise validation_problem(exc, str(path)) from exc

@@ -24,6 +24,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,8 @@ class Uplink:
         self.t_acks = protocol.topic(self.station_id, "acks")
         self.t_status = protocol.topic(self.station_id, "status")
         self.t_commands = protocol.topic(self.station_id, "commands")
+        self.routes: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
+            self.t_acks: ("ack.v1", self.on_ack), self.t_commands: ("command.v1", self.on_command)}
         will = {"schema": protocol.STATUS_SCHEMA, "station_id": self.station_id, "online": False}
         self.client.will_set(self.t_status, protocol.dumps(will), qos=1, retain=True)
         self.client.on_message = self._on_message
@@ -173,20 +176,16 @@ class Uplink:
         self.next_status = 0.0
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        if msg.topic == self.t_acks:
-            try:
-                ack = protocol.parse_json(bytes(msg.payload), "ack.v1")
-            except protocol.BadMessage as exc:
-                log.kv(logger, logging.WARNING, "bad ack ignored", error=str(exc))
-                return
-            self.on_ack(ack)
-        elif msg.topic == self.t_commands:
-            try:
-                cmd = protocol.parse_json(bytes(msg.payload), "command.v1")
-            except protocol.BadMessage as exc:
-                log.kv(logger, logging.WARNING, "bad command ignored", error=str(exc))
-                return
-            self.on_command(cmd)
+        route = self.routes.get(msg.topic)
+        if route is None:
+            return
+        schema, handler = route
+        try:
+            doc = protocol.parse_json(bytes(msg.payload), schema)
+        except protocol.BadMessage as exc:
+            log.kv(logger, logging.WARNING, "bad message ignored", topic=msg.topic, error=str(exc))
+            return
+        handler(doc)
 
     def on_ack(self, ack: dict[str, Any]) -> None:
         self.counters["acks"] += 1

@@ -348,3 +348,21 @@ def test_cli_processes_on_postgresql_with_tls(tmp_path: Path, tls_broker: Broker
     shown = json.loads(out.stdout)
     assert shown["stored_through_seq"] == 2000 and shown["backlog_events"] == 0
     assert shown["uplink"]["state"] == "ok"
+
+
+def test_uplink_started_before_the_station_waits_for_the_journal(tmp_path: Path, broker: Broker) -> None:
+    keys = tmp_path / "keys"
+    dsn = f"sqlite:///{tmp_path / 'central.db'}"
+    worker = InThread(Worker(load_central_config(central_config(tmp_path, broker, dsn, keys)), 0))
+    up = InThread(Uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
+    try:
+        wait_until(lambda: up.target.link.connected, 10, "the uplink to connect")
+        time.sleep(0.3)
+        assert up.target.status_doc(True)["backlog"]["events"] == 0
+        j = make_station(tmp_path, "st-aaa", keys)  # the station starts later
+        append_events(j, 40)
+        wait_until(lambda: up.target.cursor == 40, 20, "cursor at 40")
+    finally:
+        up.close()
+        worker.close()
+    assert central_holds(dsn, "st-aaa") == list(range(1, 41))

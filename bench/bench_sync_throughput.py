@@ -134,11 +134,11 @@ def _timed_uplink(tmp: Path, broker: Broker, backlog_db: Path, n: int) -> float:
     return n / dt
 
 
-def uplink_run(tmp: Path, broker: Broker, backlog_db: Path, keys: Path, n: int) -> float:
-    dsn = f"sqlite:///{tmp / ('central-' + str(broker.port) + '.db')}"
-    central = cli("central", "--config", str(central_config(tmp, broker, dsn, keys, workers=1)),
-                  "--worker", "0", log=tmp / "central.log")
-    time.sleep(1.5)  # let the worker connect and subscribe
+def uplink_run(tmp: Path, broker: Broker, backlog_db: Path, keys: Path, n: int, workers: int = 1) -> float:
+    dsn = f"sqlite:///{tmp / ('central-' + str(broker.port) + '-' + str(workers) + '.db')}"
+    central = cli("central", "--config", str(central_config(tmp, broker, dsn, keys, workers=workers)),
+                  log=tmp / "central.log")
+    time.sleep(2.5)  # let the supervisor start the workers and them subscribe
     rate = _timed_uplink(tmp, broker, backlog_db, n)
     central.terminate()
     central.wait(10)
@@ -170,9 +170,11 @@ def main() -> None:
             raw_win = raw_paho(broker, texts, tls, sequential=False)
             up = uplink_run(bdir, broker, backlog_db, keys, n)
             transport = transport_run(bdir, broker, backlog_db, n, tls)
+            up2 = uplink_run(bdir, broker, backlog_db, keys, n, workers=2)
         finally:
             broker.kill()
         figures[f"{name}_uplink_ev_s"] = round(up)
+        figures[f"{name}_uplink_2workers_ev_s"] = round(up2)
         figures[f"{name}_uplink_transport_ev_s"] = round(transport)
         figures[f"{name}_transport_ratio_vs_raw_window"] = round(transport / raw_win, 2)
         figures[f"{name}_raw_seq_ev_s"] = round(raw_seq)
@@ -182,6 +184,7 @@ def main() -> None:
         print(f"{name:5s}: uplink to central's acks (verified, stored) {up:7.0f} ev/s | raw paho QoS 1 "
               f"one per message: wait each PUBACK {raw_seq:7.0f} ev/s, window 20 {raw_win:7.0f} ev/s | "
               f"ratios {up / raw_seq:.2f}x, {up / raw_win:.2f}x")
+        print(f"{'':5s}  the same with 2 central workers (shared subscription) {up2:7.0f} ev/s")
         print(f"{'':5s}  uplink transport with an ack-only responder {transport:7.0f} ev/s = "
               f"{transport / raw_win:.2f}x raw window 20, {transport / raw_seq:.2f}x raw wait-each")
     shutil.rmtree(tmp, ignore_errors=True)

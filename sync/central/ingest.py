@@ -69,9 +69,24 @@ class Outcome:
         return str(self.ack["status"])
 
 
-def ingest(store: Store, keys: KeyLookup, topic_station: str, payload: bytes,
-           correlation: str | None = None) -> Outcome:
-    """Decide on and store one batch received on ``acceptance/v1/{topic_station}/events``."""
+@dataclass(frozen=True)
+class Prepared:
+    """A batch that passed schema and shape checks, with each event's own check done.
+
+    ``problems[i]`` is ``edge.chain.check_event``'s answer for event i (None when
+    hash and signature are good), computed once and *outside* the store's lock,
+    so several workers verify signatures in parallel and a retry after a gap
+    does not verify again.
+    """
+
+    station: str
+    batch: dict[str, Any]
+    problems: list[str | None]
+
+
+def prepare(store: Store, keys: KeyLookup, topic_station: str, payload: bytes,
+            correlation: str | None = None) -> Prepared | Outcome:
+    """Parse, validate and verify a batch; an Outcome (``rejected``) when it is refused whole."""
     batch_id = correlation or "unknown"
     try:
         batch = protocol.parse_json(payload, "batch.v1")
@@ -79,15 +94,26 @@ def ingest(store: Store, keys: KeyLookup, topic_station: str, payload: bytes,
         return _refuse_unparsed(store, topic_station, batch_id, f"batch invalid: {exc}")
     batch_id = str(batch["batch_id"])
     problem = _shape_problem(batch, topic_station)
-    if problem is None and keys(topic_station) is None:
-        problem = f"station {topic_station} is not registered (no public key)"
-    if problem is not None:
-        return _refuse_unparsed(store, topic_station, batch_id, problem)
     key = keys(topic_station)
-    assert key is not None
+    if problem is None and key is None:
+        problem = f"station {topic_station} is not registered (no public key)"
+    if problem is not None or key is None:
+        return _refuse_unparsed(store, topic_station, batch_id, str(problem))
+    return Prepared(topic_station, batch, [check_event(ev, key) for ev in batch["events"]])
+
+
+def commit(store: Store, prepared: Prepared) -> Outcome:
+    """The transaction: lock the station's head, compare, link, insert, move the head."""
     with store.transaction():
-        head = store.lock_head(topic_station)
-        return _apply(store, key, topic_station, batch, head)
+        head = store.lock_head(prepared.station)
+        return _apply(store, prepared, head)
+
+
+def ingest(store: Store, keys: KeyLookup, topic_station: str, payload: bytes,
+           correlation: str | None = None) -> Outcome:
+    """Decide on and store one batch received on ``acceptance/v1/{topic_station}/events``."""
+    prepared = prepare(store, keys, topic_station, payload, correlation)
+    return prepared if isinstance(prepared, Outcome) else commit(store, prepared)
 
 
 def _shape_problem(batch: dict[str, Any], station: str) -> str | None:
@@ -115,9 +141,9 @@ def _refuse_unparsed(store: Store, station: str, batch_id: str, error: str) -> O
     return Outcome(protocol.make_ack(batch_id, "rejected", head.last_seq, error))
 
 
-def _apply(store: Store, key: Ed25519PublicKey, station: str, batch: dict[str, Any],
-           head: Head) -> Outcome:
-    """The body of the transaction: compare with what is held, verify the new, insert."""
+def _apply(store: Store, prepared: Prepared, head: Head) -> Outcome:
+    """The body of the transaction: compare with what is held, link the new, insert."""
+    station, batch = prepared.station, prepared.batch
     batch_id = str(batch["batch_id"])
     events: list[dict[str, Any]] = batch["events"]
     if batch["first_seq"] > head.last_seq + 1:
@@ -127,7 +153,7 @@ def _apply(store: Store, key: Ed25519PublicKey, station: str, batch: dict[str, A
     dups = 0
     last_hash = head.last_hash
     error: tuple[int, str, str] | None = None  # (seq, code, message)
-    for ev in events:
+    for ev, checked in zip(events, prepared.problems, strict=True):
         seq = int(ev["seq"])
         if seq <= head.last_seq:
             computed = event_hash(ev)
@@ -140,7 +166,7 @@ def _apply(store: Store, key: Ed25519PublicKey, station: str, batch: dict[str, A
                 break
             dups += 1
             continue
-        bad = check_event(ev, key)
+        bad = checked
         if bad is None and ev["prev_hash"] != last_hash:
             bad = "prev_hash does not link to the previous event's hash"
         if bad is not None:

@@ -21,7 +21,7 @@ import paho.mqtt.client as mqtt
 
 from edge import log
 from sync import protocol
-from sync.central.ingest import KeyRegistry, Outcome, ingest
+from sync.central.ingest import KeyRegistry, Outcome, commit, prepare
 from sync.central.store import Store
 from sync.config import CentralConfig
 from sync.mqtt import Link, make_client, publish_props
@@ -96,10 +96,16 @@ class Worker:
                stored=outcome.stored, through=outcome.ack["stored_through_seq"])
 
     def _ingest_waiting(self, station: str, payload: bytes, corr: str | None) -> Outcome:
-        """Ingest; on a gap, give a peer worker holding the preceding batch a moment to commit."""
+        """Ingest; on a gap, give a peer worker holding the preceding batch a moment to commit.
+
+        Verification happens once, outside the lock; only the transaction is retried.
+        """
+        prepared = prepare(self.store, self.keys, station, payload, corr)
+        if isinstance(prepared, Outcome):
+            return prepared
         deadline = time.monotonic() + self.cfg.ingest.gap_wait_ms / 1000
         while True:
-            outcome = ingest(self.store, self.keys, station, payload, corr)
+            outcome = commit(self.store, prepared)
             if outcome.status != "gap" or time.monotonic() >= deadline:
                 return outcome
             time.sleep(0.01)

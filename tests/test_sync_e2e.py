@@ -8,6 +8,7 @@ counters) or as real ``acceptance-station`` processes (when it kills them).
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+import requests
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge.chain import verify_chain
@@ -38,6 +40,7 @@ from tests.sync_harness import (
     append_events,
     central_config,
     cli,
+    free_port,
     make_station,
     pg_schema,
     station_config,
@@ -366,3 +369,38 @@ def test_uplink_started_before_the_station_waits_for_the_journal(tmp_path: Path,
         up.close()
         worker.close()
     assert central_holds(dsn, "st-aaa") == list(range(1, 41))
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(x) for x in text.split()]
+
+
+def test_central_supervisor_restarts_a_killed_worker_and_serves_http(tmp_path: Path, broker: Broker) -> None:
+    keys = tmp_path / "keys"
+    j = make_station(tmp_path, "st-aaa", keys)
+    append_events(j, 500)
+    port = free_port()
+    orders = tmp_path / "orders" / "st-aaa"
+    orders.mkdir(parents=True)
+    (orders / "2026-11-29.json").write_text('{"schema": "acceptance.orders/1"}')
+    dsn = f"sqlite:///{tmp_path / 'central.db'}"
+    central = cli("central", "--config", str(central_config(tmp_path, broker, dsn, keys, workers=1,
+                                                            http_port=port)), log=tmp_path / "c.log")
+    try:
+        wait_until(lambda: len(_children(central.pid)) == 1, 15, "the worker process")
+        (first,) = _children(central.pid)
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: _children(central.pid) not in ([], [first]), 15, "a restarted worker")
+        r = requests.get(f"http://127.0.0.1:{port}/v1/stations/st-aaa/orders",
+                         params={"delivery_date": "2026-11-29"}, timeout=5)
+        assert r.status_code == 200 and r.headers["ETag"]
+        up = InThread(Uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
+        try:
+            wait_until(lambda: up.target.cursor == 500, 30, "the restarted worker to ingest")
+        finally:
+            up.close()
+    finally:
+        central.send_signal(signal.SIGTERM)
+        assert central.wait(20) == 0
+    assert central_holds(dsn, "st-aaa") == list(range(1, 501))

@@ -74,7 +74,7 @@ def _sync(args: argparse.Namespace) -> int:
     trigger = threading.Event()
     uplink = Uplink(cfg, orders_trigger=trigger)
     if cfg.uplink.orders_fetch:
-        OrdersFetcher(cfg, stop, trigger, uplink.orders_status).start()
+        OrdersFetcher(cfg, stop, trigger, uplink.orders_status, uplink.orders_days).start()
     log.kv(logger, logging.INFO, "uplink starting", station_id=cfg.station.station_id,
            broker=f"{cfg.uplink.broker.host}:{cfg.uplink.broker.port}", cursor=uplink.cursor)
     uplink.run(stop)

@@ -67,14 +67,20 @@ class OrdersFetcher(threading.Thread):
     """Fetch on the ``[orders] refresh_minutes`` schedule, and at once when triggered."""
 
     def __init__(self, cfg: StationConfig, stop: threading.Event, trigger: threading.Event,
-                 results: dict[str, str]) -> None:
+                 results: dict[str, str], extra_days: set[str] | None = None) -> None:
         super().__init__(name="orders-fetch", daemon=True)
         self.cfg, self.stop, self.trigger, self.results = cfg, stop, trigger, results
+        self.extra_days = extra_days if extra_days is not None else set()
 
     def run(self) -> None:
         while not self.stop.is_set():
+            days = local_days(self.cfg.station.timezone)
+            while self.extra_days:  # dates named by orders.refresh commands, once each
+                day = self.extra_days.pop()
+                if day not in days:
+                    days.append(day)
             try:
-                self.results.update(fetch_once(self.cfg, local_days(self.cfg.station.timezone)))
+                self.results.update(fetch_once(self.cfg, days))
             except Exception as exc:  # a DB or config surprise must not end the thread
                 log.kv(logger, logging.ERROR, "orders fetch crashed", error=repr(exc))
             self.trigger.wait(self.cfg.orders.refresh_minutes * 60)

@@ -69,6 +69,7 @@ class Uplink:
         self.error: str | None = None
         self.orders_trigger = orders_trigger
         self.orders_status: dict[str, str] = {}
+        self.orders_days: set[str] = set()  # extra dates asked for by orders.refresh commands
         self.counters = {"batches_sent": 0, "acks": 0, "refused": 0, "timeouts": 0, "gaps": 0}
         self.client = make_client(self.up.broker, self.station_id)
         self.t_events = protocol.topic(self.station_id, "events")
@@ -236,6 +237,8 @@ class Uplink:
             self.paused_until = 0.0
             self.next_poll = 0.0
         elif cmd["command"] == "orders.refresh" and self.orders_trigger is not None:
+            if "delivery_date" in cmd:
+                self.orders_days.add(str(cmd["delivery_date"]))
             self.orders_trigger.set()
 
     # -- state and status ----------------------------------------------------------------------

@@ -133,7 +133,7 @@ def test_orders_refresh_command_triggers_a_fetch(tmp_path: Path, api: tuple[str,
     put_doc(folder, today, demo_orders(SID, today))
     stop, trigger, results = threading.Event(), threading.Event(), {}
     uplink = Uplink(cfg, orders_trigger=trigger)
-    fetcher = OrdersFetcher(cfg, stop, trigger, results)
+    fetcher = OrdersFetcher(cfg, stop, trigger, results, uplink.orders_days)
     fetcher.start()
     try:
         wait_until(lambda: results.get(today) == "cached", 20, "the first scheduled fetch")
@@ -141,6 +141,10 @@ def test_orders_refresh_command_triggers_a_fetch(tmp_path: Path, api: tuple[str,
         uplink.on_command({"schema": "acceptance.command/1", "command_id": "c9",
                            "command": "orders.refresh"})
         wait_until(lambda: results.get(tomorrow) == "cached", 20, "the commanded fetch")
+        put_doc(folder, "2026-12-24", demo_orders(SID, "2026-12-24"))
+        uplink.on_command({"schema": "acceptance.command/1", "command_id": "c10",
+                           "command": "orders.refresh", "delivery_date": "2026-12-24"})
+        wait_until(lambda: results.get("2026-12-24") == "cached", 20, "the commanded date")
     finally:
         stop.set()
         trigger.set()

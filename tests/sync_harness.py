@@ -51,10 +51,11 @@ def wait_until(pred: Callable[[], bool], timeout: float, what: str, step: float 
 class Broker:
     """One mosquitto process; ``kill`` is SIGKILL, ``start`` reuses the same port."""
 
-    def __init__(self, tmp: Path, *, tls_dir: Path | None = None) -> None:
+    def __init__(self, tmp: Path, *, tls_dir: Path | None = None, conf_text: str | None = None,
+                 port: int | None = None) -> None:
         self.tmp = tmp
         self.tls_dir = tls_dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.conf = tmp / "mosquitto.conf"
         self.log = tmp / "mosquitto.log"
         lines = [f"user {pwd.getpwuid(os.geteuid()).pw_name}",  # as root it would switch to "mosquitto"
@@ -68,7 +69,7 @@ class Broker:
                       f"certfile {tls_dir / 'broker.crt'}", f"keyfile {tls_dir / 'broker.key'}",
                       "require_certificate true", "use_identity_as_username true",
                       f"acl_file {ACL_FILE}"]
-        self.conf.write_text("\n".join(lines) + "\n")
+        self.conf.write_text(conf_text if conf_text is not None else "\n".join(lines) + "\n")
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

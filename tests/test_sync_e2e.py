@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import random
 import signal
 import subprocess
@@ -35,6 +36,7 @@ from sync.config import load_central_config
 from sync.pki import make_pki
 from sync.uplink import Uplink
 from tests.sync_harness import (
+    ROOT,
     Broker,
     InThread,
     append_events,
@@ -404,3 +406,39 @@ def test_central_supervisor_restarts_a_killed_worker_and_serves_http(tmp_path: P
         central.send_signal(signal.SIGTERM)
         assert central.wait(20) == 0
     assert central_holds(dsn, "st-aaa") == list(range(1, 501))
+
+
+def test_shipped_broker_config_works(tmp_path: Path, pki: Path) -> None:
+    """config/mosquitto/mosquitto.conf + acl, only paths and port rewritten: TLS, certs, ACL enforced."""
+    shipped = (ROOT / "config" / "mosquitto" / "mosquitto.conf").read_text()
+    port = free_port()
+    (tmp_path / "persist").mkdir()
+    (tmp_path / "acl").write_text((ROOT / "config" / "mosquitto" / "acl").read_text())
+    text = (shipped.replace("/etc/mosquitto/acceptance/", f"{pki}/")
+            .replace(f"{pki}/acl", str(tmp_path / "acl"))
+            .replace("/var/lib/mosquitto/", f"{tmp_path / 'persist'}/")
+            .replace("listener 8883", f"listener {port} 127.0.0.1"))
+    text = f"user {pwd.getpwuid(os.geteuid()).pw_name}\n" + text
+    assert "require_certificate true" in text and "use_identity_as_username true" in text
+    b = Broker(tmp_path, tls_dir=pki, conf_text=text, port=port)
+    b.start()
+    got: list[bytes] = []
+    try:
+        ok = _client(b, pki, "st-aaa", "st-aaa")
+        ok.on_publish = lambda c, u, mid, rc, p: got.append(str(rc).encode())
+        ok.publish("acceptance/v1/st-aaa/events", b"{}", qos=1).wait_for_publish(5)
+        ok.publish("acceptance/v1/st-bbb/events", b"{}", qos=1).wait_for_publish(5)
+        wait_until(lambda: len(got) == 2, 5, "two PUBACKs")
+        assert got[1] == b"Not authorized" and got[0] != b"Not authorized"
+        ok.loop_stop()
+        ok.disconnect()
+        # No client certificate: the TLS handshake is refused.
+        anon = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="anon", protocol=MQTTProtocolVersion.MQTTv5)
+        anon.tls_set(ca_certs=str(pki / "ca.crt"))
+        with pytest.raises(OSError):
+            anon.connect("127.0.0.1", port)
+            for _ in range(20):
+                if anon.loop(0.1) != mqtt.MQTT_ERR_SUCCESS:
+                    raise OSError("connection closed by the broker")
+    finally:
+        b.kill()

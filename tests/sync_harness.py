@@ -226,3 +226,20 @@ def seal_backlog(journal: Journal, n: int) -> None:
                 "net_g": 15000 + i % 500, "gross_g": 15800 + i % 500, "tare_g": 800,
                 "inspectors": ["insp-01", "insp-02"], "reasons": [], "raw_frame": "ST,GS,+  15.800kg",
             })
+
+
+def central_holds(dsn: str, station: str) -> list[int]:
+    from sync.central.store import Store
+
+    s = Store(dsn)
+    try:
+        return s.seqs(station)
+    finally:
+        s.close()
+
+
+def cursor_of(journal: Journal, station: str) -> int:
+    from sync import state
+
+    state.ensure_tables(journal.db)
+    return state.get_cursor(journal.db, station)

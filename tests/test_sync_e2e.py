@@ -1,8 +1,8 @@
-"""End to end against real mosquitto processes: TLS + ACL, broker kills, SIGKILLed processes.
+"""End to end against real mosquitto processes: TLS + ACL, rejections, commands, the CLI.
 
 Each test starts its own broker on a free loopback port with a config in tmp;
-uplink and ingest workers run either in threads (when the test reads their
-counters) or as real ``acceptance-station`` processes (when it kills them).
+uplink and ingest workers run in threads (when the test reads their counters)
+or as real ``acceptance-station`` processes. Fault tests are in test_sync_faults.py.
 """
 
 from __future__ import annotations

@@ -18,11 +18,12 @@ from typing import Annotated
 from pydantic import Field, ValidationError
 
 from edge.codes.config import CodesSection
-from edge.config_base import Section
+from edge.config_base import ConfigError, Section, validation_problem
 from edge.vision.config import CameraSection, DecoderSection
 from firmware_bridge.scanners.config import ScannersSection
+from sync.config import UplinkSection
 
-__all__ = ["ConfigError", "Section", "StationConfig", "load_config", "parse_config"]
+__all__ = ["ConfigError", "Section", "StationConfig", "UplinkSection", "load_config", "parse_config"]
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,63}$"
 DecimalStr = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$")]
@@ -154,13 +155,9 @@ class StationConfig(Section):
         default=None, description="Optional serial probe thermometer (absent: none)."
     )
 
-
-class ConfigError(Exception):
-    """The config file is unreadable or invalid; the message names each bad key."""
-
-
-def _loc(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "(root)"
+    uplink: UplinkSection = Field(
+        default_factory=UplinkSection, description="The uplink to the central MQTT broker (sync/)."
+    )
 
 
 def parse_config(text: str, source: str = "<config>") -> StationConfig:
@@ -172,14 +169,7 @@ def parse_config(text: str, source: str = "<config>") -> StationConfig:
     try:
         return StationConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = _loc(err["loc"])
-            if err["type"] == "extra_forbidden":
-                problems.append(f"{where}: unknown key")
-            else:
-                problems.append(f"{where}: {err['msg']}")
-        raise ConfigError(f"{source}: " + "; ".join(problems)) from exc
+        raise validation_problem(exc, source) from exc
 
 
 def load_config(path: Path) -> StationConfig:

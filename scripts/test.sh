@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The sync tests use the PostgreSQL server CI runs as a service (127.0.0.1:5432); give a
+# server that is still starting a moment. Its absence is reported by the tests themselves.
+if command -v pg_isready >/dev/null 2>&1; then
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
 .venv/bin/ruff check .
 .venv/bin/mypy
 exec .venv/bin/pytest "$@"

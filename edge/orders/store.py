@@ -155,3 +155,84 @@ def stored_etag(db: sqlite_utils.Database, day: str) -> str | None:
     ensure_tables(db)
     row = db.conn.execute("SELECT etag FROM orders_fetch WHERE delivery_date=?", (day,)).fetchone()
     return None if row is None or row[0] is None else str(row[0])
+
+
+# -- the uplink's scheduled fetch (it may not append events) and the station's adoption --------
+
+def store_fetched(db: sqlite_utils.Database, doc: dict[str, Any], etag: str | None) -> str:
+    """Cache a validated document fetched by the uplink, without adopting it.
+
+    Writes only ``orders_docs``/``orders_fetch`` (the orders cache the uplink
+    owns with the station); the station adopts it with ``adopt_pending``.
+    Returns the document's sha256.
+    """
+    ensure_tables(db)
+    sha = doc_sha256(doc)
+    day = doc["delivery_date"]
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "INSERT OR IGNORE INTO orders_docs(sha256, station_id, delivery_date, doc, received_at) "
+            "VALUES (?,?,?,?,?)",
+            (sha, doc["station_id"], day, canonical_json(doc).decode(), now_rfc3339()),
+        )
+        _upsert_fetch(conn, day, etag, sha, None)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return sha
+
+
+def refuse_fetched(db: sqlite_utils.Database, day: str, body: bytes) -> str:
+    """Record that the uplink refused an answer (its sha256); the good copy stays in use."""
+    ensure_tables(db)
+    bad_sha = hashlib.sha256(body).hexdigest()
+    _upsert_fetch(db.conn, day, None, None, bad_sha)
+    return bad_sha
+
+
+def _upsert_fetch(conn: Any, day: str, etag: str | None, sha: str | None, refused: str | None) -> None:
+    conn.execute(
+        "INSERT INTO orders_fetch(delivery_date, etag, sha256, refused_sha256, fetched_at) "
+        "VALUES (?,?,?,?,?) ON CONFLICT(delivery_date) DO UPDATE SET "
+        "etag=coalesce(excluded.etag, etag), sha256=coalesce(excluded.sha256, sha256), "
+        "refused_sha256=excluded.refused_sha256, fetched_at=excluded.fetched_at",
+        (day, etag, sha, refused, now_rfc3339()),
+    )
+
+
+def adopt_pending(journal: Journal, day: str) -> int | None:
+    """Station side: start using the newest document the uplink fetched for ``day``.
+
+    Appends ``orders.loaded`` when it differs from the version in use, and an
+    ``alert.raised`` (once per bad answer) when the uplink's last fetch was
+    refused. Returns the seq of the last event appended, or None.
+    """
+    ensure_tables(journal.db)
+    row = journal.db.conn.execute(
+        "SELECT f.etag, f.sha256, f.refused_sha256, d.doc FROM orders_fetch f "
+        "LEFT JOIN orders_docs d ON d.sha256 = f.sha256 WHERE f.delivery_date=?", (day,)
+    ).fetchone()
+    if row is None:
+        return None
+    etag, sha, refused, text = row
+    seq: int | None = None
+    with journal.transaction() as tx:
+        if refused is not None and not tx.conn.execute(
+            "SELECT 1 FROM events WHERE type='alert.raised' AND json_extract(event, '$.body.sha256')=?",
+            (refused,),
+        ).fetchone():
+            seq = int(tx.append("alert.raised", {
+                "code": "ORDERS_REFUSED", "severity": "warning",
+                "message": f"orders for {day} fetched by the uplink were refused (see uplink log)",
+                "refs": [], "sha256": refused,
+            })["seq"])
+        if sha is not None and text is not None and sha_in_use(journal.db, day) != sha:
+            doc = json.loads(text)
+            seq = int(tx.append("orders.loaded", {
+                "delivery_date": day, "etag": etag, "sha256": sha, "source": "uplink",
+                "counts": _counts(doc),
+            })["seq"])
+    return seq

@@ -1,0 +1,272 @@
+"""The station's uplink: publish the journal to central until central says it is stored.
+
+One thread owns everything (the paho client via ``Link.pump``, the window of
+batches in flight, the cursor); callbacks run inside ``pump`` in that thread.
+The rules (CONTRACT.md §4):
+
+- batches go out in seq order from ``next_seq`` (initially cursor + 1), at
+  most ``max_in_flight`` unanswered at once;
+- only a ``stored``/``duplicate`` ack moves the cursor (to central's
+  ``stored_through_seq``, never beyond the local journal); a broker PUBACK
+  only tells that the broker took the message, and a PUBACK with a failure
+  reason code (e.g. 0x87 not authorized) puts the uplink in the ``refused``
+  state and pauses it;
+- ``gap`` resumes from ``expected_seq`` (or, when that seq is still in
+  flight in an earlier batch, from the gapped batch itself);
+- ``rejected`` puts the uplink in the ``rejected`` alert state (status topic,
+  ``sync_state``) and retries after ``rejected_retry_s``;
+- no ack within ``ack_timeout_s``, or a lost connection: go back to cursor + 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from edge import __version__, log
+from edge.clock import Clock, now_rfc3339
+from edge.config import StationConfig
+from edge.db import connect
+from sync import protocol, state
+from sync.mqtt import Link, make_client, publish_props
+
+logger = logging.getLogger("sync.uplink")
+
+
+@dataclass
+class InFlight:
+    batch_id: str
+    first: int
+    last: int
+    sent_at: float
+    mid: int
+
+
+class Uplink:
+    """Publishes one station's journal; ``run`` until ``stop`` is set."""
+
+    def __init__(self, cfg: StationConfig, *, orders_trigger: threading.Event | None = None) -> None:
+        self.cfg = cfg
+        self.up = cfg.uplink
+        self.station_id = cfg.station.station_id
+        self.db = connect(cfg.station.db_path)
+        state.ensure_tables(self.db)
+        self.cursor = state.get_cursor(self.db, self.station_id)
+        self.next_seq = self.cursor + 1
+        self.inflight: dict[str, InFlight] = {}
+        self.by_mid: dict[int, str] = {}
+        self.paused_until = 0.0
+        self.next_poll = 0.0
+        self.next_status = 0.0
+        self.uplink_state = "waiting"
+        self.error: str | None = None
+        self.orders_trigger = orders_trigger
+        self.orders_status: dict[str, str] = {}
+        self.orders_days: set[str] = set()  # extra dates asked for by orders.refresh commands
+        self.counters = {"batches_sent": 0, "acks": 0, "refused": 0, "timeouts": 0, "gaps": 0}
+        self.client = make_client(self.up.broker, self.station_id)
+        self.t_events = protocol.topic(self.station_id, "events")
+        self.t_acks = protocol.topic(self.station_id, "acks")
+        self.t_status = protocol.topic(self.station_id, "status")
+        self.t_commands = protocol.topic(self.station_id, "commands")
+        self.routes: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
+            self.t_acks: ("ack.v1", self.on_ack), self.t_commands: ("command.v1", self.on_command)}
+        will = {"schema": protocol.STATUS_SCHEMA, "station_id": self.station_id, "online": False}
+        self.client.will_set(self.t_status, protocol.dumps(will), qos=1, retain=True)
+        self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
+        self.link = Link(self.client, self.up.broker, backoff_min_s=self.up.backoff_min_s,
+                         backoff_max_s=self.up.backoff_max_s, on_up=self._on_up, on_down=self._on_down)
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.step()
+            except Exception as exc:  # never let one bad step end the uplink
+                log.kv(logger, logging.ERROR, "uplink step failed", error=f"{exc.__class__.__name__}: {exc}")
+                time.sleep(0.5)
+        if self.link.connected:
+            self._publish_status(online=False)
+        self.link.close()
+
+    def step(self) -> None:
+        self.link.pump(0.02 if self.inflight else 0.05)
+        if not self.link.connected:
+            return
+        now = time.monotonic()
+        self._check_timeouts(now)
+        self._fill_window(now)
+        if now >= self.next_status:
+            self._publish_status(online=True)
+
+    def _fill_window(self, now: float) -> None:
+        while len(self.inflight) < self.up.max_in_flight and now >= self.paused_until:
+            if now < self.next_poll:
+                return
+            rows = state.read_rows(self.db, self.next_seq, self.up.batch_max_events)
+            if not rows:
+                self.next_poll = now + self.up.poll_interval_s
+                return
+            batch = next(protocol.frame_batches(rows, self.station_id, now_rfc3339(),
+                                                max_events=self.up.batch_max_events,
+                                                max_bytes=self.up.batch_max_bytes))
+            info = self.client.publish(self.t_events, batch.payload, qos=1,
+                                       properties=publish_props(self.t_acks, batch.batch_id.encode()))
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                log.kv(logger, logging.WARNING, "publish failed", rc=mqtt.error_string(info.rc))
+                return
+            self.inflight[batch.batch_id] = InFlight(batch.batch_id, batch.first_seq, batch.last_seq,
+                                                     now, info.mid)
+            self.by_mid[info.mid] = batch.batch_id
+            self.next_seq = batch.last_seq + 1
+            self.counters["batches_sent"] += 1
+
+    def _check_timeouts(self, now: float) -> None:
+        oldest = min((f.sent_at for f in self.inflight.values()), default=None)
+        if oldest is not None and now - oldest > self.up.ack_timeout_s:
+            self.counters["timeouts"] += 1
+            log.kv(logger, logging.WARNING, "no ack in time; resending from the cursor",
+                   cursor=self.cursor, in_flight=len(self.inflight))
+            self._go_back(self.cursor + 1)
+
+    def _go_back(self, seq: int) -> None:
+        """Resend from ``seq``: forget batches that start at or after it."""
+        self.next_seq = max(1, seq)
+        for bid in [b for b, f in self.inflight.items() if f.first >= self.next_seq]:
+            self.by_mid.pop(self.inflight.pop(bid).mid, None)
+        self.next_poll = 0.0
+
+    # -- connection ----------------------------------------------------------------------------
+    def _on_up(self) -> None:
+        self.client.subscribe(self.t_acks, qos=1)
+        self.client.subscribe(self.t_commands, qos=1)
+        self.inflight.clear()
+        self.by_mid.clear()
+        self.next_seq = self.cursor + 1
+        self.next_poll = 0.0
+        if self.uplink_state == "waiting":
+            self._set_state("ok", None)
+        self._publish_status(online=True)
+
+    def _on_down(self, why: str) -> None:
+        self.inflight.clear()
+        self.by_mid.clear()
+        self.next_seq = self.cursor + 1
+
+    # -- answers -------------------------------------------------------------------------------
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any,
+                    properties: Any) -> None:
+        bid = self.by_mid.pop(mid, None)
+        if bid is None or not reason_code.is_failure:
+            return
+        f = self.inflight.get(bid)
+        self.counters["refused"] += 1
+        why = f"broker refused the publish on {self.t_events}: {reason_code}"
+        log.kv(logger, logging.ERROR, "publish refused", batch_id=bid, reason=str(reason_code))
+        self._set_state("refused", why)
+        self.paused_until = time.monotonic() + self.up.ack_timeout_s
+        self._go_back(self.cursor + 1 if f is None else min(f.first, self.cursor + 1))
+        self.next_status = 0.0
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        route = self.routes.get(msg.topic)
+        if route is None:
+            return
+        schema, handler = route
+        try:
+            doc = protocol.parse_json(bytes(msg.payload), schema)
+        except protocol.BadMessage as exc:
+            log.kv(logger, logging.WARNING, "bad message ignored", topic=msg.topic, error=str(exc))
+            return
+        handler(doc)
+
+    def on_ack(self, ack: dict[str, Any]) -> None:
+        self.counters["acks"] += 1
+        f = self.inflight.pop(str(ack["batch_id"]), None)
+        if f is not None:
+            self.by_mid.pop(f.mid, None)
+        status = ack["status"]
+        if status in ("stored", "duplicate"):
+            self._advance(int(ack["stored_through_seq"]))
+            if self.uplink_state != "ok":
+                self._set_state("ok", None)
+        elif status == "gap" and f is not None:
+            self.counters["gaps"] += 1
+            expected = int(ack["expected_seq"])
+            pending = any(o.first <= expected <= o.last for o in self.inflight.values())
+            self._go_back(f.first if pending else expected)
+        elif status == "rejected" and f is not None:
+            error = str(ack.get("error") or "rejected")
+            log.kv(logger, logging.ERROR, "central rejected a batch", first_seq=f.first, last_seq=f.last,
+                   error=error)
+            state.put_state(self.db, "last_rejection", {"at": now_rfc3339(), "first_seq": f.first,
+                                                        "last_seq": f.last, "error": error})
+            self._set_state("rejected", error)
+            self.paused_until = time.monotonic() + self.up.rejected_retry_s
+            self._go_back(self.cursor + 1)
+            self.next_status = 0.0
+
+    def _advance(self, stored_through: int) -> None:
+        target = min(stored_through, state.last_seq(self.db))
+        if target > self.cursor:
+            self.cursor = target
+            state.set_cursor(self.db, self.station_id, target)
+        for bid in [b for b, f in self.inflight.items() if f.last <= self.cursor]:
+            self.by_mid.pop(self.inflight.pop(bid).mid, None)
+        if self.next_seq <= self.cursor:
+            self.next_seq = self.cursor + 1
+
+    def on_command(self, cmd: dict[str, Any]) -> None:
+        log.kv(logger, logging.INFO, "command", command=cmd["command"], command_id=cmd["command_id"])
+        if cmd["command"] == "resend_from":
+            seq = int(cmd["seq"])
+            if seq - 1 < self.cursor:
+                self.cursor = seq - 1
+                state.set_cursor(self.db, self.station_id, self.cursor)
+            self.inflight.clear()
+            self.by_mid.clear()
+            self.next_seq = seq
+            self.paused_until = 0.0
+            self.next_poll = 0.0
+        elif cmd["command"] == "orders.refresh" and self.orders_trigger is not None:
+            if "delivery_date" in cmd:
+                self.orders_days.add(str(cmd["delivery_date"]))
+            self.orders_trigger.set()
+
+    # -- state and status ----------------------------------------------------------------------
+    def _set_state(self, name: str, error: str | None) -> None:
+        if (name, error) == (self.uplink_state, self.error):
+            return
+        self.uplink_state, self.error = name, error
+        state.put_state(self.db, "uplink", {"state": name, "error": error, "at": now_rfc3339()})
+
+    def status_doc(self, online: bool) -> dict[str, Any]:
+        last = state.last_seq(self.db)
+        try:
+            free = shutil.disk_usage(self.cfg.station.data_dir).free
+        except OSError:
+            free = 0
+        return {
+            "schema": protocol.STATUS_SCHEMA, "station_id": self.station_id, "online": online,
+            "at": now_rfc3339(), "version": __version__,
+            "devices": state.device_states(self.db),
+            "backlog": {"events": max(0, last - self.cursor), "clips": state.clip_backlog(self.db)},
+            "last_seq": last, "stored_through_seq": self.cursor, "disk_free_bytes": free,
+            "clock_synced": Clock().synced(),
+            "uplink": {"state": self.uplink_state, "error": self.error},
+            "orders": dict(self.orders_status),
+        }
+
+    def _publish_status(self, online: bool) -> None:
+        doc = self.status_doc(online)
+        state.put_state(self.db, "status", doc)
+        self.client.publish(self.t_status, protocol.dumps(doc), qos=1, retain=True)
+        self.next_status = time.monotonic() + self.up.status_interval_s

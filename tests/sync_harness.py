@@ -1,0 +1,245 @@
+"""Test harness for sync: real mosquitto brokers on free loopback ports, configs, processes.
+
+Never touches the system broker on 1883: every broker here is started from a
+config written into the test's tmp dir, on a port the kernel just handed out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge.journal import Journal
+from edge.keys import public_hex
+
+ROOT = Path(__file__).resolve().parent.parent
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+ACL_FILE = ROOT / "config" / "mosquitto" / "acl"
+PG_BASE = os.environ.get("ACCEPTANCE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(pred: Callable[[], bool], timeout: float, what: str, step: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Broker:
+    """One mosquitto process; ``kill`` is SIGKILL, ``start`` reuses the same port."""
+
+    def __init__(self, tmp: Path, *, tls_dir: Path | None = None, conf_text: str | None = None,
+                 port: int | None = None) -> None:
+        self.tmp = tmp
+        self.tls_dir = tls_dir
+        self.port = port or free_port()
+        self.conf = tmp / "mosquitto.conf"
+        self.log = tmp / "mosquitto.log"
+        lines = [f"user {pwd.getpwuid(os.geteuid()).pw_name}",  # as root it would switch to "mosquitto"
+                 "per_listener_settings false", "persistence false", "max_queued_messages 100000",
+                 f"log_dest file {self.log}", "log_type error", "log_type warning", "log_type notice",
+                 f"listener {self.port} 127.0.0.1"]
+        if tls_dir is None:
+            lines.append("allow_anonymous true")
+        else:
+            lines += ["allow_anonymous false", f"cafile {tls_dir / 'ca.crt'}",
+                      f"certfile {tls_dir / 'broker.crt'}", f"keyfile {tls_dir / 'broker.key'}",
+                      "require_certificate true", "use_identity_as_username true",
+                      f"acl_file {ACL_FILE}"]
+        self.conf.write_text(conf_text if conf_text is not None else "\n".join(lines) + "\n")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {self.log.read_text() if self.log.exists() else ''}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start listening")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        self.proc = None
+
+
+def broker_toml(broker: Broker, client: str | None) -> str:
+    lines = ['host = "127.0.0.1"', f"port = {broker.port}", "keepalive_s = 10", "connect_timeout_s = 3.0"]
+    if broker.tls_dir is not None and client is not None:
+        d = broker.tls_dir
+        lines += [f'tls = {{ ca_file = "{d / "ca.crt"}", '
+                  f'cert_file = "{d / (client + ".crt")}", key_file = "{d / (client + ".key")}" }}']
+    return "\n".join(lines)
+
+
+UPLINK_TEST_DEFAULTS: dict[str, Any] = {
+    "batch_max_events": 200, "ack_timeout_s": 3.0, "backoff_min_s": 0.1, "backoff_max_s": 1.0,
+    "rejected_retry_s": 2.0, "status_interval_s": 5.0, "poll_interval_s": 0.05, "orders_fetch": False,
+}
+
+
+def station_config(tmp: Path, station_id: str, broker: Broker, *, cert: str | None = None,
+                   api_url: str = "http://127.0.0.1:9", **uplink: Any) -> Path:
+    """A station config for the uplink with short timeouts (``uplink`` overrides); returns its path."""
+    opts = {**UPLINK_TEST_DEFAULTS, **uplink}
+    up_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in opts.items())
+    path = tmp / f"{station_id}.toml"
+    path.write_text(f"""
+[station]
+station_id = "{station_id}"
+school_id = "test-school"
+data_dir = "{tmp / station_id}"
+key_path = "{tmp / station_id / 'station.key'}"
+
+[orders]
+api_url = "{api_url}"
+timeout_s = 2.0
+retries = 0
+
+[uplink]
+{up_lines}
+
+[uplink.broker]
+{broker_toml(broker, cert or station_id)}
+""")
+    return path
+
+
+def central_config(tmp: Path, broker: Broker, dsn: str, keys_dir: Path, *, workers: int = 1,
+                   http_port: int | None = None, orders_dir: Path | None = None) -> Path:
+    path = tmp / "central.toml"
+    path.write_text(f"""
+[store]
+dsn = "{dsn}"
+
+[registry]
+keys_dir = "{keys_dir}"
+
+[http]
+enabled = {"true" if http_port else "false"}
+bind = "127.0.0.1:{http_port or 8780}"
+orders_dir = "{orders_dir or tmp / 'orders'}"
+menus_dir = "{tmp / 'menus'}"
+
+[ingest]
+workers = {workers}
+gap_wait_ms = 300
+
+[broker]
+{broker_toml(broker, "central-ingest")}
+""")
+    return path
+
+
+def make_station(tmp: Path, station_id: str, keys_dir: Path) -> Journal:
+    """A station journal in ``tmp/<station_id>/station.db`` and its key registered at central."""
+    key = Ed25519PrivateKey.generate()
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    (keys_dir / f"{station_id}.pub").write_text(public_hex(key) + "\n")
+    return Journal(tmp / station_id / "station.db", key, station_id, synchronous="NORMAL")
+
+
+def append_events(journal: Journal, n: int, *, per_tx: int = 500, start: int = 0) -> None:
+    done = 0
+    while done < n:
+        with journal.transaction() as tx:
+            for _ in range(min(per_tx, n - done)):
+                tx.append("test.event", {"i": start + done, "note": "测试"})
+                done += 1
+
+
+def cli(*args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    out: Any = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen([sys.executable, "-m", "edge.cli", "--log-level", "INFO", *args],
+                            stdout=out, stderr=out, cwd=ROOT)
+
+
+class InThread:
+    """Run something with ``run(stop)`` in a thread; ``close`` stops and joins it."""
+
+    def __init__(self, target: Any) -> None:
+        self.stop = threading.Event()
+        self.target = target
+        self.thread = threading.Thread(target=target.run, args=(self.stop,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+
+
+@contextlib.contextmanager
+def pg_schema() -> Iterator[str]:
+    """A fresh schema on the test PostgreSQL server; yields a DSN using it, drops it after.
+
+    An unreachable server is an error (CI runs PostgreSQL as a service), never a skip.
+    """
+    import psycopg
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(PG_BASE, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_BASE, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def seal_backlog(journal: Journal, n: int) -> None:
+    """Append ``n`` signed events in one transaction, fast (for benchmarks' backlogs)."""
+    with journal.transaction() as tx:
+        for i in range(n):
+            tx.append("line.accepted", {
+                "delivery_id": "00000000-0000-4000-8000-000000000000", "order_id": "PO-20261128-0012",
+                "line_id": str(i % 7 + 1), "item": {"code": "veg-0101", "name": "上海青"},
+                "net_g": 15000 + i % 500, "gross_g": 15800 + i % 500, "tare_g": 800,
+                "inspectors": ["insp-01", "insp-02"], "reasons": [], "raw_frame": "ST,GS,+  15.800kg",
+            })
+
+
+def central_holds(dsn: str, station: str) -> list[int]:
+    from sync.central.store import Store
+
+    s = Store(dsn)
+    try:
+        return s.seqs(station)
+    finally:
+        s.close()
+
+
+def cursor_of(journal: Journal, station: str) -> int:
+    from sync import state
+
+    state.ensure_tables(journal.db)
+    return state.get_cursor(journal.db, station)

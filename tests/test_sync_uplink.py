@@ -1,0 +1,120 @@
+"""The uplink's answer handling (no broker needed) and its bounded window (real broker)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from edge.config import load_config
+from edge.journal import Journal
+from sync import protocol, state
+from sync.uplink import InFlight, Uplink
+from tests.sync_harness import Broker, InThread, append_events, make_station, station_config, wait_until
+
+SID = "st-aaa"
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[Journal, Uplink]]:
+    j = make_station(tmp_path, SID, tmp_path / "keys")
+    append_events(j, 100)
+    b = Broker(tmp_path)  # never started: these tests drive the uplink's handlers directly
+    up = Uplink(load_config(station_config(tmp_path, SID, b)))
+    yield j, up
+    j.close()
+
+
+def _fly(up: Uplink, *ranges: tuple[int, int]) -> list[str]:
+    ids = []
+    for i, (a, b) in enumerate(ranges):
+        bid = f"b{i}"
+        up.inflight[bid] = InFlight(bid, a, b, time.monotonic(), 100 + i)
+        up.by_mid[100 + i] = bid
+        ids.append(bid)
+    up.next_seq = ranges[-1][1] + 1
+    return ids
+
+
+def test_stored_moves_the_cursor_durably_never_past_the_journal(setup: tuple[Journal, Uplink]) -> None:
+    j, up = setup
+    b0, b1 = _fly(up, (1, 10), (11, 20))
+    up.on_ack(protocol.make_ack(b0, "stored", 10))
+    assert up.cursor == 10 and state.get_cursor(j.db, SID) == 10 and list(up.inflight) == [b1]
+    up.on_ack(protocol.make_ack("someone-elses", "duplicate", 10_000))  # central ahead of us
+    assert up.cursor == 100  # bounded by the local journal
+    assert up.inflight == {} and up.next_seq == 101
+
+
+def test_gap_resumes_from_expected_or_resends_the_gapped_batch(setup: tuple[Journal, Uplink]) -> None:
+    _, up = setup
+    b0, b1, _ = _fly(up, (1, 10), (11, 20), (21, 30))
+    # b1 reached another worker before b0 was committed: 1 is still in flight, resend b1 only.
+    up.on_ack(protocol.make_ack(b1, "gap", 0))
+    assert up.next_seq == 11 and set(up.inflight) == {b0}
+    assert up.cursor == 0  # a gap never moves the cursor
+    # Central lost data: expected 5 is in no batch in flight.
+    up.inflight.clear()
+    _, b1, _ = _fly(up, (41, 50), (51, 60), (61, 70))
+    up.on_ack(protocol.make_ack(b1, "gap", 4))
+    assert up.next_seq == 5 and up.inflight == {}
+
+
+def test_rejected_is_an_alert_state_and_pauses(setup: tuple[Journal, Uplink]) -> None:
+    j, up = setup
+    (b0,) = _fly(up, (1, 10))
+    up.on_ack(protocol.make_ack(b0, "rejected", 0, "seq 4: hash mismatch"))
+    assert up.uplink_state == "rejected" and up.error == "seq 4: hash mismatch"
+    assert up.paused_until > time.monotonic() + 1 and up.next_seq == 1 and up.cursor == 0
+    shown = state.get_state(j.db)
+    assert shown["uplink"]["state"] == "rejected" and shown["last_rejection"]["last_seq"] == 10
+    doc = up.status_doc(True)
+    assert protocol.schemas.errors("status.v1", doc) == []
+    assert doc["uplink"] == {"state": "rejected", "error": "seq 4: hash mismatch"}
+    assert doc["backlog"]["events"] == 100
+    (b1,) = _fly(up, (1, 10))
+    up.on_ack(protocol.make_ack(b1, "stored", 10))
+    assert up.uplink_state == "ok"
+
+
+def test_resend_from_lowers_the_cursor(setup: tuple[Journal, Uplink]) -> None:
+    j, up = setup
+    (b0,) = _fly(up, (1, 50))
+    up.on_ack(protocol.make_ack(b0, "stored", 50))
+    up.on_command({"schema": protocol.COMMAND_SCHEMA, "command_id": "x", "command": "resend_from", "seq": 21})
+    assert up.cursor == 20 and up.next_seq == 21 and state.get_cursor(j.db, SID) == 20
+
+
+def test_window_is_bounded_and_unanswered_batches_are_resent(tmp_path: Path) -> None:
+    """No central: exactly max_in_flight batches go out, then the same again after the ack timeout."""
+    broker = Broker(tmp_path)
+    broker.start()
+    j = make_station(tmp_path, SID, tmp_path / "keys")
+    append_events(j, 100)
+    seen: list[tuple[float, int]] = []
+    spy = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="spy", protocol=MQTTProtocolVersion.MQTTv5)
+    spy.on_message = lambda c, u, m: seen.append((time.monotonic(), int(m.payload.split(b'"first_seq":')[1]
+                                                                        .split(b",")[0])))
+    spy.connect("127.0.0.1", broker.port)
+    spy.subscribe(protocol.topic(SID, "events"), qos=1)
+    spy.loop_start()
+    time.sleep(0.3)
+    up = InThread(Uplink(load_config(station_config(tmp_path, SID, broker, batch_max_events=10,
+                                                    max_in_flight=2, ack_timeout_s=1.5))))
+    try:
+        wait_until(lambda: len(seen) >= 2, 10, "the first window")
+        time.sleep(1.0)
+        assert [s for _, s in seen] == [1, 11]  # two batches, then silence: the window is full
+        assert len(up.target.inflight) == 2
+        wait_until(lambda: len(seen) >= 4, 10, "the resend after the ack timeout")
+        assert [s for _, s in seen[2:4]] == [1, 11] and seen[2][0] - seen[0][0] >= 1.4
+        assert up.target.counters["timeouts"] >= 1 and up.target.cursor == 0
+    finally:
+        up.close()
+        spy.loop_stop()
+        broker.kill()
+        j.close()

@@ -1,116 +1,250 @@
-"""``acceptance-station demo``: the closest thing to a running station so far.
+"""``acceptance-station demo``: the whole system on this machine, no hardware.
 
-Until the station process exists (kiosk, devices, uplink), the demo runs a
-scripted morning through the real parts that do exist: a config and key in a
-state folder, today's demo orders imported, every delivered line decided by the
-matching rules and committed to the signed journal, the chain verified, and the
-day's ledger written as CSV.
+It starts, in order: a private ``mosquitto`` on a free loopback port (when the
+binary exists), the reference central (HTTP API with today's and tomorrow's
+demo orders, ingest workers, SQLite store), the uplink, and the station itself
+on a simulated scale and a synthetic camera. It prints the kiosk URL and runs
+until interrupted. ``--scripted`` drives a whole morning through the same API
+the kiosk page uses (see ``edge/demo_script.py``) and exits 0 only when every
+expected outcome happened and every event reached central and verified there.
 """
 
 from __future__ import annotations
 
 import argparse
-import uuid
-from dataclasses import replace
+import contextlib
+import json
+import logging
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from edge.matching.types import Observation
+from edge import log
+from edge.errors import UsageError
 
-CONFIG_TEMPLATE = """\
-[station]
-station_id = "demo-station-01"
-school_id = "demo-school"
-data_dir = "{data}"
-key_path = "{key}"
-"""
+logger = logging.getLogger("edge.demo")
+STATION_ID = "demo-station-01"
+SCHOOL_ID = "demo-school"
+CLI = [sys.executable, "-m", "edge.cli"]
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("demo", help="run a scripted morning on the real journal and rules")
-    p.add_argument("--dir", type=Path, default=Path("var/demo"), help="state folder")
+    p = sub.add_parser("demo", help="run the whole system on simulated devices (no hardware)")
+    p.add_argument("--dir", type=Path, help="state folder (default: var/demo, or a fresh "
+                   "temporary folder with --scripted)")
+    p.add_argument("--port", type=int, default=8080, help="kiosk web port (0: any free port)")
+    p.add_argument("--scripted", action="store_true",
+                   help="drive a whole morning through the API, print a summary, exit")
     p.set_defaults(handler=run)
 
 
-def _script(day_at: datetime, orders: dict[str, Any]) -> list[tuple[str, Observation, str]]:
-    """(what it shows, observation, expected outcome) for the scripted morning."""
-    o1, o2, o3 = (orders[k] for k in sorted(orders))
-    two = ("insp-zhang", "insp-li")
+def _free_port() -> int:
+    from sync.broker import free_port
 
-    def ob(order: Any, line: str, minutes: int, **kw: Any) -> Observation:
-        return Observation(order_id=order.order_id, supplier_id=order.supplier.supplier_id,
-                           inspectors=two, line_id=line, at=day_at + timedelta(minutes=minutes),
-                           **kw)
-    return [
-        ("上海青 30 斤，实收 30.4 斤", ob(o1, "1", 0, net_g=15200), "accepted"),
-        ("土豆超重 (27 kg > 25 kg + 5%)", ob(o1, "2", 4, net_g=27000), "rejected"),
-        ("西红柿欠重 (18 kg < 20 kg − 3%)", ob(o1, "3", 7, net_g=18000), "rejected"),
-        ("鸡蛋 10 箱", ob(o1, "4", 9, net_g=18050, pieces=10), "accepted"),
-        ("猪肉温度过高", ob(o2, "1", 20, net_g=12100, temperature_c=_dec("10.5")), "rejected"),
-        ("鸡腿，仅一名验收员", replace(ob(o2, "2", 25, net_g=16000, temperature_c=_dec("-19"),
-                                         batch="B2411"), inspectors=("insp-zhang",)),
-         "rejected"),
-        ("牛奶单价高于订单", ob(o2, "3", 30, pieces=6, unit_price_fen=7200, batch="M1127",
-                               temperature_c=_dec("4.5"), expiry_date=day_at.date() + timedelta(5)),
-         "rejected"),
-        ("大豆油：供货商许可证过期", ob(o3, "1", 60, pieces=4, batch="Y2608"), "rejected"),
-    ]
+    return free_port()
 
 
-def _dec(text: str) -> Any:
-    from decimal import Decimal
-    return Decimal(text)
+class DemoSystem:
+    """Every process of the demo, started in order and stopped in reverse."""
+
+    def __init__(self, state: Path, web_port: int) -> None:
+        self.state = state
+        self.web_port = web_port or _free_port()
+        self.http_port = _free_port()
+        self.broker: Any = None
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.station: Any = None
+        self.server: Any = None
+        self.tz = ZoneInfo("Asia/Shanghai")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def days(self) -> list[str]:
+        today = datetime.now(UTC).astimezone(self.tz).date()
+        return [today.isoformat(), (today + timedelta(days=1)).isoformat()]
+
+    def _write_central(self, broker_port: int) -> Path:
+        from edge.demo_data import demo_orders
+
+        c = self.state / "central"
+        for day in self.days():
+            path = c / "orders" / STATION_ID / f"{day}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(demo_orders(STATION_ID, day), ensure_ascii=False))
+            menu = c / "menus" / SCHOOL_ID / f"{day}.json"
+            menu.parent.mkdir(parents=True, exist_ok=True)
+            menu.write_text(json.dumps({"date": day, "meals": [
+                {"name": "午餐", "dishes": ["青菜炒香菇", "土豆烧肉", "番茄蛋汤", "米饭"]}]},
+                ensure_ascii=False))
+        (c / "keys").mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.state / "station.key.pub", c / "keys" / f"{STATION_ID}.pub")
+        cfg = c / "central.toml"
+        cfg.write_text(f"""
+[broker]
+host = "127.0.0.1"
+port = {broker_port}
+[store]
+dsn = "sqlite:///{c / 'central.db'}"
+[registry]
+keys_dir = "{c / 'keys'}"
+[http]
+enabled = true
+bind = "127.0.0.1:{self.http_port}"
+orders_dir = "{c / 'orders'}"
+menus_dir = "{c / 'menus'}"
+[ingest]
+workers = 1
+""")
+        return cfg
+
+    def _write_station(self, broker_port: int | None) -> Path:
+        cfg = self.state / "station.toml"
+        uplink = "" if broker_port is None else f"""
+[uplink]
+backoff_min_s = 0.2
+backoff_max_s = 5.0
+ack_timeout_s = 10.0
+status_interval_s = 10.0
+[uplink.broker]
+host = "127.0.0.1"
+port = {broker_port}
+"""
+        cfg.write_text(f"""
+[station]
+station_id = "{STATION_ID}"
+school_id = "{SCHOOL_ID}"
+data_dir = "{self.state / 'data'}"
+key_path = "{self.state / 'station.key'}"
+[orders]
+api_url = "http://127.0.0.1:{self.http_port}"
+timeout_s = 3.0
+retries = 2
+refresh_minutes = 1
+[web]
+port = {self.web_port}
+[scale]
+simulate = true
+protocol = "ad"
+[camera]
+source = "synthetic"
+width = 640
+height = 480
+fps = 10
+synthetic_codes = []
+{uplink}""")
+        return cfg
+
+    def start(self) -> None:
+        from edge.config import load_config
+        from edge.keys import init_key
+        from edge.station import Station
+        from firmware_bridge.scenario import placement
+        from sync import broker as brokers
+
+        self.state.mkdir(parents=True, exist_ok=True)
+        if not (self.state / "station.key").exists():
+            init_key(self.state / "station.key")
+        broker_port = None
+        if brokers.available():
+            self.broker = brokers.Broker(self._dir("broker"))
+            self.broker.start()
+            broker_port = self.broker.port
+        else:
+            log.kv(logger, logging.WARNING, "no mosquitto binary: the demo runs without sync")
+        central_cfg = self._write_central(broker_port or _free_port())
+        station_cfg = self._write_station(broker_port)
+        self._spawn("central", [*CLI, "central", "--config", str(central_cfg)])
+        self._wait_http(f"http://127.0.0.1:{self.http_port}/v1/stations/{STATION_ID}/orders"
+                        f"?delivery_date={self.days()[0]}")
+        if broker_port is not None:
+            self._spawn("uplink", [*CLI, "sync", "--config", str(station_cfg)])
+        self.station = Station(load_config(station_cfg), sim_dir=self._dir("scale"))
+        self.station.start()
+        self.station.scale.simulator.play(placement(0))  # an empty scale to start with
+        self._serve()
+
+    def _dir(self, name: str) -> Path:
+        d = self.state / name
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def _spawn(self, name: str, cmd: list[str]) -> None:
+        logf = open(self.state / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
+        self.procs.append((name, subprocess.Popen(cmd, stdout=logf, stderr=logf)))
+
+    def _wait_http(self, url: str, timeout: float = 20.0) -> None:
+        import requests
+
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                if requests.get(url, timeout=1).status_code < 500:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{url} did not come up; see {self.state}/*.log")
+
+    def _serve(self) -> None:
+        import uvicorn
+
+        from edge.web.app import create_app
+
+        st = self.station
+        app = create_app(st.workflow, st.orders, st.devices.snapshot, st.hub)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.web_port,
+                                                    log_level="warning"))
+        threading.Thread(target=self.server.run, name="web", daemon=True).start()
+        self._wait_http(self.url + "/api/state")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.station is not None:
+            self.station.stop()
+        for name, p in reversed(self.procs):
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                log.kv(logger, logging.WARNING, "killing", process=name)
+                p.kill()
+        if self.broker is not None:
+            self.broker.kill()
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge import ledger
-    from edge.commands import open_journal, policy_from_config
-    from edge.config import config_digest, load_config
-    from edge.demo_data import demo_orders
-    from edge.keys import init_key, public_hex
-    from edge.matching.rules import decide
-    from edge.orders import store
-    from edge.records import Measurement, line_event
-    from edge.verify import verify_db
+    if args.dir is None:
+        state = Path(tempfile.mkdtemp(prefix="acceptance-demo-")) if args.scripted \
+            else Path("var/demo")
+    else:
+        state = args.dir
+    system = DemoSystem(state.resolve(), 0 if args.scripted else args.port)
+    try:
+        system.start()
+    except (OSError, RuntimeError) as exc:
+        system.stop()
+        raise UsageError(f"demo could not start: {exc}") from exc
+    try:
+        if args.scripted:
+            from edge.demo_script import run_morning
 
-    state = args.dir.resolve()
-    state.mkdir(parents=True, exist_ok=True)
-    cfg_path = state / "station.toml"
-    if not cfg_path.exists():
-        cfg_path.write_text(CONFIG_TEMPLATE.format(data=state / "data", key=state / "station.key"))
-    cfg = load_config(cfg_path)
-    if not cfg.station.key_path.exists():
-        init_key(cfg.station.key_path)
-    tz = ZoneInfo(cfg.station.timezone)
-    now_local = datetime.now(UTC).astimezone(tz)
-    day = now_local.date()
-    j = open_journal(cfg)
-    from edge import __version__
-    j.append("station.started", {"version": __version__, "config_digest": config_digest(cfg),
-                                 "public_key": public_hex(j.key)})
-    store.adopt(j, demo_orders(cfg.station.station_id, day.isoformat()), etag=None, source="demo")
-    orders = store.orders_in_use(j.db, day.isoformat())
-    policy = policy_from_config(cfg)
-    start = datetime.combine(day, datetime.min.time(), tz).replace(hour=6, minute=40)
-    ok = True
-    print(f"demo station {cfg.station.station_id}, {day}, journal {cfg.station.db_path}")
-    for what, obs, expected in _script(start, orders):
-        order = orders[obs.order_id]
-        decision = decide(order, obs, policy)
-        kind, body = line_event(order, obs, decision,
-                                Measurement(net_g=obs.net_g, pieces=obs.pieces, stable=True),
-                                delivery_id=str(uuid.uuid4()), clip_id=None)
-        ev = j.append(kind, body)
-        mark = "✓" if decision.outcome == expected else "✗ UNEXPECTED"
-        ok &= decision.outcome == expected
-        print(f"  seq {ev['seq']:>4} {decision.outcome:<8} {mark} {what}"
-              + (f"  [{', '.join(decision.reasons)}]" if decision.reasons else ""))
-    res = verify_db(j.db, j.key.public_key())
-    print(f"journal: {res.count} events, " + ("chain verifies" if res.first_problem is None
-                                               else f"BROKEN: {res.first_problem}"))
-    out = state / f"ledger-{day}.csv"
-    out.write_text(ledger.to_csv(list(ledger.rows(j.db, day, tz))), encoding="utf-8", newline="")
-    print(f"ledger: {out}")
-    return 0 if ok and res.first_problem is None else 1
+            return run_morning(system)
+        print(f"kiosk: {system.url}/   (state in {state}; Ctrl-C stops)", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+        return 0
+    finally:
+        system.stop()

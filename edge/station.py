@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from edge import __version__, log
 from edge.config import StationConfig, config_digest
+from edge.db import Migration, migrate
 from edge.journal import Journal
 from edge.keys import load_key, public_hex
 from edge.matching.types import Order
@@ -31,6 +32,15 @@ from edge.workflow.driver import Workflow
 from edge.workflow.model import Effect, NewScanWindow, Reading, TareScale, Weight
 
 logger = logging.getLogger("edge.station")
+
+MIGRATIONS: list[Migration] = [
+    ("station-001-device-status",
+     "CREATE TABLE device_status (device TEXT PRIMARY KEY, state TEXT NOT NULL, ok INTEGER NOT NULL,"
+     " updated_at TEXT NOT NULL)"),
+]
+HOUSEKEEPING_S = 2.0
+UPLINK_TEXT = {"connected": "已连接", "ok": "已连接", "disconnected": "未连接",
+               "refused": "被拒绝", "rejected": "中心拒收", "connecting": "连接中"}
 
 SCALE_TEXT = {"connected": "已连接", "silent": "无数据", "bad_frames": "数据错误",
               "reconnecting": "重连中", "disconnected": "未连接"}
@@ -111,7 +121,8 @@ class Station:
     # -- steps -------------------------------------------------------------------------------
     def start(self) -> None:
         for name, step in (("journal", self._start_journal), ("workflow", self._start_workflow),
-                           ("scale", self._start_scale), ("vision", self._start_vision)):
+                           ("scale", self._start_scale), ("vision", self._start_vision),
+                           ("housekeeping", self._start_housekeeping)):
             log.kv(logger, logging.INFO, "starting", step=name)
             step()
 
@@ -135,6 +146,7 @@ class Station:
         c = self.cfg.station
         j = Journal(c.db_path, load_key(c.key_path), c.station_id)
         store.ensure_tables(j.db)
+        migrate(j.db, MIGRATIONS)
         self.journal = j
         j.append("station.started", {"version": __version__, "config_digest": config_digest(self.cfg),
                                      "public_key": public_hex(j.key)})
@@ -267,3 +279,44 @@ class Station:
                                source=ev.source)
             except Exception as exc:
                 log.kv(logger, logging.ERROR, "scan not handled", error=repr(exc))
+
+    # -- housekeeping: orders the uplink fetched, sync state, device states for the uplink --
+    def _start_housekeeping(self) -> None:
+        self._thread("housekeeping", self._housekeeping)
+
+    def _housekeeping(self) -> None:
+        self.watchdog.register("housekeeping", 30.0)
+        while not self._stop.is_set():
+            self.watchdog.beat("housekeeping")
+            try:
+                self.housekeep_once()
+            except Exception as exc:  # a failing round is logged; the next one tries again
+                log.kv(logger, logging.ERROR, "housekeeping failed", error=repr(exc))
+            self._stop.wait(HOUSEKEEPING_S)
+
+    def housekeep_once(self) -> None:
+        """Adopt newly fetched orders, show the uplink's state, publish device states."""
+        from sync import state as sync_state
+
+        j, orders = self.journal, self.orders
+        assert j is not None and orders is not None
+        for day in orders.days():
+            if store.adopt_pending(j, day) is not None:
+                self.hub.bump()
+        sync_state.ensure_tables(j.db)
+        last = j.last_seq()
+        backlog = max(0, last - sync_state.get_cursor(j.db, self.cfg.station.station_id))
+        up = sync_state.get_state(j.db).get("uplink") or {}
+        up_state = str(up.get("state", "未启动"))
+        ok = up_state in ("connected", "ok") and backlog < 50
+        self.devices.set("sync", ok, f"{UPLINK_TEXT.get(up_state, up_state)} 积压 {backlog}",
+                         backlog=backlog)
+        now = datetime.now(UTC).isoformat()
+        with j.transaction_raw() as conn:
+            for name, st in self.devices.snapshot().items():
+                conn.execute(
+                    "INSERT INTO device_status(device, state, ok, updated_at) VALUES (?,?,?,?) "
+                    "ON CONFLICT(device) DO UPDATE SET state=excluded.state, ok=excluded.ok, "
+                    "updated_at=excluded.updated_at",
+                    (name, str(st.get("text", "")), int(bool(st.get("ok"))), now))
+        self.hub.bump()

@@ -87,7 +87,7 @@ def test_fetch_etag_and_refusal(server: OrdersServer, journal: Journal) -> None:
     assert server.requests[-1]["inm"] == '"v1"'
     assert len(_loaded(journal)) == 1
     ev = _loaded(journal)[0]["body"]
-    assert ev["etag"] == '"v1"' and ev["counts"] == {"orders": 3, "lines": 8, "suppliers": 3}
+    assert ev["etag"] == '"v1"' and ev["counts"] == {"orders": 5, "lines": 19, "suppliers": 5}
 
     bad = copy.deepcopy(doc)
     bad["orders"][0]["lines"][0]["quantity"]["value"] = 30.5  # a float: schema violation

@@ -121,7 +121,10 @@ def test_acl_confines_a_station_and_the_uplink_shows_the_refusal(tmp_path: Path,
     cfg = load_config(station_config(tmp_path, "st-bbb", tls_broker, cert="st-aaa"))
     up = InThread(Uplink(cfg))
     try:
-        wait_until(lambda: up.target.uplink_state == "refused", 20, "the uplink to show the refusal")
+        # In memory first, then in its state table (a separate write): wait for both.
+        wait_until(lambda: up.target.uplink_state == "refused"
+                   and state.get_state(jb.db).get("uplink", {}).get("state") == "refused",
+                   20, "the uplink to show the refusal")
         assert "Not authorized" in str(up.target.error)
         assert up.target.cursor == 0 and central_holds(dsn, "st-bbb") == []
         shown = state.get_state(jb.db)["uplink"]

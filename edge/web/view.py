@@ -78,7 +78,7 @@ def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any]) ->
             "expiry_date": None if p.expiry_date is None else p.expiry_date.isoformat(),
             "pieces": p.pieces,
             "temperature_c": None if p.temperature_c is None else fmt(p.temperature_c),
-            "partial": p.partial, "decided": p.decided,
+            "partial": p.partial, "decided": p.decided, "loaded": p.loaded,
         },
         "weight": None if w is None else {
             "net_g": w.net_g, "stable": w.stable, "text": weight_view(w.net_g, unit),

@@ -77,7 +77,14 @@ def _sync(args: argparse.Namespace) -> int:
         OrdersFetcher(cfg, stop, trigger, uplink.orders_status, uplink.orders_days).start()
     log.kv(logger, logging.INFO, "uplink starting", station_id=cfg.station.station_id,
            broker=f"{cfg.uplink.broker.host}:{cfg.uplink.broker.port}", cursor=uplink.cursor)
-    uplink.run(stop)
+    from edge.sdnotify import Watchdog, notify
+    wd = Watchdog()
+    wd.register("uplink", 60.0)
+    wd.start()
+    notify("READY=1")
+    uplink.run(stop, beat=lambda: wd.beat("uplink"))
+    notify("STOPPING=1")
+    wd.stop()
     return 0
 
 

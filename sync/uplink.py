@@ -86,8 +86,10 @@ class Uplink:
                          backoff_max_s=self.up.backoff_max_s, on_up=self._on_up, on_down=self._on_down)
 
     # -- the loop ------------------------------------------------------------------------------
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, beat: Callable[[], None] = lambda: None) -> None:
+        """Step until ``stop``; ``beat`` is called every round (the systemd watchdog)."""
         while not stop.is_set():
+            beat()
             try:
                 self.step()
             except Exception as exc:  # never let one bad step end the uplink

@@ -81,3 +81,33 @@ def test_install_twice_changes_nothing(tmp_path: Path) -> None:
     r = subprocess.run([str(root / "opt/acceptance-station/venv/bin/acceptance-station"),
                         "config", "check", str(cfg)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_sync_process_notifies_systemd(tmp_path: Path) -> None:
+    """The uplink unit is Type=notify too: READY=1, then pings while its loop runs."""
+    import signal
+    import socket
+
+    from tests.conftest import CLI
+
+    cfg = tmp_path / "station.toml"
+    cfg.write_text(f'[station]\nstation_id = "notify-station-01"\nschool_id = "test-school"\n'
+                   f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n'
+                   '[uplink]\norders_fetch = false\nbackoff_min_s = 0.1\nbackoff_max_s = 0.5\n'
+                   '[uplink.broker]\nhost = "127.0.0.1"\nport = 9\n')
+    sock_path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(sock_path)
+    sock.settimeout(30)
+    p = subprocess.Popen([*CLI, "sync", "--config", str(cfg)],
+                         env={**os.environ, "NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "400000"},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        got = [sock.recv(100).decode() for _ in range(3)]
+        assert got == ["READY=1", "WATCHDOG=1", "WATCHDOG=1"], got
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+        sock.close()

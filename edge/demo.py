@@ -201,7 +201,8 @@ synthetic_codes = []
         from edge.web.app import create_app
 
         st = self.station
-        app = create_app(st.workflow, st.orders, st.devices.snapshot, st.hub)
+        app = create_app(st.workflow, st.orders, st.devices.snapshot, st.hub,
+                         preview=st.preview.render)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.web_port,
                                                     log_level="warning"))
         threading.Thread(target=self.server.run, name="web", daemon=True).start()

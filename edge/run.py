@@ -48,7 +48,7 @@ def serve(station: Any, host: str, port: int) -> None:
         task.cancel()
 
     app = create_app(station.workflow, station.orders, station.devices.snapshot, station.hub,
-                     lifespan=lifespan)
+                     lifespan=lifespan, preview=station.preview.render)
     log.kv(logger, logging.INFO, "kiosk page", url=f"http://{host}:{port}/")
     # uvicorn shuts down on SIGTERM/SIGINT and then raises the signal again; with these
     # handlers that second delivery is a no-op, so the station's stop steps still run.

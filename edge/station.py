@@ -27,6 +27,7 @@ from edge.keys import load_key, public_hex
 from edge.matching.types import Order
 from edge.orders import store
 from edge.sdnotify import Watchdog
+from edge.vision.preview import Preview
 from edge.web.app import Hub
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Effect, NewScanWindow, Reading, TareScale, Weight
@@ -116,6 +117,7 @@ class Station:
         self.scale: Any = None
         self.scans: Any = None
         self.camera_source: Any = None
+        self.preview = Preview()
         self.watchdog = Watchdog()
 
     # -- steps -------------------------------------------------------------------------------
@@ -221,13 +223,13 @@ class Station:
         from firmware_bridge.scanners import make_scanners
 
         self.scans = ScanHub(self.cfg.codes.repeat_window_s)
-        self.latest_frame: Any = None
-        worker = DecodeWorker(FrameDecoder(self.cfg.decoder), self.scans.submit)
+        worker = DecodeWorker(FrameDecoder(self.cfg.decoder), self.scans.submit,
+                              on_found=self.preview.on_found)
         worker.start()
         self._stops.append(("decoder", worker.stop))
 
         def on_frame(frame: Any) -> None:
-            self.latest_frame = frame
+            self.preview.on_frame(frame)
             worker.submit(frame)
 
         def on_camera(state: str, detail: str) -> None:

@@ -58,6 +58,7 @@ class Decoded:
 
     format: str
     text: str
+    corners: tuple[tuple[int, int], ...] = ()  # outline, in the decoded image's pixels
 
 
 class Decoder(Protocol):
@@ -79,22 +80,38 @@ def to_grey(frame: npt.NDArray[Any]) -> Image:
     return np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), np.uint8)
 
 
+def geometry(shape: tuple[int, ...], roi: Sequence[float] | None,
+             max_width: int) -> tuple[int, int, int, int, float]:
+    """(x0, y0, x1, y1, scale): the ROI crop in frame pixels and the downscale applied."""
+    h, w = shape[0], shape[1]
+    x0, y0, x1, y1 = 0, 0, w, h
+    if roi is not None:
+        x0, y0 = int(roi[0] * w), int(roi[1] * h)
+        x1, y1 = max(x0 + 1, int((roi[0] + roi[2]) * w)), max(y0 + 1, int((roi[1] + roi[3]) * h))
+    cw = x1 - x0
+    return x0, y0, x1, y1, (max_width / cw if cw > max_width else 1.0)
+
+
 def preprocess(frame: npt.NDArray[Any], roi: Sequence[float] | None, max_width: int) -> Image:
     """Greyscale, crop to the ROI (fractions), downscale so the width is <= ``max_width``."""
     import cv2
 
     grey = to_grey(frame)
-    if roi is not None:
-        h, w = grey.shape
-        x0, y0 = int(roi[0] * w), int(roi[1] * h)
-        x1, y1 = max(x0 + 1, int((roi[0] + roi[2]) * w)), max(y0 + 1, int((roi[1] + roi[3]) * h))
-        grey = grey[y0:y1, x0:x1]
-    h, w = grey.shape
-    if w > max_width:
-        scale = max_width / w
+    x0, y0, x1, y1, scale = geometry(grey.shape, roi, max_width)
+    grey = grey[y0:y1, x0:x1]
+    if scale != 1.0:
+        h = y1 - y0
         size = (max_width, max(1, round(h * scale)))
         grey = np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), np.uint8)
     return np.ascontiguousarray(grey)
+
+
+def to_frame_coords(found: list[Decoded], shape: tuple[int, ...], roi: Sequence[float] | None,
+                    max_width: int) -> list[Decoded]:
+    """Outlines mapped back from the preprocessed image to the camera frame."""
+    x0, y0, _, _, scale = geometry(shape, roi, max_width)
+    return [Decoded(d.format, d.text, tuple((round(x0 + x / scale), round(y0 + y / scale))
+                                            for x, y in d.corners)) for d in found]
 
 
 class ZxingDecoder:
@@ -127,7 +144,10 @@ class ZxingDecoder:
                 # standard GS1 identifier of the format so the parser sees the FNC1.
                 sid = _GS1_IDS.get(fmt, "")
             text = (sid + b.text) if sid in GS1_SYMBOLOGY_IDS else b.text
-            out.append(Decoded(fmt, text))
+            pos = b.position
+            corners = tuple((int(pt.x), int(pt.y)) for pt in (
+                pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left))
+            out.append(Decoded(fmt, text, corners))
         return out
 
 
@@ -149,7 +169,8 @@ class PyzbarDecoder:
             return []
         found = self._decode(grey, symbols=self._symbols)
         return [
-            Decoded(_ZBAR_NAMES.get(s.type, s.type.lower()), s.data.decode("utf-8", "replace"))
+            Decoded(_ZBAR_NAMES.get(s.type, s.type.lower()), s.data.decode("utf-8", "replace"),
+                    tuple((int(pt.x), int(pt.y)) for pt in s.polygon))
             for s in found
         ]
 
@@ -190,13 +211,16 @@ class FrameDecoder:
         self._calls = 0
 
     def __call__(self, frame: npt.NDArray[Any]) -> list[Decoded]:
+        """Codes in ``frame``, outlines in the frame's own pixels."""
         grey = preprocess(frame, self.cfg.roi, self.cfg.max_width)
+        found: list[Decoded] = []
         if self.strategy == "alternate":
             dec = self.decoders[self._calls % len(self.decoders)]
             self._calls += 1
-            return dec.decode(grey)
-        for dec in self.decoders:
             found = dec.decode(grey)
-            if found:
-                return found
-        return []
+        else:
+            for dec in self.decoders:
+                found = dec.decode(grey)
+                if found:
+                    break
+        return to_frame_coords(found, frame.shape, self.cfg.roi, self.cfg.max_width)

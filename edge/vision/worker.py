@@ -71,9 +71,11 @@ class DecodeWorker:
         decode: Callable[[npt.NDArray[Any]], list[Decoded]],
         on_scan: Callable[[ScanEvent], None],
         source: str = "camera",
+        on_found: Callable[[Frame, list[Decoded]], None] | None = None,
     ) -> None:
         self._decode = decode
         self._on_scan = on_scan
+        self._on_found = on_found  # every decoded frame's codes, outlines included (preview)
         self._source = source
         self._slot = LatestSlot()
         self._stop = threading.Event()
@@ -110,6 +112,11 @@ class DecodeWorker:
                 log.kv(logger, logging.WARNING, "decode failed", error=repr(exc), seq=frame.seq)
                 continue
             self.decoded += 1
+            if self._on_found is not None:
+                try:
+                    self._on_found(frame, found)
+                except Exception as exc:
+                    log.kv(logger, logging.ERROR, "found handler failed", error=repr(exc))
             for d in found:
                 try:
                     self._on_scan(ScanEvent(self._source, d.text, d.format, frame.at))

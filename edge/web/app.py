@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -102,7 +102,8 @@ class Hub:
 
 def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                devices: Callable[[], dict[str, Any]], hub: Hub | None = None,
-               *, stream_interval_s: float = 0.1, lifespan: Any = None) -> FastAPI:
+               *, stream_interval_s: float = 0.1, lifespan: Any = None,
+               preview: Callable[[], bytes | None] | None = None) -> FastAPI:
     app = FastAPI(title="Acceptance station", version=__version__, lifespan=lifespan,
                   description="Local API of a food-acceptance station (kiosk and hall pages).")
     hub = hub or Hub()
@@ -144,6 +145,14 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                 idle += stream_interval_s
         return StreamingResponse(gen(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store"})
+
+    @app.get("/api/camera.jpg", summary="Camera preview: newest frame, detected codes outlined",
+             response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+    def camera() -> Response:
+        jpeg = preview() if preview is not None else None
+        if jpeg is None:
+            return JSONResponse({"error": "NO_FRAME", "message": "摄像头无画面"}, status_code=503)
+        return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     @app.post("/api/inspectors", summary="Sign an inspector in (badge scan or PIN)")
     def sign_in(body: InspectorIn) -> JSONResponse:

@@ -110,7 +110,8 @@ def apply_event(state: State, event: dict[str, Any]) -> State:
             p = replace(p, rejected=p.rejected + 1)
         delivery = replace(state.delivery, progress={**state.delivery.progress, line_id: p})
         last = {"seq": event["seq"], "outcome": t.split(".")[1], "line_id": line_id,
-                "item": (b.get("item") or {}).get("name"), "reasons": b.get("reasons", []),
+                "item": (b.get("item") or {}).get("name") or (b.get("scanned") or {}).get("gtin")
+                or (b.get("scanned") or {}).get("item_code"), "reasons": b.get("reasons", []),
                 "checks": b.get("checks", [])}
         return replace(state, delivery=delivery, last=last,
                        placement=replace(state.placement, decided=True))

@@ -100,7 +100,10 @@ function render(s) {
     const ul = $("decision-reasons");
     ul.replaceChildren();
     for (const c of last.checks) {
-      if (c.result !== "pass") ul.append(el("li", c.detail));
+      if (c.result === "fail") ul.append(el("li", c.detail));
+    }
+    for (const c of last.checks) {
+      if (c.result === "warn") ul.append(el("li", "提示：" + c.detail, "warn"));
     }
   } else {
     box.hidden = true;
@@ -124,6 +127,18 @@ $("pieces").onchange = () => {
   if (v) post("/api/placement/pieces", {pieces: Number(v)});
 };
 $("partial").onchange = () => post("/api/placement/partial", {partial: $("partial").checked});
+
+// Camera preview: the newest frame with detected codes outlined, a few times a second.
+function refreshCamera() {
+  const img = $("camera");
+  const next = new Image();
+  next.onload = () => { img.src = next.src; img.hidden = false; $("camera-off").hidden = true;
+                        setTimeout(refreshCamera, 300); };
+  next.onerror = () => { img.hidden = true; $("camera-off").hidden = false;
+                         setTimeout(refreshCamera, 2000); };
+  next.src = "/api/camera.jpg?t=" + Date.now();
+}
+refreshCamera();
 
 function connect() {
   const es = new EventSource("/api/stream");

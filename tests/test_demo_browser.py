@@ -1,0 +1,91 @@
+"""End to end in headless Chromium on the whole demo system: scale simulator, camera, central."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from edge.demo import DemoSystem
+from edge.demo_script import Driver, wait_synced
+from edge.journal import read_events
+from tests.browser import page
+from tests.conftest import ARTIFACTS
+
+
+@pytest.fixture
+def system(tmp_path: Path) -> Iterator[DemoSystem]:
+    s = DemoSystem(tmp_path / "demo", 0)
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_kiosk_on_the_whole_system(system: DemoSystem) -> None:
+    world = Driver(system)
+    world.wait(lambda s: len(s["orders"]) >= 5 and s["devices"]["scale"]["ok"], "orders and scale",
+               timeout=60)
+    with page() as p:
+        _morning_in_the_browser(p, world)
+    types = [e["type"] for e in read_events(system.station.journal.db,
+                                            types=("line.accepted", "line.rejected"))]
+    assert types == ["line.accepted", "line.rejected", "line.rejected"]
+    synced = wait_synced(system, "demo-station-01")
+    assert synced["ok"], synced["summary"]
+
+
+def _morning_in_the_browser(p: Page, world: Driver) -> None:
+    p.goto(world.url + "/")
+    for who in ("zhang", "li"):
+        p.fill("#inspector-id", who)
+        p.click("#signin-form button")
+        p.wait_for_selector(f"#inspectors:has-text('{who}')")
+    p.click("#order-list button[data-order$='-0012']")
+    p.click("#lines tr[data-line='1']")
+    p.wait_for_selector("#lines tr.selected[data-line='1']")
+    world.place(15200)
+    p.wait_for_selector("#stable.ok")
+    p.wait_for_selector("#weight:has-text('30.4 斤')")
+    p.click("#confirm")
+    p.wait_for_selector(".decision.accepted:has-text('合格')")
+
+    world.clear()
+    p.wait_for_selector(".decision", state="hidden")
+    p.click("#lines tr[data-line='2']")
+    world.place(27000)
+    p.wait_for_selector("#stable.ok")
+    p.click("#confirm")
+    p.wait_for_selector(".decision.rejected")
+    assert "重量超出订单上限 5%：实收 27 公斤，订单 25 公斤" in p.inner_text("#decision")
+
+    world.clear()
+    world.show(["(01)06901234511116(10)R2411"])  # a rice label: not on this order
+    p.wait_for_selector("#placement-line:has-text('条码 06901234511116')")
+    assert _outlined(world.url), "the preview outlines the code in view"
+    assert p.evaluate("document.getElementById('camera').naturalWidth") > 0
+    world.place(25000)
+    p.wait_for_selector("#stable.ok")
+    p.click("#confirm")
+    p.wait_for_selector(".decision.rejected:has-text('货品不在订单上')")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    p.screenshot(path=str(ARTIFACTS / "kiosk-demo-system.png"))
+
+
+def _outlined(url: str) -> bool:
+    """The preview JPEG has the green outline drawn around a detected code."""
+    import time
+
+    import cv2
+    import numpy as np
+    import requests
+
+    for _ in range(40):
+        jpeg = requests.get(url + "/api/camera.jpg", timeout=5).content
+        img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        b, g, r = img[..., 0].astype(int), img[..., 1].astype(int), img[..., 2].astype(int)
+        if int(((g > 150) & (r < 90) & (b < 90)).sum()) > 100:
+            return True
+        time.sleep(0.1)
+    return False

@@ -123,7 +123,8 @@ class Station:
     # -- steps -------------------------------------------------------------------------------
     def start(self) -> None:
         for name, step in (("journal", self._start_journal), ("workflow", self._start_workflow),
-                           ("scale", self._start_scale), ("vision", self._start_vision),
+                           ("scale", self._start_scale), ("thermometer", self._start_thermometer),
+                           ("vision", self._start_vision),
                            ("housekeeping", self._start_housekeeping)):
             log.kv(logger, logging.INFO, "starting", step=name)
             step()
@@ -213,6 +214,51 @@ class Station:
                 last = w
             except Exception as exc:  # one bad reading must not end the consumer
                 log.kv(logger, logging.ERROR, "reading not handled", error=repr(exc))
+
+    def _start_thermometer(self) -> None:
+        """The optional probe: its readings fill the temperature of the item being weighed."""
+        section = self.cfg.thermometer
+        if section is None:
+            return
+        from firmware_bridge.thermometer import ThermometerLink
+
+        readings: queue.Queue[Any] = queue.Queue(64)
+        self.devices.set("thermometer", False, "启动中")
+
+        def on_state(change: Any) -> None:
+            state = str(change.state)
+            if state != "connected":
+                self.devices.set("thermometer", False, SCALE_TEXT.get(state, state))
+                self.hub.bump()
+
+        link = ThermometerLink(section, readings, on_state).start()
+        self._stops.append(("thermometer", link.stop))
+        self._thread("thermometer-consumer", lambda: self._consume_temperatures(readings))
+
+    def _consume_temperatures(self, readings: queue.Queue[Any]) -> None:
+        from decimal import Decimal
+
+        from edge.workflow.model import SetTemperature
+
+        self.watchdog.register("thermometer-consumer", 10.0)
+        while not self._stop.is_set():
+            self.watchdog.beat("thermometer-consumer")
+            try:
+                r = readings.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                self.devices.set("thermometer", True, f"{r.celsius} ℃")
+                assert self.workflow is not None
+                st = self.workflow.state
+                value = Decimal(r.celsius)
+                if st.delivery is not None and not st.placement.decided \
+                        and st.placement.temperature_c != value:
+                    self.handle(SetTemperature(value))
+                else:
+                    self.hub.bump()
+            except Exception as exc:
+                log.kv(logger, logging.ERROR, "temperature not handled", error=repr(exc))
 
     def _start_vision(self) -> None:
         from edge.codes.scan import ScanHub

@@ -176,3 +176,48 @@ def test_run_process_notifies_systemd_and_stops_cleanly(tmp_path: Path) -> None:
         if p.poll() is None:
             p.kill()
         sock.close()
+
+
+def test_probe_thermometer_fills_the_temperature(tmp_path: Path) -> None:
+    """A serial probe on a real pty: its readings become the item's temperature."""
+    import os
+    import tty
+
+    from edge.workflow.model import OpenDelivery, SelectLine, SignIn
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    cfg_path = tmp_path / "station.toml"
+    cfg_path.write_text(f'[station]\nstation_id = "{STATION_ID}"\nschool_id = "e2e-school"\n'
+                        f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n'
+                        '[scale]\nsimulate = true\n[camera]\nsource = "synthetic"\nwidth = 320\n'
+                        f'height = 240\nfps = 5\n[thermometer]\nport = "{os.ttyname(slave)}"\n')
+    subprocess.run([*CLI, "keys", "init", "--config", str(cfg_path)], check=True,
+                   capture_output=True)
+    station = Station(load_config(cfg_path), sim_dir=tmp_path)
+    station.start()
+    stop = threading.Event()
+
+    def probe() -> None:
+        while not stop.wait(0.1):
+            os.write(master, b"T=-19.5C\r\n")
+
+    threading.Thread(target=probe, daemon=True).start()
+    try:
+        assert station.journal is not None
+        day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+        doc = demo_orders(STATION_ID, day)
+        store.adopt(station.journal, doc, etag=None, source="test")
+        for who in ("zhang", "li"):
+            station.handle(SignIn(who))
+        station.handle(OpenDelivery(doc["orders"][1]["order_id"], "d-probe"))
+        station.handle(SelectLine("2"))
+        _wait(lambda: station.workflow is not None
+              and str(station.workflow.state.placement.temperature_c) == "-19.5",
+              what="probe temperature on the placement")
+        assert station.devices.snapshot()["thermometer"]["text"] == "-19.5 ℃"
+    finally:
+        stop.set()
+        station.stop()
+        os.close(master)
+        os.close(slave)

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.vision.cli",
     "firmware_bridge.cli",
     "edge.run",
+    "edge.ops",
     "sync.cli",
 )
 

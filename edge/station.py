@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -119,6 +120,9 @@ class Station:
         self.camera_source: Any = None
         self.preview = Preview()
         self.watchdog = Watchdog()
+        # Test hook: while set, the device loops stop beating, as a hung loop would.
+        self.freeze_loops = threading.Event()
+        self.loop_deadline_s = 10.0  # a device loop silent this long withholds the watchdog
 
     # -- steps -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -196,8 +200,11 @@ class Station:
 
     def _consume_readings(self, readings: queue.Queue[Any]) -> None:
         last: Weight | None = None
-        self.watchdog.register("scale-consumer", 10.0)
+        self.watchdog.register("scale-consumer", self.loop_deadline_s)
         while not self._stop.is_set():
+            if self.freeze_loops.is_set():
+                time.sleep(0.05)
+                continue
             self.watchdog.beat("scale-consumer")
             try:
                 r = readings.get(timeout=0.2)
@@ -240,7 +247,7 @@ class Station:
 
         from edge.workflow.model import SetTemperature
 
-        self.watchdog.register("thermometer-consumer", 10.0)
+        self.watchdog.register("thermometer-consumer", self.loop_deadline_s)
         while not self._stop.is_set():
             self.watchdog.beat("thermometer-consumer")
             try:
@@ -305,7 +312,7 @@ class Station:
         from edge.codes import ParseError, parse_code
         from edge.workflow.scans import input_for
 
-        self.watchdog.register("scan-consumer", 10.0)
+        self.watchdog.register("scan-consumer", self.loop_deadline_s)
         while not self._stop.is_set():
             self.watchdog.beat("scan-consumer")
             ev = self.scans.get(timeout=0.2)

@@ -32,6 +32,8 @@ def test_kiosk_on_the_whole_system(system: DemoSystem) -> None:
     types = [e["type"] for e in read_events(system.station.journal.db,
                                             types=("line.accepted", "line.rejected"))]
     assert types == ["line.accepted", "line.rejected", "line.rejected"]
+    closed = list(read_events(system.station.journal.db, types=("delivery.closed",)))
+    assert [m["line_id"] for m in closed[-1]["body"]["lines_not_delivered"]] == ["2", "3", "4"]
     synced = wait_synced(system, "demo-station-01")
     assert synced["ok"], synced["summary"]
 
@@ -71,6 +73,9 @@ def _morning_in_the_browser(p: Page, world: Driver) -> None:
     p.wait_for_selector(".decision.rejected:has-text('货品不在订单上')")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     p.screenshot(path=str(ARTIFACTS / "kiosk-demo-system.png"))
+    p.click("#close-delivery")
+    p.wait_for_selector("#closed:has-text('未送达 3 项')")
+    assert "第 2 行 土豆（订购 25 公斤）" in p.inner_text("#closed-missing")
 
 
 def _outlined(url: str) -> bool:

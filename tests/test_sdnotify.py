@@ -70,3 +70,39 @@ def test_pings_stop_when_a_loop_freezes(notify_socket: tuple[socket.socket,
     time.sleep(0.2)
     assert wd.pings > pings
     wd.stop()
+
+
+def test_station_watchdog_stops_when_its_loop_freezes(tmp_path: Path) -> None:
+    """The real station: its scale loop hangs (test hook) and the pings stop until it recovers."""
+    import subprocess
+
+    from edge.config import load_config
+    from edge.station import Station
+    from tests.conftest import CLI
+
+    cfg = tmp_path / "station.toml"
+    cfg.write_text(f'[station]\nstation_id = "wd-station-01"\nschool_id = "test-school"\n'
+                   f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n'
+                   '[scale]\nsimulate = true\n[camera]\nsource = "synthetic"\nwidth = 320\n'
+                   'height = 240\nfps = 5\n')
+    subprocess.run([*CLI, "keys", "init", "--config", str(cfg)], check=True, capture_output=True)
+    sent: list[str] = []
+    station = Station(load_config(cfg), sim_dir=tmp_path)
+    station.watchdog = Watchdog(0.05, send=lambda m: sent.append(m) is None)
+    station.loop_deadline_s = 1.0
+    station.start()
+    station.watchdog.start()
+    try:
+        time.sleep(0.5)
+        assert sent and station.watchdog.withheld is None
+        station.freeze_loops.set()
+        time.sleep(1.5)  # past the loops' deadline
+        n = len(sent)
+        time.sleep(0.3)
+        assert len(sent) == n and station.watchdog.withheld == "scale-consumer"
+        station.freeze_loops.clear()
+        time.sleep(0.5)
+        assert len(sent) > n and station.watchdog.withheld is None
+    finally:
+        station.watchdog.stop()
+        station.stop()

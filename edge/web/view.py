@@ -86,5 +86,6 @@ def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any]) ->
         },
         "pending": state.pending is not None,
         "last": last,
+        "closed": state.closed,
         "devices": devices,
     }

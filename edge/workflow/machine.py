@@ -96,7 +96,7 @@ def apply_event(state: State, event: dict[str, Any]) -> State:
                      supplier_id=b["supplier_id"], note_id=(b.get("note") or {}).get("dn"),
                      note_lines=note_lines(b.get("note")))
         inspectors = state.inspectors or tuple(b.get("inspectors", ()))
-        return replace(state, delivery=d, inspectors=inspectors, last=None)
+        return replace(state, delivery=d, inspectors=inspectors, last=None, closed=None)
     if t in ("line.accepted", "line.rejected") and state.delivery is not None \
             and b["delivery_id"] == state.delivery.delivery_id:
         line_id = b.get("line_id") or ""
@@ -117,7 +117,7 @@ def apply_event(state: State, event: dict[str, Any]) -> State:
                        placement=replace(state.placement, decided=True))
     if t == "delivery.closed" and state.delivery is not None \
             and b["delivery_id"] == state.delivery.delivery_id:
-        return replace(state, delivery=None,
+        return replace(state, delivery=None, closed=b,
                        placement=Placement(state.placement.placement_id + 1))
     return state
 

@@ -89,6 +89,7 @@ class State:
     weight: Weight | None = None
     pending: int | None = None  # placement id whose decision is being committed
     last: dict[str, Any] | None = None  # the last committed decision, for the screen
+    closed: dict[str, Any] | None = None  # the last delivery.closed body, until the next opens
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ function el(tag, text, cls) {
   return e;
 }
 
+const UNIT = {g: "克", kg: "公斤", jin: "斤", piece: "件", box: "箱", bag: "袋", bottle: "瓶"};
 const STATUS = {pending: "待验收", accepted: "已验收", rejected: "已拒收"};
 const DEVICE = {scale: "秤", camera: "摄像头", sync: "同步", thermometer: "温度计"};
 
@@ -50,6 +51,17 @@ function render(s) {
   $("inspectors").textContent = s.inspectors.length ? "验收人：" + s.inspectors.join("、") : "未签到";
   renderDevices(s.devices);
   const d = s.delivery;
+  const closed = s.closed;
+  $("closed").hidden = !!d || !closed;
+  if (closed && !d) {
+    const missing = closed.lines_not_delivered || [];
+    $("closed-title").textContent = "上一单 " + closed.order_id + " 已结束：验收 " +
+      closed.lines_accepted.length + " 项，未送达 " + missing.length + " 项";
+    const ul = $("closed-missing");
+    ul.replaceChildren();
+    for (const m of missing) ul.append(el("li", "第 " + m.line_id + " 行 " + m.item + "（订购 " +
+                                             m.ordered.value + " " + (UNIT[m.ordered.unit] || m.ordered.unit) + "）"));
+  }
   $("orders").hidden = !!d;
   $("delivery").hidden = !d;
   const list = $("order-list");

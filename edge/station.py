@@ -93,14 +93,14 @@ class OrdersCache:
         return [now.isoformat(), (now + timedelta(days=1)).isoformat()]
 
 
-def weight_from(reading: Any) -> Weight | None:
+def weight_from(reading: Any, protocol: str) -> Weight | None:
     """A scale reading as the workflow's Weight (None when it carries no weight)."""
     from firmware_bridge.protocols.base import escape_raw
 
     if reading.weight_g is None:
         return None
     return Weight(net_g=int(reading.weight_g), stable=bool(reading.stable),
-                  raw=escape_raw(reading.raw), protocol=getattr(reading, "protocol", ""))
+                  raw=escape_raw(reading.raw), protocol=protocol)
 
 
 class Station:
@@ -152,7 +152,12 @@ class Station:
     def _start_journal(self) -> None:
         c = self.cfg.station
         j = Journal(c.db_path, load_key(c.key_path), c.station_id)
+        # Every table the station touches is migrated here, once, before any thread starts:
+        # the threads share this connection and only the journal lock orders their writes.
+        from sync import state as sync_state
+
         store.ensure_tables(j.db)
+        sync_state.ensure_tables(j.db)
         migrate(j.db, MIGRATIONS)
         self.journal = j
         j.append("station.started", {"version": __version__, "config_digest": config_digest(self.cfg),
@@ -211,7 +216,7 @@ class Station:
             except queue.Empty:
                 continue
             try:
-                w = weight_from(r)
+                w = weight_from(r, self.cfg.scale.protocol)
                 if w is None:
                     self.devices.set("scale", False, {"overload": "超载", "underload": "欠载"}
                                      .get(r.status, r.status))
@@ -358,10 +363,11 @@ class Station:
         for day in orders.days():
             if store.adopt_pending(j, day) is not None:
                 self.hub.bump()
-        sync_state.ensure_tables(j.db)
         last = j.last_seq()
         backlog = max(0, last - sync_state.get_cursor(j.db, self.cfg.station.station_id))
-        up = sync_state.get_state(j.db).get("uplink") or {}
+        facts = sync_state.get_state(j.db)
+        self._alert_rejection(facts.get("last_rejection"))
+        up = facts.get("uplink") or {}
         up_state = str(up.get("state", "未启动"))
         ok = up_state in ("connected", "ok") and backlog < 50
         self.devices.set("sync", ok, f"{UPLINK_TEXT.get(up_state, up_state)} 积压 {backlog}",
@@ -375,3 +381,23 @@ class Station:
                     "updated_at=excluded.updated_at",
                     (name, str(st.get("text", "")), int(bool(st.get("ok"))), now))
         self.hub.bump()
+
+    def _alert_rejection(self, rejection: dict[str, Any] | None) -> None:
+        """Central rejected a batch (the uplink's state): one ``alert.raised`` per rejection."""
+        j = self.journal
+        if not rejection or j is None:
+            return
+        with j.transaction() as tx:
+            seen = tx.conn.execute(
+                "SELECT 1 FROM events WHERE type='alert.raised' AND "
+                "json_extract(event, '$.body.code')='SYNC_REJECTED' AND "
+                "json_extract(event, '$.body.rejection_at')=?", (rejection.get("at"),)).fetchone()
+            if seen:
+                return
+            first, last = int(rejection.get("first_seq", 0)), int(rejection.get("last_seq", 0))
+            tx.append("alert.raised", {
+                "code": "SYNC_REJECTED", "severity": "error",
+                "message": f"central rejected events {first}..{last}: {rejection.get('error')}"[:2000],
+                "refs": list(range(first, last + 1))[:100], "rejection_at": rejection.get("at"),
+            })
+        log.kv(logger, logging.ERROR, "central rejected a batch", first_seq=first, last_seq=last)

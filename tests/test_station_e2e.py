@@ -114,6 +114,7 @@ def test_weigh_scan_and_decide_through_devices(running: tuple[Station, str]) -> 
     assert r.status_code == 200 and r.json()["decision"]["outcome"] == "accepted"
     ev = list(read_events(station.journal.db, types=("line.accepted",)))[-1]  # type: ignore[union-attr]
     assert ev["body"]["measured"]["net_g"] == 15200 and ev["body"]["measured"]["raw"].startswith("ST")
+    assert ev["body"]["measured"]["protocol"] == "ad" and ev["body"]["measured"]["stable"] is True
 
     sim.play(placement(0))  # taken off: a new placement
     _wait(lambda: _state(url)["placement"]["placement_id"] == st["placement"]["placement_id"] + 1,
@@ -221,3 +222,24 @@ def test_probe_thermometer_fills_the_temperature(tmp_path: Path) -> None:
         station.stop()
         os.close(master)
         os.close(slave)
+
+
+def test_central_rejection_becomes_one_alert(running: tuple[Station, str]) -> None:
+    """The uplink records central's rejection in its state; the station raises one alert."""
+    from edge import db as dbmod
+    from sync import state as sync_state
+
+    station, _ = running
+    j = station.journal
+    assert j is not None
+    uplink_db = dbmod.connect(station.cfg.station.db_path)  # the uplink's own connection
+    sync_state.put_state(uplink_db, "last_rejection", {"at": "2026-11-28T06:00:00.000Z",
+                                                       "first_seq": 2, "last_seq": 3,
+                                                       "error": "schema: $.body.x"})
+    uplink_db.conn.close()
+    station.housekeep_once()
+    station.housekeep_once()
+    alerts = [e for e in read_events(j.db, types=("alert.raised",))
+              if e["body"]["code"] == "SYNC_REJECTED"]
+    assert len(alerts) == 1 and alerts[0]["body"]["refs"] == [2, 3]
+    assert "schema" in alerts[0]["body"]["message"]

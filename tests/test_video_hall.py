@@ -97,7 +97,7 @@ def hall(tmp_path: Path) -> Iterator[tuple[str, Journal, list[dict[str, Any]]]]:
 
 
 def test_hall_json_range_and_read_only(hall: tuple[str, Journal, list[dict[str, Any]]]) -> None:
-    url, j, lines = hall
+    url, _, lines = hall
     doc = requests.get(url + "/api/hall", timeout=5).json()
     cards = doc["clips"]
     assert [c["event_id"] for c in cards] == [lines[1]["event_id"], lines[0]["event_id"]]  # newest first
@@ -122,7 +122,7 @@ def test_hall_json_range_and_read_only(hall: tuple[str, Journal, list[dict[str, 
 def test_chromium_plays_clips_in_turn(hall: tuple[str, Journal, list[dict[str, Any]]]) -> None:
     from tests.browser import page
 
-    url, j, lines = hall
+    url, _, lines = hall
     with page(1280, 720) as p:
         p.goto(url + "/hall")
         first = p.wait_for_function("() => window.hallState && window.hallState().current",

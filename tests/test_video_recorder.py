@@ -81,6 +81,7 @@ def test_clip_plays_back_with_caption_and_hash(tmp_path: Path) -> None:
     assert ev is not None and ev["type"] == "clip.finalized"
     assert ev["body"]["sha256"] == sha256_file(w.path)[0] and ev["body"]["event_seq"] == line["seq"]
     assert ev["body"]["bytes"] == w.path.stat().st_size and ev["body"]["codec"] == "h264"
+    assert ev["body"]["encoder"] == "libx264"
     assert not list((tmp_path / "clips").glob("*/*.part"))
 
 
@@ -119,3 +120,28 @@ def test_abandoned_placement_leaves_no_file(tmp_path: Path) -> None:
 def test_caption_on_grey_and_bgr(shape: Any, tmp_path: Path) -> None:
     out = burn(np.full(shape, 128, np.uint8), CAPTION, VideoSection().font_path)
     assert out.shape == (120, 160, 3) and (out[:60] == 128).all() and (out[-20:] != 128).any()
+
+
+def test_encoder_fallback_and_none(tmp_path: Path) -> None:
+    """The first configured encoder this build has is used; none at all gives clip.missing."""
+    j = _journal(tmp_path)
+    src = SyntheticSource(["x"], "code-128", 160, 120)
+    src.open()
+    for codecs, expect in ((["no-such-encoder", "libx264"], "libx264"), (["no-such-encoder"], None)):
+        done: list[ClipOutcome] = []
+        rec = Recorder(VideoSection(post_roll_s=0, codecs=codecs), tmp_path / "clips",
+                       lambda: CAPTION, done.append)
+        cid = rec.start()
+        _feed(rec, src, 5, 10, time.monotonic())
+        line = j.append("line.accepted", {"clip_id": cid})
+        rec.decided(line)
+        deadline = time.monotonic() + 10
+        while not done and time.monotonic() < deadline:
+            time.sleep(0.05)
+        out = done[0]
+        if expect is None:
+            assert out.written is None and "no H.264 encoder" in (out.reason or "")
+            assert clips.record_outcome(j, out, tmp_path / "clips")["type"] == "clip.missing"  # type: ignore[index]
+        else:
+            assert out.written is not None and out.written.encoder == expect
+    assert not list((tmp_path / "clips").glob("*/*.part"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from edge.journal import read_events
 from edge.video.encoder import sha256_file
+from tests.conftest import CLI
 from tests.video_helpers import decide_line, start_station, wait, write_config
 
 
@@ -56,3 +58,15 @@ def test_sigkill_mid_recording_then_next_clip_records(tmp_path: Path) -> None:
                        for e in _clip_events(station))
     finally:
         station.stop()
+    # The CLI lists the clip and verifies its hash; a changed file is named.
+    r = subprocess.run([*CLI, "video", "list", "--config", str(cfg)], capture_output=True, text=True)
+    assert r.returncode == 0 and json.loads(r.stdout)["clip_id"] == clip_id
+    r = subprocess.run([*CLI, "video", "verify", "--config", str(cfg)], capture_output=True, text=True)
+    assert r.returncode == 0 and '"ok"' in r.stdout
+    with open(path, "r+b") as f:
+        f.write(b"X")
+    r = subprocess.run([*CLI, "video", "verify", "--config", str(cfg)], capture_output=True, text=True)
+    assert r.returncode == 1 and "MISMATCH" in r.stdout
+    r = subprocess.run([*CLI, "video", "retention", "--config", str(cfg), "--dry-run"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and json.loads(r.stdout)["delete"] == []  # not stored centrally

@@ -44,7 +44,7 @@ def record_outcome(journal: Journal, out: ClipOutcome, clips_dir: Path) -> dict[
         return journal.append("clip.finalized", {
             "clip_id": out.clip_id, **films, "sha256": w.sha256, "bytes": w.bytes,
             "duration_ms": w.duration_ms, "frames": w.frames, "codec": w.codec,
-            "container": w.container, "file": str(w.path.relative_to(clips_dir)),
+            "encoder": w.encoder, "container": w.container, "file": str(w.path.relative_to(clips_dir)),
         })
     return record_missing(journal, out.clip_id, films, out.reason or "unknown")
 

@@ -25,6 +25,16 @@ class VideoSection(Section):
     fps: int = Field(default=15, ge=1, le=60, description="Nominal frame rate written into the clip.")
     crf: int = Field(default=28, ge=0, le=51, description="x264 constant rate factor (higher: smaller).")
     preset: str = Field(default="ultrafast", description="x264 preset (ultrafast keeps a Pi in real time).")
+    codecs: list[str] = Field(
+        default_factory=lambda: ["libx264", "h264_v4l2m2m"],
+        description=(
+            "H.264 encoders to try in order (the first this FFmpeg build has is used):"
+            " libx264 (software, in PyAV's wheel), h264_v4l2m2m (Raspberry Pi 4 hardware)."
+        ),
+    )
+    bitrate_kbps: int = Field(
+        default=2000, ge=100, le=50000, description="Bit rate of a hardware encoder (libx264 uses crf)."
+    )
     font_path: Path = Field(default=CJK_FONT, description="CJK font used for the burned-in caption.")
     budget_mb: int = Field(default=20000, ge=1, description="Disk budget for all clips, in MB.")
     min_free_mb: int = Field(

@@ -39,6 +39,7 @@ class WrittenClip:
     frames: int
     codec: str = CODEC
     container: str = CONTAINER
+    encoder: str = "libx264"
 
 
 def fsync_dir(path: Path) -> None:
@@ -59,26 +60,48 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return h.hexdigest(), n
 
 
+class EncoderMissing(Exception):
+    """None of the configured H.264 encoders exists in this PyAV/FFmpeg build."""
+
+
+def pick_codec(candidates: list[str]) -> str:
+    """The first configured H.264 encoder this FFmpeg build has (libx264 in PyAV's wheel;
+    ``h264_v4l2m2m`` is the Pi 4's hardware encoder)."""
+    import av
+
+    for name in candidates:
+        if name in av.codecs_available:
+            return name
+    raise EncoderMissing(f"no H.264 encoder among {candidates}")
+
+
 class ClipWriter:
     """Writes RGB frames with millisecond timestamps to ``final`` (via ``final.part``)."""
 
     def __init__(self, final: Path, width: int, height: int, *, fps: int, crf: int = 28,
-                 preset: str = "ultrafast", threads: int = 1) -> None:
+                 preset: str = "ultrafast", threads: int = 1,
+                 codecs: tuple[str, ...] = ("libx264",), bitrate: int = 2_000_000) -> None:
         import av
 
+        codec = pick_codec(list(codecs))
         self.final = final
         self.part = final.with_name(final.name + PART)
         final.parent.mkdir(parents=True, exist_ok=True)
         self._file: BinaryIO = open(self.part, "wb")  # noqa: SIM115  (closed in close/abort)
         self._out: Any = av.open(self._file, "w", format="mp4",
                                  options={"movflags": MOVFLAGS})
-        st = self._out.add_stream("libx264", rate=fps)
+        st: Any = self._out.add_stream(codec, rate=fps)
         st.width, st.height = width - width % 2, height - height % 2
         st.pix_fmt = "yuv420p"
         st.time_base = Fraction(1, 1000)
         st.codec_context.time_base = Fraction(1, 1000)
-        st.options = {"preset": preset, "crf": str(crf), "g": str(fps), "threads": str(threads),
-                      "tune": "zerolatency"}
+        if codec == "libx264":
+            st.options = {"preset": preset, "crf": str(crf), "g": str(fps),
+                          "threads": str(threads), "tune": "zerolatency"}
+        else:  # hardware encoders take a bit rate, not a quality
+            st.bit_rate = bitrate
+            st.options = {"g": str(fps)}
+        self.codec = codec
         self._stream = st
         self.width, self.height = st.width, st.height
         self.frames = 0
@@ -115,7 +138,7 @@ class ClipWriter:
         fsync_dir(self.final.parent)
         sha, size = sha256_file(self.final)
         duration = self._last_ms + self._step_ms if self.frames else 0
-        return WrittenClip(self.final, sha, size, duration, self.frames)
+        return WrittenClip(self.final, sha, size, duration, self.frames, encoder=self.codec)
 
     def abort(self) -> None:
         """Drop a clip that films nothing (or failed): close quietly and delete it."""
@@ -125,3 +148,4 @@ class ClipWriter:
             self._file.close()
         finally:
             self.part.unlink(missing_ok=True)
+            self.final.unlink(missing_ok=True)  # never a file the journal does not name

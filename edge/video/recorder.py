@@ -156,36 +156,46 @@ class Recorder:
                 c.thread.join(timeout=self.cfg.post_roll_s + 10)
 
     # -- the clip's thread --------------------------------------------------------------------
+    def _open(self, c: _Clip, image: Any) -> ClipWriter:
+        h, w = image.shape[:2]
+        return ClipWriter(clip_path(self.clips_dir, c.day, c.clip_id), w, h, fps=self.cfg.fps,
+                          crf=self.cfg.crf, preset=self.cfg.preset, codecs=tuple(self.cfg.codecs),
+                          bitrate=self.cfg.bitrate_kbps * 1000)
+
     def _run(self, c: _Clip) -> None:
         writer: ClipWriter | None = None
-        reason: str | None = None
+        reason: str | None = None  # once set, no more frames are written
         written: WrittenClip | None = None
         first_at: float | None = None
-        try:
-            while True:
-                done = c.stop_at is not None and time.monotonic() > c.stop_at
-                try:
-                    frame, text, _wall_ms = c.frames.get(timeout=0.1)
-                except queue.Empty:
-                    if done:
-                        break
-                    continue
-                if c.abandoned:
+        while True:
+            try:
+                frame, text, _wall_ms = c.frames.get(timeout=0.1)
+            except queue.Empty:
+                if c.stop_at is not None and time.monotonic() > c.stop_at:
                     break
-                if first_at is None:
-                    first_at = frame.at
-                if frame.at - first_at > self.cfg.max_s or reason is not None:
-                    continue  # past the maximum length: wait for the decision, write no more
-                if self.paused is not None:
-                    reason = f"recording stopped: {self.paused}"
-                    continue
+                continue
+            if c.abandoned:
+                break
+            if first_at is None:
+                first_at = frame.at
+            if reason is not None or frame.at - first_at > self.cfg.max_s:
+                continue  # failed, stopped or past the maximum length: wait for the end
+            if self.paused is not None:
+                reason = f"recording stopped: {self.paused}"
+                continue
+            try:
                 if writer is None:
-                    h, w = frame.image.shape[:2]
-                    writer = ClipWriter(clip_path(self.clips_dir, c.day, c.clip_id), w, h,
-                                        fps=self.cfg.fps, crf=self.cfg.crf,
-                                        preset=self.cfg.preset)
+                    writer = self._open(c, frame.image)
                 writer.write(burn(frame.image, text, self.cfg.font_path),
                              int((frame.at - first_at) * 1000))
+            except Exception as exc:  # a failed write gives clip.missing; acceptance goes on
+                reason = f"write failed: {exc}"[:500]
+                log.kv(logger, logging.ERROR, "clip write failed", clip_id=c.clip_id,
+                       error=repr(exc))
+                if writer is not None:
+                    writer.abort()
+                writer = None
+        try:
             if c.abandoned or c.event is None:
                 reason = "abandoned: the item left the scale undecided"
                 if writer is not None:
@@ -196,9 +206,10 @@ class Recorder:
                     writer.abort()
             else:
                 written = writer.close()
-        except Exception as exc:  # a failed write gives clip.missing, acceptance goes on
-            reason = f"write failed: {exc!r}"[:500]
-            log.kv(logger, logging.ERROR, "clip write failed", clip_id=c.clip_id, error=repr(exc))
+        except Exception as exc:
+            reason = f"finalize failed: {exc}"[:500]
+            log.kv(logger, logging.ERROR, "clip finalize failed", clip_id=c.clip_id,
+                   error=repr(exc))
             if writer is not None:
                 writer.abort()
         finally:

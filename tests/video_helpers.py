@@ -7,7 +7,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from edge.station import Station
 from edge.workflow.model import Confirm, OpenDelivery, SelectLine, SignIn
 from firmware_bridge.scenario import placement
 from tests.conftest import CLI
+from tests.test_station_e2e import _wait as wait
 
 STATION_ID = "video-station-01"
 
@@ -57,16 +57,6 @@ fps = 10
                            text=True)
         assert r.returncode == 0, r.stderr
     return cfg
-
-
-def wait(pred: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start_station(cfg_path: Path, sim_dir: Path) -> Station:

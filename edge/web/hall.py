@@ -151,26 +151,24 @@ class HallSource:
                 out.append(clip_card(c["body"], json.loads(etext), self.tz))
         return out
 
-    def clip_file(self, clip_id: str) -> Path | None:
+    def _one(self, sql: str, *args: Any) -> Any:
         conn = self._conn()
         try:
-            row = conn.execute(
-                "SELECT json_extract(event, '$.body.file') FROM events WHERE type='clip.finalized'"
-                " AND json_extract(event, '$.body.clip_id') = ?", (clip_id,)).fetchone()
+            row = conn.execute(sql, args).fetchone()
         finally:
             conn.close()
-        if row is None:
-            return None
-        p = self.clips_dir / str(row[0])
-        return p if p.exists() else None
+        return None if row is None else row[0]
+
+    def clip_file(self, clip_id: str) -> Path | None:
+        name = self._one("SELECT json_extract(event, '$.body.file') FROM events"
+                         " WHERE type='clip.finalized' AND json_extract(event, '$.body.clip_id') = ?",
+                         clip_id)
+        p = None if name is None else self.clips_dir / str(name)
+        return p if p is not None and p.exists() else None
 
     def event_hash(self, event_id: str) -> str | None:
-        conn = self._conn()
-        try:
-            row = conn.execute("SELECT hash FROM events WHERE event_id=?", (event_id,)).fetchone()
-        finally:
-            conn.close()
-        return None if row is None else str(row[0])
+        h = self._one("SELECT hash FROM events WHERE event_id=?", event_id)
+        return None if h is None else str(h)
 
 
 def hall_router(src: HallSource) -> APIRouter:

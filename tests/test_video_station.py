@@ -9,7 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from edge.journal import read_events
+from edge.video.caption import band_height, burn, line_height
+from edge.video.clips import result_text
 from edge.video.encoder import sha256_file
 from tests.conftest import CLI
 from tests.video_helpers import decide_line, start_station, wait, write_config
@@ -56,6 +61,21 @@ def test_sigkill_mid_recording_then_next_clip_records(tmp_path: Path) -> None:
         assert sha256_file(path) == (fin["sha256"], fin["bytes"]) and fin["frames"] >= 5
         assert not any(e["type"] == "clip.finalized" and e["body"]["clip_id"] == killed_clip  # type: ignore[index]
                        for e in _clip_events(station))
+        # The post-roll frames carry the decided result in the caption's third line.
+        cap = cv2.VideoCapture(str(path))
+        last = None
+        while (got := cap.read())[0]:
+            last = got[1]
+        assert last is not None
+        result = result_text(ev["type"], ev["body"]["reasons"])
+        want = burn(np.zeros((240, 320), np.uint8), ("", "", result),
+                    station.cfg.video.font_path)[:, :, ::-1]
+        top = 240 - band_height(240, 3) + 4 + 2 * line_height(240)  # 4 px band padding
+        rows = slice(top, top + line_height(240))
+        diff = np.abs(last[rows].astype(int) - want[rows].astype(int)).mean()
+        other = burn(np.zeros((240, 320), np.uint8), ("", "", "验收合格（其他）"),
+                     station.cfg.video.font_path)[:, :, ::-1]
+        assert diff < 6 and np.abs(last[rows].astype(int) - other[rows].astype(int)).mean() > 1.5 * diff
     finally:
         station.stop()
     # The CLI lists the clip and verifies its hash; a changed file is named.

@@ -89,8 +89,6 @@ class VideoService:
                 self._pid = p.placement_id
                 rec.start()
                 self.set_device(True, "录像中")
-        elif not p.decided:
-            self._result = None
 
     def _event(self, seq: int) -> dict[str, Any] | None:
         row = self.journal.db.conn.execute("SELECT event FROM events WHERE seq=?", (seq,)).fetchone()

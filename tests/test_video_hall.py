@@ -124,7 +124,7 @@ def test_chromium_plays_clips_in_turn(hall: tuple[str, Journal, list[dict[str, A
 
     url, _, lines = hall
     with page(1280, 720) as p:
-        p.goto(url + "/hall")
+        p.goto(url + "/hall?refresh_s=2")
         first = p.wait_for_function("() => window.hallState && window.hallState().current",
                                     timeout=15000).json_value()
         assert first == lines[1]["body"]["clip_id"]  # the newest first
@@ -137,5 +137,12 @@ def test_chromium_plays_clips_in_turn(hall: tuple[str, Journal, list[dict[str, A
         p.wait_for_function("() => window.hallState().time > 0.2", timeout=15000)
         assert p.inner_text("#outcome") == "验收合格"
         assert "土豆烧牛肉" in p.inner_text("#menu-body")
+        # The list cannot be fetched: the page says so, keeps playing, and recovers by itself.
+        p.route("**/api/hall", lambda route: route.abort())
+        p.wait_for_selector("#net", state="visible", timeout=10000)
+        t2 = p.evaluate("() => window.hallState().time")
+        p.wait_for_function(f"() => window.hallState().time !== {t2}", timeout=10000)
+        p.unroute("**/api/hall")
+        p.wait_for_selector("#net", state="hidden", timeout=10000)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         p.screenshot(path=str(ARTIFACTS / "hall.png"))

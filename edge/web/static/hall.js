@@ -4,7 +4,9 @@
 // is skipped.
 "use strict";
 (function () {
-  const REFRESH_MS = 30000, RETRY_MS = 5000, STALL_MS = 20000;
+  // ?refresh_s=N shortens the list refresh (tests); errors retry after a sixth of it.
+  const q = Number(new URLSearchParams(location.search).get("refresh_s")) || 30;
+  const REFRESH_MS = q * 1000, RETRY_MS = Math.max(1000, REFRESH_MS / 6), STALL_MS = 20000;
   const video = document.getElementById("clip");
   const $ = (id) => document.getElementById(id);
   let clips = [];          // newest first

@@ -146,3 +146,36 @@ def test_chromium_plays_clips_in_turn(hall: tuple[str, Journal, list[dict[str, A
         p.wait_for_selector("#net", state="hidden", timeout=10000)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         p.screenshot(path=str(ARTIFACTS / "hall.png"))
+
+
+def test_hall_server_from_config_without_central(tmp_path: Path) -> None:
+    """`run` starts this server on [web] hall_host:hall_port; central down leaves the menu empty."""
+    from edge.config import StationConfig
+    from edge.run import start_hall_server
+    from edge.web.hall import hall_source
+
+    cfg = StationConfig.model_validate({
+        "station": {"station_id": STATION, "school_id": "hall-school",
+                    "data_dir": str(tmp_path), "key_path": str(tmp_path / "k")},
+        "orders": {"api_url": f"http://127.0.0.1:{free_port()}"},
+        "web": {"menu_timeout_s": 1},
+    })
+    Journal(cfg.station.db_path, Ed25519PrivateKey.generate(), STATION).close()
+    port = free_port()
+    srv = start_hall_server(hall_source(cfg), "127.0.0.1", port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        end = time.monotonic() + 10
+        while True:
+            try:
+                r = requests.get(url + "/api/hall", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < end
+                time.sleep(0.05)
+        doc = r.json()
+        assert doc["clips"] == [] and doc["menu"] is None and doc["menu_error"] == "ConnectionError"
+        assert requests.get(url + "/hall", timeout=5).status_code == 200
+        assert requests.get(url + "/api/state", timeout=5).status_code == 404
+    finally:
+        srv.should_exit = True

@@ -21,6 +21,7 @@ __all__ = ["UsageError", "build_parser", "main"]
 COMMAND_MODULES: tuple[str, ...] = (
     "edge.commands",
     "edge.vision.cli",
+    "edge.video.cli",
     "firmware_bridge.cli",
     "edge.run",
     "edge.ops",

@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError
 
 from edge.codes.config import CodesSection
 from edge.config_base import ConfigError, Section, validation_problem
+from edge.video.config import VideoSection
 from edge.vision.config import CameraSection, DecoderSection
 from firmware_bridge.scanners.config import ScannersSection
 from sync.config import UplinkSection
@@ -110,6 +111,20 @@ class WebSection(Section):
         description="Address the kiosk page and API listen on (loopback: only this kiosk).",
     )
     port: int = Field(default=8080, ge=1, le=65535, description="Port of the kiosk page and API.")
+    hall_host: str = Field(
+        default="127.0.0.1",
+        description=(
+            "Address of the read-only hall server (/hall, its JSON, clips, QR); 0.0.0.0 lets"
+            " a hall screen on the LAN reach it. The kiosk API never listens there."
+        ),
+    )
+    hall_port: int = Field(
+        default=8081, ge=0, le=65535,
+        description="Port of the read-only hall server; 0 serves the hall on the kiosk port only.",
+    )
+    menu_timeout_s: float = Field(
+        default=5.0, gt=0, description="Timeout of the hall's fetch of today's menu from central."
+    )
 
 
 class LogSection(Section):
@@ -136,6 +151,9 @@ class StationConfig(Section):
     )
     web: WebSection = Field(default_factory=WebSection, description="The local web app.")
     log: LogSection = Field(default_factory=LogSection, description="Logging.")
+    video: VideoSection = Field(
+        default_factory=VideoSection, description="Acceptance clips: recorder and retention."
+    )
     camera: CameraSection = Field(
         default_factory=CameraSection, description="Frame source of the camera over the scale."
     )

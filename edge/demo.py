@@ -201,8 +201,10 @@ synthetic_codes = []
         from edge.web.app import create_app
 
         st = self.station
+        from edge.web.hall import hall_source
+
         app = create_app(st.workflow, st.orders, st.devices.snapshot, st.hub,
-                         preview=st.preview.render)
+                         preview=st.preview.render, hall=hall_source(st.cfg))
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.web_port,
                                                     log_level="warning"))
         threading.Thread(target=self.server.run, name="web", daemon=True).start()
@@ -241,7 +243,8 @@ def run(args: argparse.Namespace) -> int:
             from edge.demo_script import run_morning
 
             return run_morning(system)
-        print(f"kiosk: {system.url}/   (state in {state}; Ctrl-C stops)", flush=True)
+        print(f"kiosk: {system.url}/   hall: {system.url}/hall   (state in {state}; Ctrl-C stops)",
+              flush=True)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):

@@ -24,11 +24,26 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
+def start_hall_server(hall: Any, host: str, port: int) -> Any:
+    """The read-only hall server (may listen on the LAN): hall routes only, own thread."""
+    import threading
+
+    import uvicorn
+
+    from edge.web.hall import hall_app
+
+    srv = uvicorn.Server(uvicorn.Config(hall_app(hall), host=host, port=port, log_level="warning"))
+    threading.Thread(target=srv.run, name="hall-web", daemon=True).start()
+    log.kv(logger, logging.INFO, "hall page", url=f"http://{host}:{port}/hall")
+    return srv
+
+
 def serve(station: Any, host: str, port: int) -> None:
     """Serve the kiosk app until SIGINT/SIGTERM (uvicorn handles the signals)."""
     import uvicorn
 
     from edge.web.app import create_app
+    from edge.web.hall import hall_source
 
     assert station.workflow is not None and station.orders is not None
     wd = station.watchdog
@@ -47,9 +62,13 @@ def serve(station: Any, host: str, port: int) -> None:
         yield
         task.cancel()
 
+    hall = hall_source(station.cfg)
     app = create_app(station.workflow, station.orders, station.devices.snapshot, station.hub,
-                     lifespan=lifespan, preview=station.preview.render)
+                     lifespan=lifespan, preview=station.preview.render, hall=hall)
     log.kv(logger, logging.INFO, "kiosk page", url=f"http://{host}:{port}/")
+    web = station.cfg.web
+    if web.hall_port and web.hall_port != port:
+        start_hall_server(hall, web.hall_host, web.hall_port)
     # uvicorn shuts down on SIGTERM/SIGINT and then raises the signal again; with these
     # handlers that second delivery is a no-op, so the station's stop steps still run.
     for sig in (signal.SIGTERM, signal.SIGINT):

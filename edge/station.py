@@ -119,6 +119,8 @@ class Station:
         self.scans: Any = None
         self.camera_source: Any = None
         self.preview = Preview()
+        self.video: Any = None  # edge.video.service.VideoService when [video] enabled
+        self.camera_state = "stopped"
         self.watchdog = Watchdog()
         # Test hook: while set, the device loops stop beating, as a hung loop would.
         self.freeze_loops = threading.Event()
@@ -127,8 +129,8 @@ class Station:
     # -- steps -------------------------------------------------------------------------------
     def start(self) -> None:
         for name, step in (("journal", self._start_journal), ("workflow", self._start_workflow),
-                           ("scale", self._start_scale), ("thermometer", self._start_thermometer),
-                           ("vision", self._start_vision),
+                           ("video", self._start_video), ("scale", self._start_scale),
+                           ("thermometer", self._start_thermometer), ("vision", self._start_vision),
                            ("housekeeping", self._start_housekeeping)):
             log.kv(logger, logging.INFO, "starting", step=name)
             step()
@@ -170,7 +172,30 @@ class Station:
 
         assert self.journal is not None and self.orders is not None
         self.workflow = Workflow(self.journal, self.orders, policy_from_config(self.cfg),
-                                 on_effect=self._effect)
+                                 on_effect=self._effect, clip_id=self._clip_id)
+
+    def _clip_id(self) -> str | None:
+        return None if self.video is None else self.video.recorder.current_clip_id
+
+    def _start_video(self) -> None:
+        from edge.video.service import VideoService
+
+        if not self.cfg.video.enabled:
+            return
+        assert self.journal is not None and self.workflow is not None and self.orders is not None
+        c = self.cfg.station
+        wf = self.workflow
+
+        def set_device(ok: bool, text: str) -> None:
+            self.devices.set("video", ok, text)
+            self.hub.bump()
+
+        self.video = VideoService(self.cfg.video, self.journal, c.data_dir / "clips", c.station_id,
+                                  ZoneInfo(c.timezone), self.orders, lambda: wf.state, set_device,
+                                  lambda: self.camera_state)
+        self.workflow.observers.append(self.video.after)
+        self.video.start_retention()
+        self._stops.append(("video", self.video.stop))
 
     def _effect(self, eff: Effect) -> None:
         if isinstance(eff, TareScale) and self.scale is not None:
@@ -286,11 +311,16 @@ class Station:
         worker.start()
         self._stops.append(("decoder", worker.stop))
 
+        rec = None if self.video is None else self.video.recorder
+
         def on_frame(frame: Any) -> None:
             self.preview.on_frame(frame)
             worker.submit(frame)
+            if rec is not None:
+                rec.on_frame(frame)  # ring buffer / running clip; never blocks
 
         def on_camera(state: str, detail: str) -> None:
+            self.camera_state = state
             self.devices.set("camera", state == "running", CAMERA_TEXT.get(state, state),
                              detail=detail)
             self.hub.bump()

@@ -75,6 +75,9 @@ def _sync(args: argparse.Namespace) -> int:
     uplink = Uplink(cfg, orders_trigger=trigger)
     if cfg.uplink.orders_fetch:
         OrdersFetcher(cfg, stop, trigger, uplink.orders_status, uplink.orders_days).start()
+    if cfg.uplink.clip_upload:
+        from sync import clip_upload
+        clip_upload.start(cfg, stop, cfg.station.db_path)
     log.kv(logger, logging.INFO, "uplink starting", station_id=cfg.station.station_id,
            broker=f"{cfg.uplink.broker.host}:{cfg.uplink.broker.port}", cursor=uplink.cursor)
     from edge.sdnotify import Watchdog, notify

@@ -67,6 +67,15 @@ class UplinkSection(Section):
     orders_fetch: bool = Field(
         default=True, description="Fetch today's and tomorrow's orders on the [orders] schedule."
     )
+    clip_upload: bool = Field(
+        default=True, description="Upload finalized clips to the central API (CONTRACT.md §5)."
+    )
+    clip_backoff_min_s: float = Field(
+        default=2.0, gt=0, description="First retry delay of a failed clip upload (doubles per try)."
+    )
+    clip_backoff_max_s: float = Field(
+        default=600.0, gt=0, description="Longest delay between retries of one clip upload."
+    )
 
 
 class StoreSection(Section):
@@ -93,6 +102,13 @@ class HttpSection(Section):
     menus_dir: Path = Field(
         default=Path("/var/lib/acceptance-central/menus"),
         description="Folder of menus: <school_id>/<YYYY-MM-DD>.json.",
+    )
+    clips_dir: Path = Field(
+        default=Path("/var/lib/acceptance-central/clips"),
+        description="Received clips, content-addressed: objects/<sha256> and index/<station>/<clip_id>.",
+    )
+    clip_max_bytes: int = Field(
+        default=2_000_000_000, ge=1, description="Largest clip a station may upload (413 above)."
     )
 
 

@@ -36,6 +36,23 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    (
+        "sync-002",
+        """
+        CREATE TABLE clip_uploads (
+            clip_id TEXT PRIMARY KEY,
+            file TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            event_seq INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_try_at REAL NOT NULL DEFAULT 0,
+            last_error TEXT,
+            stored_at TEXT
+        );
+        CREATE INDEX clip_uploads_pending ON clip_uploads(stored_at, next_try_at);
+        """,
+    ),
 ]
 
 

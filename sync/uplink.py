@@ -247,8 +247,9 @@ class Uplink:
     def _set_state(self, name: str, error: str | None) -> None:
         if (name, error) == (self.uplink_state, self.error):
             return
-        self.uplink_state, self.error = name, error
+        # The shared table first: whoever sees the new state in memory finds it there too.
         state.put_state(self.db, "uplink", {"state": name, "error": error, "at": now_rfc3339()})
+        self.uplink_state, self.error = name, error
 
     def status_doc(self, online: bool) -> dict[str, Any]:
         last = state.last_seq(self.db)

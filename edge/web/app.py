@@ -103,7 +103,8 @@ class Hub:
 def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                devices: Callable[[], dict[str, Any]], hub: Hub | None = None,
                *, stream_interval_s: float = 0.1, lifespan: Any = None,
-               preview: Callable[[], bytes | None] | None = None) -> FastAPI:
+               preview: Callable[[], bytes | None] | None = None,
+               hall: Any = None) -> FastAPI:
     app = FastAPI(title="Acceptance station", version=__version__, lifespan=lifespan,
                   description="Local API of a food-acceptance station (kiosk and hall pages).")
     hub = hub or Hub()
@@ -200,5 +201,9 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     def confirm(body: ConfirmIn) -> JSONResponse:
         return run(Confirm(body.placement_id))
 
+    if hall is not None:  # the hall display's read-only routes (edge.web.hall.HallSource)
+        from edge.web.hall import hall_router
+
+        app.include_router(hall_router(hall))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -37,18 +37,24 @@ WORKFLOW_TYPES = ("delivery.opened", "line.accepted", "line.rejected", "delivery
 class Workflow:
     def __init__(self, journal: Journal, orders: Callable[[], dict[str, Order]], policy: Policy,
                  *, on_effect: Callable[[Effect], None] | None = None,
-                 now: Callable[[], datetime] | None = None) -> None:
+                 now: Callable[[], datetime] | None = None,
+                 clip_id: Callable[[], str | None] | None = None) -> None:
         self.journal = journal
         self.orders = orders
         self.policy = policy
         self.on_effect = on_effect or (lambda e: None)
         self.now = now or (lambda: datetime.now(UTC))
+        self.clip_id = clip_id or (lambda: None)  # the recorder's current clip, if any
+        # Called with the new state after every input, under the lock (in input order):
+        # the video recorder follows placements and decisions this way. Must be quick.
+        self.observers: list[Callable[[State], None]] = []
         self._lock = threading.Lock()
         # Resume where the journal says we were (open delivery, line progress).
         self.state: State = replay(read_events(journal.db, types=WORKFLOW_TYPES))
 
     def _ctx(self) -> Context:
-        return Context(orders=self.orders(), policy=self.policy, now=self.now())
+        return Context(orders=self.orders(), policy=self.policy, now=self.now(),
+                       clip_id=self.clip_id())
 
     def handle(self, inp: Input) -> Result:
         with self._lock:
@@ -61,6 +67,11 @@ class Workflow:
                     res = Result(fed.state, res.effects, fed.refused or res.refused, res.decision)
                 else:
                     self.on_effect(eff)
+            for obs in self.observers:
+                try:
+                    obs(self.state)
+                except Exception as exc:  # an observer's trouble must not stop acceptance
+                    log.kv(logger, logging.ERROR, "state observer failed", error=repr(exc))
             return res
 
     def _commit(self, eff: Append, ctx: Context) -> Result:

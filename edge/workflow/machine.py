@@ -258,7 +258,8 @@ def _confirm(state: State, pid: int, ctx: Context) -> Result:
                     tare_g=w.tare_g if w else None, pieces=p.pieces,
                     protocol=w.protocol if w else "manual", stable=w.stable if w else None,
                     raw=w.raw if w else "")
-    kind, body = line_event(order, obs, decision, m, delivery_id=d.delivery_id, clip_id=None)
+    kind, body = line_event(order, obs, decision, m, delivery_id=d.delivery_id,
+                            clip_id=ctx.clip_id)
     return Result(replace(state, pending=pid), (Append(((kind, body),), pid),), decision=decision)
 
 

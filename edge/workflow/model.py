@@ -100,6 +100,7 @@ class Context:
     policy: Policy
     now: datetime
     empty_g: int = 20  # at or below this net weight the scale counts as empty
+    clip_id: str | None = None  # the clip filming the current placement (the recorder's)
 
 
 # -- inputs ----------------------------------------------------------------------------------

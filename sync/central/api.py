@@ -117,6 +117,8 @@ add_route("GET", r"/healthz", _health)
 
 
 def make_server(http: HttpSection) -> ThreadingHTTPServer:
+    from sync.central import clips  # noqa: F401  (registers the clip routes of §5)
+
     host, _, port = http.bind.rpartition(":")
     handler = type("BoundApiHandler", (ApiHandler,), {"http": http})
     server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), handler)

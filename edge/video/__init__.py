@@ -1,0 +1,1 @@
+"""Acceptance video: clip recorder, captions, retention, and the clips the hall plays."""

@@ -1,0 +1,148 @@
+"""The station's video service: drives the recorder from the workflow state.
+
+``after`` runs after every workflow input (in ``Station.handle``): a clip
+starts when a line is being weighed or identified in an open delivery, is
+handed the committed line event when the decision is on disk, and is dropped
+when the item leaves undecided. The caption is built from the same state (the
+live weight and, once decided, the result). Outcomes are recorded in the
+journal from here, in the station process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from edge import log
+from edge.journal import Journal
+from edge.matching.types import Order
+from edge.video import clips, retention
+from edge.video.caption import Caption, caption_lines
+from edge.video.config import VideoSection
+from edge.video.recorder import ClipOutcome, Recorder
+from edge.workflow.model import State
+
+logger = logging.getLogger("edge.video")
+
+
+class VideoService:
+    def __init__(self, cfg: VideoSection, journal: Journal, clips_dir: Path, station_id: str,
+                 tz: ZoneInfo, orders: Callable[[], dict[str, Order]],
+                 state: Callable[[], State], set_device: Callable[[bool, str], None],
+                 camera_state: Callable[[], str]) -> None:
+        self.cfg = cfg
+        self.journal = journal
+        self.clips_dir = clips_dir
+        self.station_id = station_id
+        self.tz = tz
+        self.orders = orders
+        self.state = state
+        self.set_device = set_device
+        self.camera_state = camera_state
+        self._labels: tuple[str | None, str | None] = (None, None)  # supplier, item
+        self._result: str | None = None
+        self._pid: int | None = None
+        last = state().last  # decisions before this start are not ours to film
+        self._last_seq: int | None = None if last is None else int(last["seq"])
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        clips_dir.mkdir(parents=True, exist_ok=True)
+        clips.recover(journal, clips_dir)
+        self.recorder = Recorder(cfg, clips_dir, self.caption, self._done, today=self.today)
+        self.set_device(True, "待录像")
+
+    def today(self) -> str:
+        return datetime.now(UTC).astimezone(self.tz).date().isoformat()
+
+    def caption(self) -> Caption:
+        st = self.state()
+        w = st.weight
+        clock = datetime.now(UTC).astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S")
+        supplier, item = self._labels
+        return caption_lines(clock=clock, station=self.station_id, supplier=supplier, item=item,
+                             net_g=None if w is None else w.net_g, result=self._result)
+
+    def after(self, st: State) -> None:
+        """Follow the workflow: start, hand over the decision, or drop the clip."""
+        rec = self.recorder
+        last_seq = None if st.last is None else st.last.get("seq")
+        if last_seq is not None and last_seq != self._last_seq:
+            self._last_seq = int(last_seq)
+            ev = self._event(int(last_seq))
+            if ev is not None and ev["type"] in clips.LINE_TYPES:
+                self._result = clips.result_text(ev["type"], list(ev["body"].get("reasons", [])))
+                rec.decided(ev)
+        p = st.placement
+        if rec.active and (p.placement_id != self._pid or st.delivery is None):
+            rec.abandon()
+        busy = p.loaded or p.line_id is not None or p.gtin is not None or p.item_code is not None
+        if st.delivery is not None and not p.decided and st.pending is None and busy:
+            self._labels = self._describe(st)
+            if not rec.active:
+                self._result = None
+                self._pid = p.placement_id
+                rec.start()
+                self.set_device(True, "录像中")
+
+    def _event(self, seq: int) -> dict[str, Any] | None:
+        row = self.journal.db.conn.execute("SELECT event FROM events WHERE seq=?", (seq,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def _describe(self, st: State) -> tuple[str | None, str | None]:
+        d, p = st.delivery, st.placement
+        order = self.orders().get(d.order_id) if d is not None else None
+        if order is None:
+            return (None, p.item_code or p.gtin)
+        item = None
+        for ln in order.lines:
+            if ln.line_id == p.line_id or (p.gtin and ln.item.gtin == p.gtin) \
+                    or (p.item_code and ln.item.code == p.item_code):
+                item = ln.item.name
+                break
+        return (order.supplier.name, item or p.item_code or p.gtin)
+
+    def _done(self, out: ClipOutcome) -> None:
+        if out.written is None and out.reason == "no camera frames":
+            out = ClipOutcome(out.clip_id, out.event, None,
+                              f"no camera frames (camera {self.camera_state()})")
+        try:
+            clips.record_outcome(self.journal, out, self.clips_dir)
+        except Exception as exc:  # the journal failing is reported by the journal's users
+            log.kv(logger, logging.ERROR, "clip outcome not recorded", clip_id=out.clip_id,
+                   error=repr(exc))
+        if self.recorder.paused is None and not self.recorder.active:
+            self.set_device(True, "待录像")
+
+    # -- retention ------------------------------------------------------------------------------
+    def start_retention(self) -> None:
+        self._thread = threading.Thread(target=self._retention_loop, name="clip-retention",
+                                        daemon=True)
+        self._thread.start()
+
+    def _retention_loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_retention()
+            self._stop.wait(self.cfg.retention_interval_s)
+
+    def run_retention(self) -> retention.Plan:
+        try:
+            plan = retention.run(self.journal.db, self.clips_dir, self.cfg, today=self.today())
+        except Exception as exc:  # the job must keep running
+            log.kv(logger, logging.ERROR, "retention failed", error=repr(exc))
+            return retention.Plan((), False, str(exc))
+        self.recorder.paused = plan.why_stopped if plan.stop_recording else None
+        if plan.stop_recording:
+            self.set_device(False, "磁盘将满，已停止录像")
+        elif not self.recorder.active:
+            self.set_device(True, "待录像")
+        return plan
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.recorder.stop()

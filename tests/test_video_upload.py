@@ -1,0 +1,94 @@
+"""Clip upload to the reference central: down then up, stored once, hash checked, tampering refused."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge.config import StationConfig
+from edge.journal import Journal
+from sync import state
+from sync.central.api import serve_in_thread
+from sync.clip_upload import ClipUploader, backoff
+from sync.config import HttpSection
+from tests.sync_harness import free_port
+
+STATION = "upload-station-01"
+
+
+def _setup(tmp: Path, port: int) -> tuple[StationConfig, Journal, str, bytes]:
+    cfg = StationConfig.model_validate({
+        "station": {"station_id": STATION, "school_id": "upload-school", "data_dir": str(tmp / "data"),
+                    "key_path": str(tmp / "k")},
+        "orders": {"api_url": f"http://127.0.0.1:{port}", "timeout_s": 2},
+        "uplink": {"clip_backoff_min_s": 5, "clip_backoff_max_s": 60},
+    })
+    cfg.station.data_dir.mkdir(parents=True)
+    j = Journal(cfg.station.db_path, Ed25519PrivateKey.generate(), STATION)
+    data = b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 400
+    clip_id = str(uuid.uuid4())
+    f = cfg.station.data_dir / "clips" / "2026-11-28" / f"{clip_id}.mp4"
+    f.parent.mkdir(parents=True)
+    f.write_bytes(data)
+    line = j.append("line.accepted", {"clip_id": clip_id})
+    j.append("clip.finalized", {"clip_id": clip_id, "event_id": line["event_id"],
+                                "event_seq": line["seq"], "sha256": hashlib.sha256(data).hexdigest(),
+                                "bytes": len(data), "duration_ms": 1000, "frames": 10,
+                                "codec": "h264", "container": "mp4-fragmented",
+                                "file": f"2026-11-28/{clip_id}.mp4"})
+    return cfg, j, clip_id, data
+
+
+def test_upload_with_central_down_then_up(tmp_path: Path) -> None:
+    port = free_port()
+    cfg, j, clip_id, data = _setup(tmp_path, port)
+    now = [1000.0]
+    up = ClipUploader(cfg, j.db, clock=lambda: now[0])
+    assert up.step() == 0  # central down: a retry is scheduled, nothing lost
+    row = next(j.db.query("SELECT * FROM clip_uploads"))
+    assert row["attempts"] == 1 and row["next_try_at"] == 1005.0 and "Connection" in row["last_error"]
+    assert state.clip_backlog(j.db) == 1
+    assert up.step() == 0 and next(j.db.query("SELECT attempts FROM clip_uploads"))["attempts"] == 1
+
+    http = HttpSection(bind=f"127.0.0.1:{port}", orders_dir=tmp_path / "o", menus_dir=tmp_path / "m",
+                       clips_dir=tmp_path / "central-clips")
+    server, _ = serve_in_thread(http)
+    try:
+        now[0] += 5
+        up2 = ClipUploader(cfg, j.db, clock=lambda: now[0])  # a restarted uplink resumes
+        assert up2.step() == 1
+        assert state.clip_backlog(j.db) == 0
+        objects = list((http.clips_dir / "objects").iterdir())
+        assert [o.name for o in objects] == [hashlib.sha256(data).hexdigest()]
+        assert objects[0].read_bytes() == data
+        # Stored once: a second pass does nothing; HEAD tells presence with the hash.
+        assert up2.step() == 0
+        url = f"http://127.0.0.1:{port}/v1/stations/{STATION}/clips/{clip_id}"
+        h = requests.head(url, timeout=5)
+        assert h.status_code == 200 and h.headers["X-Content-SHA256"] == objects[0].name
+        assert requests.head(url[:-4] + "ffff", timeout=5).status_code == 404
+        sha = hashlib.sha256(data).hexdigest()
+        # The same file again: 200; a tampered body with the original hash: 400, nothing kept.
+        assert requests.put(url, data=data, headers={"X-Content-SHA256": sha}, timeout=5).status_code == 200
+        bad = data[:-1] + b"X"
+        other = str(uuid.uuid4())
+        r = requests.put(url[: -len(clip_id)] + other, data=bad, headers={"X-Content-SHA256": sha},
+                         timeout=5)
+        assert r.status_code == 400
+        assert requests.head(url[: -len(clip_id)] + other, timeout=5).status_code == 404
+        # Another (honestly hashed) file under a stored clip id: 409.
+        r = requests.put(url, data=bad, headers={"X-Content-SHA256": hashlib.sha256(bad).hexdigest()},
+                         timeout=5)
+        assert r.status_code == 409
+        assert len(list((http.clips_dir / "objects").iterdir())) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_backoff_doubles_to_a_cap() -> None:
+    assert [backoff(n, 2, 20) for n in (1, 2, 3, 4, 5)] == [2, 4, 8, 16, 20]

@@ -41,8 +41,6 @@ MIGRATIONS: list[Migration] = [
      " updated_at TEXT NOT NULL)"),
 ]
 HOUSEKEEPING_S = 2.0
-UPLINK_TEXT = {"connected": "已连接", "ok": "已连接", "disconnected": "未连接",
-               "refused": "被拒绝", "rejected": "中心拒收", "connecting": "连接中"}
 
 SCALE_TEXT = {"connected": "已连接", "silent": "无数据", "bad_frames": "数据错误",
               "reconnecting": "重连中", "disconnected": "未连接"}
@@ -386,48 +384,6 @@ class Station:
 
     def housekeep_once(self) -> None:
         """Adopt newly fetched orders, show the uplink's state, publish device states."""
-        from sync import state as sync_state
+        from edge.housekeeping import housekeep
 
-        j, orders = self.journal, self.orders
-        assert j is not None and orders is not None
-        for day in orders.days():
-            if store.adopt_pending(j, day) is not None:
-                self.hub.bump()
-        last = j.last_seq()
-        backlog = max(0, last - sync_state.get_cursor(j.db, self.cfg.station.station_id))
-        facts = sync_state.get_state(j.db)
-        self._alert_rejection(facts.get("last_rejection"))
-        up = facts.get("uplink") or {}
-        up_state = str(up.get("state", "未启动"))
-        ok = up_state in ("connected", "ok") and backlog < 50
-        self.devices.set("sync", ok, f"{UPLINK_TEXT.get(up_state, up_state)} 积压 {backlog}",
-                         backlog=backlog)
-        now = datetime.now(UTC).isoformat()
-        with j.transaction_raw() as conn:
-            for name, st in self.devices.snapshot().items():
-                conn.execute(
-                    "INSERT INTO device_status(device, state, ok, updated_at) VALUES (?,?,?,?) "
-                    "ON CONFLICT(device) DO UPDATE SET state=excluded.state, ok=excluded.ok, "
-                    "updated_at=excluded.updated_at",
-                    (name, str(st.get("text", "")), int(bool(st.get("ok"))), now))
-        self.hub.bump()
-
-    def _alert_rejection(self, rejection: dict[str, Any] | None) -> None:
-        """Central rejected a batch (the uplink's state): one ``alert.raised`` per rejection."""
-        j = self.journal
-        if not rejection or j is None:
-            return
-        with j.transaction() as tx:
-            seen = tx.conn.execute(
-                "SELECT 1 FROM events WHERE type='alert.raised' AND "
-                "json_extract(event, '$.body.code')='SYNC_REJECTED' AND "
-                "json_extract(event, '$.body.rejection_at')=?", (rejection.get("at"),)).fetchone()
-            if seen:
-                return
-            first, last = int(rejection.get("first_seq", 0)), int(rejection.get("last_seq", 0))
-            tx.append("alert.raised", {
-                "code": "SYNC_REJECTED", "severity": "error",
-                "message": f"central rejected events {first}..{last}: {rejection.get('error')}"[:2000],
-                "refs": list(range(first, last + 1))[:100], "rejection_at": rejection.get("at"),
-            })
-        log.kv(logger, logging.ERROR, "central rejected a batch", first_seq=first, last_seq=last)
+        housekeep(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,3 +28,14 @@ def journal(tmp_path: Path, key: Ed25519PrivateKey) -> Iterator[Journal]:
     j = Journal(tmp_path / "station.db", key, "test-station-01")
     yield j
     j.close()
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[tuple[socket.socket, dict[str, str]]]:
+    """A NOTIFY_SOCKET as systemd provides it: the socket and the env naming it."""
+    path = str(tmp_path / "notify.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(30)
+    yield s, {"NOTIFY_SOCKET": path}
+    s.close()

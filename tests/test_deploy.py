@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -83,10 +84,10 @@ def test_install_twice_changes_nothing(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
 
 
-def test_sync_process_notifies_systemd(tmp_path: Path) -> None:
+def test_sync_process_notifies_systemd(tmp_path: Path,
+                                       notify_socket: tuple[socket.socket, dict[str, str]]) -> None:
     """The uplink unit is Type=notify too: READY=1, then pings while its loop runs."""
     import signal
-    import socket
 
     from tests.conftest import CLI
 
@@ -95,12 +96,9 @@ def test_sync_process_notifies_systemd(tmp_path: Path) -> None:
                    f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n'
                    '[uplink]\norders_fetch = false\nbackoff_min_s = 0.1\nbackoff_max_s = 0.5\n'
                    '[uplink.broker]\nhost = "127.0.0.1"\nport = 9\n')
-    sock_path = str(tmp_path / "notify.sock")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(sock_path)
-    sock.settimeout(30)
+    sock, env = notify_socket
     p = subprocess.Popen([*CLI, "sync", "--config", str(cfg)],
-                         env={**os.environ, "NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "400000"},
+                         env={**os.environ, **env, "WATCHDOG_USEC": "400000"},
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         got = [sock.recv(100).decode() for _ in range(3)]
@@ -110,4 +108,3 @@ def test_sync_process_notifies_systemd(tmp_path: Path) -> None:
     finally:
         if p.poll() is None:
             p.kill()
-        sock.close()

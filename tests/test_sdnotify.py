@@ -5,22 +5,11 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from edge.sdnotify import Watchdog, notify, watchdog_interval_s
-
-
-@pytest.fixture
-def notify_socket(tmp_path: Path) -> Iterator[tuple[socket.socket, dict[str, str]]]:
-    path = str(tmp_path / "notify.sock")
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    s.bind(path)
-    s.settimeout(2)
-    yield s, {"NOTIFY_SOCKET": path}
-    s.close()
 
 
 def test_notify_sends_and_is_a_noop_without_systemd(notify_socket: tuple[socket.socket,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import threading
 import time
@@ -139,11 +140,11 @@ def test_weigh_scan_and_decide_through_devices(running: tuple[Station, str]) -> 
     assert r.returncode == 0, r.stdout
 
 
-def test_run_process_notifies_systemd_and_stops_cleanly(tmp_path: Path) -> None:
+def test_run_process_notifies_systemd_and_stops_cleanly(
+        tmp_path: Path, notify_socket: tuple[socket.socket, dict[str, str]]) -> None:
     """`run` as systemd starts it: READY=1, watchdog pings, SIGTERM ends it with exit 0."""
     import os
     import signal
-    import socket
 
     port = _free_port()
     cfg = tmp_path / "station.toml"
@@ -152,11 +153,8 @@ def test_run_process_notifies_systemd_and_stops_cleanly(tmp_path: Path) -> None:
                    f'[web]\nport = {port}\n[scale]\nsimulate = true\n'
                    f'[camera]\nsource = "synthetic"\nwidth = 320\nheight = 240\nfps = 5\n')
     subprocess.run([*CLI, "keys", "init", "--config", str(cfg)], check=True, capture_output=True)
-    sock_path = str(tmp_path / "notify.sock")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(sock_path)
-    sock.settimeout(30)
-    env = {**os.environ, "NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "400000"}
+    sock, notify_env = notify_socket
+    env = {**os.environ, **notify_env, "WATCHDOG_USEC": "400000"}
     p = subprocess.Popen([*CLI, "run", "--config", str(cfg)], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -176,7 +174,6 @@ def test_run_process_notifies_systemd_and_stops_cleanly(tmp_path: Path) -> None:
     finally:
         if p.poll() is None:
             p.kill()
-        sock.close()
 
 
 def test_probe_thermometer_fills_the_temperature(tmp_path: Path) -> None:

@@ -11,10 +11,10 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from edge.demo_data import demo_orders
 from edge.matching.rules import decide
 from edge.matching.types import Observation, Order, Policy
 from edge.orders.model import orders_from_doc, validate_orders
+from testbed.demo_data import demo_orders
 
 
 def big_order() -> Order:

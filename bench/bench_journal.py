@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.chain import canonical_json, event_hash, seal
+from contract.chain import canonical_json, event_hash, seal
 from edge.journal import Journal
 
 BODY = {"delivery_id": "0b6f7c1e-9a3f-4a55-8f7e-2d1f3f2f9a10", "order_id": "PO-20261128-0012",

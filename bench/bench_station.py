@@ -26,14 +26,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from edge.config import load_config
-from edge.demo_data import demo_orders
-from edge.keys import init_key
+from app.config import load_config
+from app.station import Station
+from contract.keys import init_key
 from edge.orders import store
-from edge.station import Station
 from edge.workflow.model import Confirm, OpenDelivery, Reading, SelectLine, SignIn
 from firmware_bridge.protocols import get_spec
 from firmware_bridge.protocols.base import DeviceState
+from testbed.demo_data import demo_orders
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -106,14 +106,14 @@ def latency(n: int) -> dict[str, float]:
 def memory(width: int, height: int, seconds: float) -> dict[str, float]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-rss-"))
     init_key(tmp / "station.key")
-    from sync.broker import free_port
+    from testbed.broker import free_port
 
     (tmp / "station.toml").write_text(
         f'[station]\nstation_id = "bench-station"\nschool_id = "bench-school"\n'
         f'data_dir = "{tmp}/data"\nkey_path = "{tmp}/station.key"\n[web]\nport = {free_port()}\n'
         f'[scale]\nsimulate = true\n[camera]\nsource = "synthetic"\nwidth = {width}\n'
         f'height = {height}\nfps = 15\n')
-    p = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "--config", str(tmp / "station.toml")],
+    p = subprocess.Popen([sys.executable, "-m", "app.cli", "run", "--config", str(tmp / "station.toml")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(seconds / 2)
     cpu0, t0 = _cpu_s(p.pid), time.monotonic()

@@ -1,9 +1,9 @@
 """Central ingest events/s on SQLite and on PostgreSQL, verification included.
 
-Drives ``sync.central.ingest.ingest`` directly (no broker) with batches of 500
+Drives ``central.ingest.ingest`` directly (no broker) with batches of 500
 from a signed backlog: schema validation, hash, prev_hash link, Ed25519
 signature, the insert and the commit of each batch. Also times the
-verification alone (edge.chain.check_event) as the peer figure: the ceiling
+verification alone (contract.chain.check_event) as the peer figure: the ceiling
 one core can reach. Prints the figures and ends with one JSON line.
 
     .venv/bin/python bench/bench_sync_ingest.py [N_EVENTS]
@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from edge.chain import check_event  # noqa: E402
-from sync import protocol  # noqa: E402
-from sync.central.ingest import KeyRegistry, ingest  # noqa: E402
-from sync.central.store import Store  # noqa: E402
+from central.ingest import KeyRegistry, ingest  # noqa: E402
+from central.store import Store  # noqa: E402
+from contract import protocol  # noqa: E402
+from contract.chain import check_event  # noqa: E402
 from tests.sync_harness import make_station, pg_schema, seal_backlog  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """Reconnect storm: 300 station clients reconnecting after a broker restart.
 
-300 MQTT 5 clients (each a ``sync.mqtt.Link``, the uplink's own reconnect
+300 MQTT 5 clients (each a ``contract.mqtt.Link``, the uplink's own reconnect
 logic, backoff base 1 s / cap 120 s as in the default config) connect to a
 mosquitto on a free loopback port; the broker is SIGKILLed, stays down 1 s,
 and restarts. Figures: time from the restart until all 300 are connected
@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sync.config import BrokerSection  # noqa: E402
-from sync.mqtt import Link, make_client  # noqa: E402
+from contract.broker_config import BrokerSection  # noqa: E402
+from contract.mqtt import Link, make_client  # noqa: E402
 from tests.sync_harness import Broker  # noqa: E402
 
 N = 300

@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT))
 import paho.mqtt.client as mqtt  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E402
 
-from edge.config import load_config  # noqa: E402
-from sync import protocol  # noqa: E402
-from sync.pki import make_pki  # noqa: E402
-from sync.uplink import Uplink  # noqa: E402
+from app.config import load_config  # noqa: E402
+from app.sync_cli import build_uplink  # noqa: E402
+from contract import protocol  # noqa: E402
+from testbed.pki import make_pki  # noqa: E402
 from tests.sync_harness import (  # noqa: E402
     Broker,
     InThread,
@@ -125,7 +125,7 @@ def _timed_uplink(tmp: Path, broker: Broker, backlog_db: Path, n: int) -> float:
     shutil.copy(backlog_db, station_dir / "station.db")
     cfg = load_config(station_config(tmp, "st-bench", broker, batch_max_events=500, max_in_flight=4,
                                      ack_timeout_s=60.0))
-    up = Uplink(cfg)
+    up = build_uplink(cfg)
     t0 = time.perf_counter()
     th = InThread(up)
     wait_until(lambda: up.cursor == n, 900, "cursor at the end of the backlog", step=0.01)

@@ -1,3 +1,4 @@
-"""The acceptance station: workflow, matching rules, journal, vision and web."""
+"""The station domain: matching, workflow, journal, orders, vision, video, web, ledger.
 
-__version__ = "0.1.0"
+Imports ``core``, ``contract`` and the devices (``firmware_bridge``) only.
+"""

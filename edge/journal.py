@@ -21,10 +21,10 @@ from typing import Any
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge import db as dbmod
-from edge.chain import GENESIS_HASH, canonical_json, check_no_floats, seal
-from edge.clock import Clock
-from edge.keys import public_hex
+from contract.chain import GENESIS_HASH, canonical_json, check_no_floats, seal
+from contract.keys import public_hex
+from core import db as dbmod
+from core.clock import Clock
 
 MIGRATIONS: list[dbmod.Migration] = [
     (
@@ -175,6 +175,40 @@ def read_events(
         params.extend(types)
     for (text,) in db.conn.execute(sql + " ORDER BY seq", params):
         yield json.loads(text)
+
+
+class JournalReader:
+    """Read-only access to the journal for other modules and processes (the uplink).
+
+    The ``events`` table belongs to this module; the uplink reads it through this
+    class, handed to it by the application, and never runs SQL on it. The uplink
+    may start before the station has created its journal: then the journal is empty.
+    """
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return list(self.db.conn.execute(sql, params))
+        except sqlite3.OperationalError as exc:
+            if "no such table: events" in str(exc):
+                return []
+            raise
+
+    def last_seq(self) -> int:
+        rows = self._query("SELECT max(seq) FROM events")
+        return int(rows[0][0] or 0) if rows else 0
+
+    def rows_from(self, from_seq: int, limit: int) -> list[tuple[int, str]]:
+        """(seq, canonical event text) from ``from_seq`` on, as stored."""
+        return [(int(s), str(t)) for s, t in self._query(
+            "SELECT seq, event FROM events WHERE seq >= ? ORDER BY seq LIMIT ?", (from_seq, limit))]
+
+    def bodies_of_type(self, type_: str, after_seq: int) -> list[tuple[int, dict[str, Any]]]:
+        """(seq, body) of each event of ``type_`` after ``after_seq``, in seq order."""
+        return [(int(s), json.loads(e)["body"]) for s, e in self._query(
+            "SELECT seq, event FROM events WHERE type = ? AND seq > ? ORDER BY seq", (type_, after_seq))]
 
 
 def stored_rows(db: sqlite_utils.Database) -> Iterator[tuple[int, dict[str, Any] | str]]:

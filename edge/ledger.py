@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from edge.clock import now_rfc3339, parse_rfc3339
+from core.clock import now_rfc3339, parse_rfc3339
 from edge.matching.reasons import label_zh
 from edge.matching.units import fen_to_yuan
 

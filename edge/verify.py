@@ -9,7 +9,7 @@ from typing import Any
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from edge.chain import ChainProblem, verify_chain
+from contract.chain import ChainProblem, verify_chain
 from edge.journal import stored_rows
 
 

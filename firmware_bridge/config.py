@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from edge.config import Section
+from core.config import Section
 from firmware_bridge.link import LinkSettings
 from firmware_bridge.stability import StabilityParams
 

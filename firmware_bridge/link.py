@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Generic, Self, TypeVar
 
-from edge import log
+from core import log
 from firmware_bridge.protocols import get_spec
 from firmware_bridge.protocols.base import OK, LineSettings, Parser, Reading
 from firmware_bridge.serialport import open_port

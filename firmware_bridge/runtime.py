@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge import log
+from core import log
 from firmware_bridge.config import ScaleSection
 from firmware_bridge.link import ScaleLink, StateChange
 from firmware_bridge.protocols.base import Reading

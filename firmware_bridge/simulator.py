@@ -29,7 +29,7 @@ import tty
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from edge import log
+from core import log
 from firmware_bridge.protocols import get_spec, toledo8217, xk3190_a9
 from firmware_bridge.protocols.base import DeviceState, format_weight
 from firmware_bridge.scenario import DEFAULT, Scenario

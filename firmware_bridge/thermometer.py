@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 
 from pydantic import Field
 
-from edge.config import Section
+from core.config import Section
 from firmware_bridge.link import LinkTiming, SerialLink, StateChange
 from firmware_bridge.protocols.base import SKIP, LineParser, LineSettings, Skip
 

@@ -15,16 +15,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 import sqlite_utils
 
-from edge import log
-from edge.clock import now_rfc3339
-from edge.config import StationConfig
+from core import log
+from core.clock import now_rfc3339
 from sync import state
+from sync.config import UplinkHost
 
 logger = logging.getLogger("sync.clips")
 
@@ -34,25 +33,33 @@ def backoff(attempts: int, lo: float, hi: float) -> float:
     return float(min(hi, lo * 2 ** max(0, attempts - 1)))
 
 
-def enqueue_new(db: sqlite_utils.Database) -> int:
+class FinalizedClips(Protocol):
+    """The journal's ``clip.finalized`` events (``edge.journal.JournalReader``), given by the app."""
+
+    def bodies_of_type(self, type_: str, after_seq: int) -> list[tuple[int, dict[str, Any]]]: ...
+
+
+def enqueue_new(db: sqlite_utils.Database, journal: FinalizedClips) -> int:
     """Add a row for each finalized clip not yet known; returns how many were added."""
-    cur = db.conn.execute(
-        "INSERT OR IGNORE INTO clip_uploads(clip_id, file, sha256, bytes, event_seq)"
-        " SELECT json_extract(event, '$.body.clip_id'), json_extract(event, '$.body.file'),"
-        " json_extract(event, '$.body.sha256'), json_extract(event, '$.body.bytes'), seq"
-        " FROM events WHERE type = 'clip.finalized'"
-        " AND seq > (SELECT coalesce(max(event_seq), 0) FROM clip_uploads)")
-    return int(cur.rowcount or 0)
+    after = int(db.conn.execute("SELECT coalesce(max(event_seq), 0) FROM clip_uploads").fetchone()[0])
+    added = 0
+    for seq, body in journal.bodies_of_type("clip.finalized", after):
+        cur = db.conn.execute(
+            "INSERT OR IGNORE INTO clip_uploads(clip_id, file, sha256, bytes, event_seq)"
+            " VALUES (?,?,?,?,?)", (body["clip_id"], body["file"], body["sha256"], body["bytes"], seq))
+        added += int(cur.rowcount or 0)
+    return added
 
 
 class ClipUploader:
-    def __init__(self, cfg: StationConfig, db: sqlite_utils.Database,
+    def __init__(self, cfg: UplinkHost, db: sqlite_utils.Database, journal: FinalizedClips,
                  session: requests.Session | None = None,
                  clock: Callable[[], float] = time.time) -> None:
-        from edge.orders.fetch import make_session
+        from core.http import make_session
 
         self.cfg = cfg
         self.db = db
+        self.journal = journal
         self.clips_dir = cfg.station.data_dir / "clips"
         self.base = (f"{cfg.orders.api_url.rstrip('/')}/v1/stations/"
                      f"{cfg.station.station_id}/clips/")
@@ -105,7 +112,7 @@ class ClipUploader:
 
     def step(self) -> int:
         """Enqueue new clips and try every clip that is due; returns how many were stored."""
-        enqueue_new(self.db)
+        enqueue_new(self.db, self.journal)
         rows = list(self.db.query(
             "SELECT * FROM clip_uploads WHERE stored_at IS NULL AND next_try_at <= ?"
             " ORDER BY event_seq", [self.clock()]))
@@ -120,11 +127,10 @@ class ClipUploader:
             stop.wait(interval_s)
 
 
-def start(cfg: StationConfig, stop: threading.Event, path: Path) -> threading.Thread:
-    """The uploader's thread in the uplink process (its own DB connection)."""
-    from edge.db import connect
-
-    up = ClipUploader(cfg, connect(path))
+def start(cfg: UplinkHost, stop: threading.Event, db: sqlite_utils.Database,
+          journal: FinalizedClips) -> threading.Thread:
+    """The uploader's thread in the uplink process (give it a DB connection of its own)."""
+    up = ClipUploader(cfg, db, journal)
     t = threading.Thread(target=up.run, args=(stop,), name="clip-upload", daemon=True)
     t.start()
     return t

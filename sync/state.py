@@ -12,13 +12,12 @@ retained status message rather than an ``alert.raised`` event.
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 import sqlite_utils
 
-from edge.clock import now_rfc3339
-from edge.db import Migration, migrate
+from core.clock import now_rfc3339
+from core.db import Migration, migrate
 
 MIGRATIONS: list[Migration] = [
     (
@@ -82,40 +81,6 @@ def put_state(db: sqlite_utils.Database, key: str, value: Any) -> None:
 
 def get_state(db: sqlite_utils.Database) -> dict[str, Any]:
     return {k: json.loads(v) for k, v in db.conn.execute("SELECT key, value FROM sync_state")}
-
-
-def _no_journal_yet(exc: sqlite3.OperationalError) -> bool:
-    """The station has not created its journal yet (the uplink may start first)."""
-    return "no such table: events" in str(exc)
-
-
-def last_seq(db: sqlite_utils.Database) -> int:
-    try:
-        row = db.conn.execute("SELECT max(seq) FROM events").fetchone()
-    except sqlite3.OperationalError as exc:
-        if _no_journal_yet(exc):
-            return 0
-        raise
-    return int(row[0] or 0)
-
-
-def read_rows(db: sqlite_utils.Database, from_seq: int, limit: int) -> list[tuple[int, str]]:
-    """(seq, canonical event text) from ``from_seq`` on, as stored by the journal."""
-    try:
-        return [(int(s), str(t)) for s, t in db.conn.execute(
-            "SELECT seq, event FROM events WHERE seq >= ? ORDER BY seq LIMIT ?", (from_seq, limit))]
-    except sqlite3.OperationalError as exc:
-        if _no_journal_yet(exc):
-            return []
-        raise
-
-
-def device_states(db: sqlite_utils.Database) -> dict[str, str]:
-    """Device states the station keeps in ``device_status(device, state)``, if it has that table."""
-    try:
-        return {str(d): str(s) for d, s in db.conn.execute("SELECT device, state FROM device_status")}
-    except Exception:  # the table belongs to the station and may not exist (yet)
-        return {}
 
 
 def clip_backlog(db: sqlite_utils.Database) -> int:

@@ -26,16 +26,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 
-from edge import __version__, log
-from edge.clock import Clock, now_rfc3339
-from edge.config import StationConfig
-from edge.db import connect
-from sync import protocol, state
-from sync.mqtt import Link, make_client, publish_props
+from contract import protocol
+from contract.mqtt import Link, make_client, publish_props
+from core import __version__, log
+from core.clock import Clock, now_rfc3339
+from core.db import connect
+from sync import state
+from sync.config import UplinkHost
 
 logger = logging.getLogger("sync.uplink")
 
@@ -49,11 +50,27 @@ class InFlight:
     mid: int
 
 
-class Uplink:
-    """Publishes one station's journal; ``run`` until ``stop`` is set."""
+class JournalSource(Protocol):
+    """Read access to the station's journal (``edge.journal.JournalReader``), given by the app."""
 
-    def __init__(self, cfg: StationConfig, *, orders_trigger: threading.Event | None = None) -> None:
+    def last_seq(self) -> int: ...
+    def rows_from(self, from_seq: int, limit: int) -> list[tuple[int, str]]: ...
+
+
+class Uplink:
+    """Publishes one station's journal; ``run`` until ``stop`` is set.
+
+    ``journal`` reads the events; ``devices`` gives the station's device states
+    for the status message. Both come from the application, so the uplink never
+    reads the station's tables itself.
+    """
+
+    def __init__(self, cfg: UplinkHost, journal: JournalSource, *,
+                 devices: Callable[[], dict[str, str]] = dict,
+                 orders_trigger: threading.Event | None = None) -> None:
         self.cfg = cfg
+        self.journal = journal
+        self.devices = devices
         self.up = cfg.uplink
         self.station_id = cfg.station.station_id
         self.db = connect(cfg.station.db_path)
@@ -113,7 +130,7 @@ class Uplink:
         while len(self.inflight) < self.up.max_in_flight and now >= self.paused_until:
             if now < self.next_poll:
                 return
-            rows = state.read_rows(self.db, self.next_seq, self.up.batch_max_events)
+            rows = self.journal.rows_from(self.next_seq, self.up.batch_max_events)
             if not rows:
                 self.next_poll = now + self.up.poll_interval_s
                 return
@@ -217,7 +234,7 @@ class Uplink:
             self.next_status = 0.0
 
     def _advance(self, stored_through: int) -> None:
-        target = min(stored_through, state.last_seq(self.db))
+        target = min(stored_through, self.journal.last_seq())
         if target > self.cursor:
             self.cursor = target
             state.set_cursor(self.db, self.station_id, target)
@@ -252,7 +269,7 @@ class Uplink:
         self.uplink_state, self.error = name, error
 
     def status_doc(self, online: bool) -> dict[str, Any]:
-        last = state.last_seq(self.db)
+        last = self.journal.last_seq()
         try:
             free = shutil.disk_usage(self.cfg.station.data_dir).free
         except OSError:
@@ -260,7 +277,7 @@ class Uplink:
         return {
             "schema": protocol.STATUS_SCHEMA, "station_id": self.station_id, "online": online,
             "at": now_rfc3339(), "version": __version__,
-            "devices": state.device_states(self.db),
+            "devices": self.devices(),
             "backlog": {"events": max(0, last - self.cursor), "clips": state.clip_backlog(self.db)},
             "last_seq": last, "stored_through_seq": self.cursor, "disk_free_bytes": free,
             "clock_synced": Clock().synced(),

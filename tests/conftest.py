@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge.journal import Journal
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "edge.cli"]
+CLI = [sys.executable, "-m", "app.cli"]
 ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", ROOT / "artifacts"))
 
 

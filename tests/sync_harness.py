@@ -20,9 +20,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from contract.keys import public_hex
 from edge.journal import Journal
-from edge.keys import public_hex
-from sync.broker import Broker, free_port
+from testbed.broker import Broker, free_port
 
 __all__ = ["Broker", "free_port"]  # re-exported for the sync tests
 
@@ -126,7 +126,7 @@ def append_events(journal: Journal, n: int, *, per_tx: int = 500, start: int = 0
 
 def cli(*args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
     out: Any = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen([sys.executable, "-m", "edge.cli", "--log-level", "INFO", *args],
+    return subprocess.Popen([sys.executable, "-m", "app.cli", "--log-level", "INFO", *args],
                             stdout=out, stderr=out, cwd=ROOT)
 
 
@@ -175,7 +175,7 @@ def seal_backlog(journal: Journal, n: int) -> None:
 
 
 def central_holds(dsn: str, station: str) -> list[int]:
-    from sync.central.store import Store
+    from central.store import Store
 
     s = Store(dsn)
     try:

@@ -10,12 +10,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from edge.demo_data import demo_orders
 from edge.journal import Journal
 from edge.matching.rules import decide
 from edge.matching.types import Policy
 from edge.orders.model import observation_from_json, orders_from_doc
 from edge.records import Measurement, line_event
+from testbed.demo_data import demo_orders
 from tests.conftest import CLI
 
 DAY = "2026-11-28"

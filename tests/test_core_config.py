@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from edge.config import ConfigError, StationConfig, load_config, parse_config
+from app.config import ConfigError, StationConfig, load_config, parse_config
 from tests.conftest import CLI, ROOT
 
 EXAMPLE = ROOT / "config" / "station.example.toml"

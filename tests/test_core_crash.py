@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge import db as dbmod
+from core import db as dbmod
 from edge.journal import Journal
 from edge.verify import verify_db
 

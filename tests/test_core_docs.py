@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from edge.cli import build_parser
+from app.cli import build_parser
 from edge.matching.reasons import REASONS
 from tests.conftest import ROOT
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.chain import FloatInRecord, canonical_json, event_hash
+from contract.chain import FloatInRecord, canonical_json, event_hash
+from contract.keys import public_hex
 from edge.journal import Journal, JournalError, read_events
-from edge.keys import public_hex
 from tests.conftest import CLI
 
 

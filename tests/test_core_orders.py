@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from edge.demo_data import demo_orders
+from core.http import make_session
 from edge.journal import Journal, read_events
 from edge.orders import store
-from edge.orders.fetch import make_session, refresh
+from edge.orders.fetch import refresh
 from edge.orders.model import OrdersRefused, validate_orders
+from testbed.demo_data import demo_orders
 from tests.conftest import CLI
 
 STATION = "test-station-01"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from edge.demo import DemoSystem
-from edge.demo_script import Driver, wait_synced
 from edge.journal import read_events
+from testbed.demo import DemoSystem
+from testbed.demo_script import Driver, wait_synced
 from tests.browser import page
 from tests.conftest import ARTIFACTS
 

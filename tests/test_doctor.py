@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from edge.demo import STATION_ID, DemoSystem
-from edge.demo_script import Driver
-from sync.broker import Broker, free_port
-from sync.pki import make_pki
+from testbed.broker import Broker, free_port
+from testbed.demo import DemoSystem
+from testbed.demo_data import STATION_ID
+from testbed.demo_script import Driver
+from testbed.pki import make_pki
 from tests.conftest import CLI
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.cli import main
-from edge.config import ConfigError, StationConfig, parse_config
+from app.cli import main
+from app.config import ConfigError, StationConfig, parse_config
 from firmware_bridge.config import ScaleSection
 from firmware_bridge.detect import detect
 from firmware_bridge.protocols import NAMES, get_spec
@@ -20,7 +20,7 @@ from firmware_bridge.scenario import constant
 from firmware_bridge.simulator import ScaleSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "edge.cli"]
+CLI = [sys.executable, "-m", "app.cli"]
 
 
 @pytest.mark.parametrize("protocol", NAMES)
@@ -144,7 +144,7 @@ def test_scale_config_loads_and_builds_link_settings() -> None:
 def test_help_does_not_import_pyserial() -> None:
     out = subprocess.run([*CLI, "scale", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and "simulate" in out.stdout
-    probe = ("import sys, edge.cli; edge.cli.build_parser(); "
+    probe = ("import sys, app.cli; app.cli.build_parser(); "
              "print(sorted(m for m in sys.modules if m == 'serial'))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.cli import main
-from edge.config import parse_config
+from app.cli import main
+from app.config import parse_config
 from firmware_bridge.link import LinkState
 from firmware_bridge.thermometer import (
     TemperatureParser,

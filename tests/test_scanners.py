@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.codes import GS1Result, parse_code
-from edge.codes.scan import RepeatFilter, ScanEvent
+from firmware_bridge.scan import RepeatFilter, ScanEvent
 from firmware_bridge.scanners.keymap import (
     KEY_ENTER,
     KEY_KPENTER,
@@ -243,7 +243,7 @@ def test_line_splitter_any_chunking(lines: list[str], chunk: int) -> None:
 
 
 def test_scan_hub_merges_threads_and_filters_repeats() -> None:
-    from edge.codes.scan import ScanHub
+    from firmware_bridge.scan import ScanHub
 
     hub = ScanHub(window_s=5.0, maxsize=8)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.sdnotify import Watchdog, notify, watchdog_interval_s
+from core.sdnotify import Watchdog, notify, watchdog_interval_s
 
 
 def test_notify_sends_and_is_a_noop_without_systemd(notify_socket: tuple[socket.socket,
@@ -65,8 +65,8 @@ def test_station_watchdog_stops_when_its_loop_freezes(tmp_path: Path) -> None:
     """The real station: its scale loop hangs (test hook) and the pings stop until it recovers."""
     import subprocess
 
-    from edge.config import load_config
-    from edge.station import Station
+    from app.config import load_config
+    from app.station import Station
     from tests.conftest import CLI
 
     cfg = tmp_path / "station.toml"

@@ -16,13 +16,13 @@ import pytest
 import requests
 import uvicorn
 
-from edge.config import load_config
-from edge.demo_data import demo_orders
+from app.config import load_config
+from app.station import Station
 from edge.journal import read_events
 from edge.orders import store
-from edge.station import Station
 from edge.web.app import create_app
 from firmware_bridge.scenario import placement
+from testbed.demo_data import demo_orders
 from tests.conftest import CLI
 from tests.test_web_api import _free_port
 
@@ -223,7 +223,7 @@ def test_probe_thermometer_fills_the_temperature(tmp_path: Path) -> None:
 
 def test_central_rejection_becomes_one_alert(running: tuple[Station, str]) -> None:
     """The uplink records central's rejection in its state; the station raises one alert."""
-    from edge import db as dbmod
+    from core import db as dbmod
     from sync import state as sync_state
 
     station, _ = running

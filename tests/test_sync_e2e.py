@@ -21,15 +21,16 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edge.chain import verify_chain
-from edge.config import load_config
-from sync import protocol, state
-from sync.central.ingest import KeyRegistry
-from sync.central.store import Store
-from sync.central.worker import Worker
-from sync.config import load_central_config
-from sync.pki import make_pki
-from sync.uplink import Uplink
+from app.config import load_config
+from app.sync_cli import build_uplink
+from central.config import load_central_config
+from central.ingest import KeyRegistry
+from central.store import Store
+from central.worker import Worker
+from contract import protocol
+from contract.chain import verify_chain
+from sync import state
+from testbed.pki import make_pki
 from tests.sync_harness import (
     ROOT,
     Broker,
@@ -75,7 +76,7 @@ def test_happy_path_with_tls_and_acl(tmp_path: Path, tls_broker: Broker) -> None
     append_events(j, 1200)
     dsn = f"sqlite:///{tmp_path / 'central.db'}"
     worker = InThread(Worker(load_central_config(central_config(tmp_path, tls_broker, dsn, keys)), 0))
-    up = InThread(Uplink(load_config(station_config(tmp_path, "st-aaa", tls_broker))))
+    up = InThread(build_uplink(load_config(station_config(tmp_path, "st-aaa", tls_broker))))
     try:
         wait_until(lambda: up.target.cursor == 1200, 60, "cursor to reach 1200")
         append_events(j, 55, start=1200)  # recorded while connected: goes out too
@@ -119,7 +120,7 @@ def test_acl_confines_a_station_and_the_uplink_shows_the_refusal(tmp_path: Path,
     worker = InThread(Worker(load_central_config(central_config(tmp_path, tls_broker, dsn, keys)), 0))
     # Station B's uplink, but holding station A's certificate (CN st-aaa).
     cfg = load_config(station_config(tmp_path, "st-bbb", tls_broker, cert="st-aaa"))
-    up = InThread(Uplink(cfg))
+    up = InThread(build_uplink(cfg))
     try:
         # In memory first, then in its state table (a separate write): wait for both.
         wait_until(lambda: up.target.uplink_state == "refused"
@@ -165,7 +166,7 @@ def test_rejected_batch_is_an_alert_state_at_the_station(tmp_path: Path, broker:
     j.db.conn.execute("UPDATE events SET event=? WHERE seq=6", (text.replace('"i":5', '"i":7'),))
     dsn = f"sqlite:///{tmp_path / 'central.db'}"
     worker = InThread(Worker(load_central_config(central_config(tmp_path, broker, dsn, keys)), 0))
-    up = InThread(Uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
+    up = InThread(build_uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
     try:
         wait_until(lambda: up.target.uplink_state == "rejected", 20, "rejected state")
         assert "seq 6" in str(up.target.error)
@@ -189,7 +190,7 @@ def test_two_workers_share_the_load_and_store_everything_once(tmp_path: Path, br
     dsn = f"sqlite:///{tmp_path / 'central.db'}"
     ccfg = load_central_config(central_config(tmp_path, broker, dsn, keys))
     workers = [InThread(Worker(ccfg, i)) for i in (0, 1)]
-    ups = [InThread(Uplink(load_config(station_config(tmp_path, s, broker)))) for s in stations]
+    ups = [InThread(build_uplink(load_config(station_config(tmp_path, s, broker)))) for s in stations]
     try:
         wait_until(lambda: all(u.target.cursor == 1500 for u in ups), 90, "all cursors at 1500")
     finally:
@@ -210,18 +211,18 @@ def test_resend_from_command(tmp_path: Path, broker: Broker) -> None:
     dsn = f"sqlite:///{tmp_path / 'central.db'}"
     ccfg = central_config(tmp_path, broker, dsn, keys)
     worker = InThread(Worker(load_central_config(ccfg), 0))
-    up = InThread(Uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
+    up = InThread(build_uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
     try:
         wait_until(lambda: up.target.cursor == 300, 30, "cursor at 300")
         acks_before = up.target.counters["acks"]
-        sent = subprocess.run([sys.executable, "-m", "edge.cli", "central-command", "--config", str(ccfg),
+        sent = subprocess.run([sys.executable, "-m", "app.cli", "central-command", "--config", str(ccfg),
                                "--station", "st-aaa", "resend_from", "--seq", "101"],
                               capture_output=True, text=True, timeout=30)
         assert sent.returncode == 0, sent.stderr
         wait_until(lambda: up.target.counters["acks"] >= acks_before + 1 and up.target.cursor == 300, 20,
                    "the resent range to be acked as duplicate")
         assert central_holds(dsn, "st-aaa") == list(range(1, 301))
-        bad = subprocess.run([sys.executable, "-m", "edge.cli", "central-command", "--config", str(ccfg),
+        bad = subprocess.run([sys.executable, "-m", "app.cli", "central-command", "--config", str(ccfg),
                               "--station", "st-aaa", "resend_from"], capture_output=True, text=True,
                              timeout=30)
         assert bad.returncode == 2 and "seq" in bad.stderr
@@ -259,7 +260,7 @@ def test_cli_processes_on_postgresql_with_tls(tmp_path: Path, tls_broker: Broker
         assert pub is not None
         assert list(verify_chain([json.loads(t) for t in store.event_texts("st-aaa")], pub)) == []
         store.close()
-    out = subprocess.run([sys.executable, "-m", "edge.cli", "sync", "--config", str(scfg), "--status"],
+    out = subprocess.run([sys.executable, "-m", "app.cli", "sync", "--config", str(scfg), "--status"],
                          capture_output=True, text=True, timeout=30, check=True)
     shown = json.loads(out.stdout)
     assert shown["stored_through_seq"] == 2000 and shown["backlog_events"] == 0
@@ -270,7 +271,7 @@ def test_uplink_started_before_the_station_waits_for_the_journal(tmp_path: Path,
     keys = tmp_path / "keys"
     dsn = f"sqlite:///{tmp_path / 'central.db'}"
     worker = InThread(Worker(load_central_config(central_config(tmp_path, broker, dsn, keys)), 0))
-    up = InThread(Uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
+    up = InThread(build_uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
     try:
         wait_until(lambda: up.target.link.connected, 10, "the uplink to connect")
         time.sleep(0.3)

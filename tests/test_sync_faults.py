@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 import requests
 
-from edge.config import load_config
+from app.config import load_config
+from app.sync_cli import build_uplink
+from central.config import load_central_config
+from central.store import Store
+from central.worker import Worker
 from edge.journal import Journal
-from sync.central.store import Store
-from sync.central.worker import Worker
-from sync.config import load_central_config
-from sync.uplink import Uplink
 from tests.sync_harness import (
     Broker,
     InThread,
@@ -65,7 +65,7 @@ def test_broker_killed_and_restarted_five_times(tmp_path: Path, broker: Broker) 
     j = make_station(tmp_path, "st-aaa", keys)
     dsn = f"sqlite:///{tmp_path / 'central.db'}"
     worker = InThread(Worker(load_central_config(central_config(tmp_path, broker, dsn, keys)), 0))
-    up = InThread(Uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
+    up = InThread(build_uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
     writer = _writer(j, 5000, 6.0)
     try:
         for _ in range(5):
@@ -98,7 +98,7 @@ def test_sigkill_at_twenty_random_moments(tmp_path: Path, broker: Broker, victim
         threads.append(InThread(Worker(load_central_config(ccfg_path), 0)))
         procs.append(cli("sync", "--config", str(scfg_path), log=log))
     else:
-        threads.append(InThread(Uplink(load_config(scfg_path))))
+        threads.append(InThread(build_uplink(load_config(scfg_path))))
         procs += [cli("central", "--config", str(ccfg_path), "--worker", str(i), log=log) for i in (0, 1)]
     writer = _writer(j, 5000, 12.0)
     rng = random.Random()
@@ -147,7 +147,7 @@ def test_central_supervisor_restarts_a_killed_worker_and_serves_http(tmp_path: P
         r = requests.get(f"http://127.0.0.1:{port}/v1/stations/st-aaa/orders",
                          params={"delivery_date": "2026-11-29"}, timeout=5)
         assert r.status_code == 200 and r.headers["ETag"]
-        up = InThread(Uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
+        up = InThread(build_uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
         try:
             wait_until(lambda: up.target.cursor == 500, 30, "the restarted worker to ingest")
         finally:

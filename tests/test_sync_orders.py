@@ -11,13 +11,13 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.config import StationConfig, parse_config
-from edge.demo_data import demo_orders
+from app.config import StationConfig, parse_config
+from app.orders_sync import OrdersFetcher, fetch_once, local_days
+from central.api import serve_in_thread
+from central.config import HttpSection
 from edge.journal import Journal, read_events
 from edge.orders import store
-from sync.central.api import serve_in_thread
-from sync.config import HttpSection
-from sync.orders_sync import OrdersFetcher, fetch_once, local_days
+from testbed.demo_data import demo_orders
 from tests.sync_harness import free_port, wait_until
 
 SID = "st-orders-01"
@@ -125,14 +125,14 @@ def test_refused_document_keeps_the_good_copy_and_alerts_once(tmp_path: Path, ap
 
 def test_orders_refresh_command_triggers_a_fetch(tmp_path: Path, api: tuple[str, Path],
                                                  station: Journal) -> None:
-    from sync.uplink import Uplink
+    from app.sync_cli import build_uplink
 
     url, folder = api
     cfg = station_cfg(tmp_path, url)
     today, tomorrow = local_days(cfg.station.timezone)
     put_doc(folder, today, demo_orders(SID, today))
     stop, trigger, results = threading.Event(), threading.Event(), {}
-    uplink = Uplink(cfg, orders_trigger=trigger)
+    uplink = build_uplink(cfg, orders_trigger=trigger)
     fetcher = OrdersFetcher(cfg, stop, trigger, results, uplink.orders_days)
     fetcher.start()
     try:

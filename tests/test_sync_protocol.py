@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from edge.config import ConfigError, StationConfig, load_config
-from sync import protocol, schemas
-from sync.config import CentralConfig, load_central_config
+from app.config import ConfigError, StationConfig, load_config
+from central.config import CentralConfig, load_central_config
+from contract import protocol, schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.chain import GENESIS_HASH, seal, verify_chain
+from central.ingest import KeyRegistry, ingest
+from central.store import Store
+from contract import protocol
+from contract.chain import GENESIS_HASH, seal, verify_chain
 from edge.journal import Journal
-from sync import protocol
-from sync.central.ingest import KeyRegistry, ingest
-from sync.central.store import Store
 from tests.sync_harness import append_events, make_station, pg_schema
 
 STATION = "st-test-01"

@@ -10,9 +10,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edge.config import load_config
+from app.config import load_config
+from app.sync_cli import build_uplink
+from contract import protocol
 from edge.journal import Journal
-from sync import protocol, state
+from sync import state
 from sync.uplink import InFlight, Uplink
 from tests.sync_harness import Broker, InThread, append_events, make_station, station_config, wait_until
 
@@ -24,7 +26,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[Journal, Uplink]]:
     j = make_station(tmp_path, SID, tmp_path / "keys")
     append_events(j, 100)
     b = Broker(tmp_path)  # never started: these tests drive the uplink's handlers directly
-    up = Uplink(load_config(station_config(tmp_path, SID, b)))
+    up = build_uplink(load_config(station_config(tmp_path, SID, b)))
     yield j, up
     j.close()
 
@@ -103,7 +105,7 @@ def test_window_is_bounded_and_unanswered_batches_are_resent(tmp_path: Path) -> 
     spy.subscribe(protocol.topic(SID, "events"), qos=1)
     spy.loop_start()
     time.sleep(0.3)
-    up = InThread(Uplink(load_config(station_config(tmp_path, SID, broker, batch_max_events=10,
+    up = InThread(build_uplink(load_config(station_config(tmp_path, SID, broker, batch_max_events=10,
                                                     max_in_flight=2, ack_timeout_s=1.5))))
     try:
         wait_until(lambda: len(seen) >= 2, 10, "the first window")

@@ -16,6 +16,8 @@ import requests
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from central.api import serve_in_thread
+from central.config import HttpSection
 from edge.journal import Journal
 from edge.video import clips
 from edge.video.caption import caption_lines
@@ -24,8 +26,6 @@ from edge.video.recorder import ClipOutcome, Recorder
 from edge.vision.sources import SyntheticSource
 from edge.vision.worker import Frame
 from edge.web.hall import HallSource, MenuCache, central_menu, hall_app
-from sync.central.api import serve_in_thread
-from sync.config import HttpSection
 from tests.conftest import ARTIFACTS
 from tests.sync_harness import free_port
 
@@ -150,8 +150,8 @@ def test_chromium_plays_clips_in_turn(hall: tuple[str, Journal, list[dict[str, A
 
 def test_hall_server_from_config_without_central(tmp_path: Path) -> None:
     """`run` starts this server on [web] hall_host:hall_port; central down leaves the menu empty."""
-    from edge.config import StationConfig
-    from edge.run import start_hall_server
+    from app.config import StationConfig
+    from app.run import start_hall_server
     from edge.web.hall import hall_source
 
     cfg = StationConfig.model_validate({

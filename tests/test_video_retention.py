@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.db import connect
+from core.db import connect
 from edge.video import retention
 from edge.video.config import VideoSection
 from edge.video.retention import ClipFile, Disk, Rules, plan

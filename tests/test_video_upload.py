@@ -9,12 +9,12 @@ from pathlib import Path
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.config import StationConfig
-from edge.journal import Journal
+from app.config import StationConfig
+from central.api import serve_in_thread
+from central.config import HttpSection
+from edge.journal import Journal, JournalReader
 from sync import state
-from sync.central.api import serve_in_thread
 from sync.clip_upload import ClipUploader, backoff
-from sync.config import HttpSection
 from tests.sync_harness import free_port
 
 STATION = "upload-station-01"
@@ -47,7 +47,7 @@ def test_upload_with_central_down_then_up(tmp_path: Path) -> None:
     port = free_port()
     cfg, j, clip_id, data = _setup(tmp_path, port)
     now = [1000.0]
-    up = ClipUploader(cfg, j.db, clock=lambda: now[0])
+    up = ClipUploader(cfg, j.db, JournalReader(j.db), clock=lambda: now[0])
     assert up.step() == 0  # central down: a retry is scheduled, nothing lost
     row = next(j.db.query("SELECT * FROM clip_uploads"))
     assert row["attempts"] == 1 and row["next_try_at"] == 1005.0 and "Connection" in row["last_error"]
@@ -59,7 +59,7 @@ def test_upload_with_central_down_then_up(tmp_path: Path) -> None:
     server, _ = serve_in_thread(http)
     try:
         now[0] += 5
-        up2 = ClipUploader(cfg, j.db, clock=lambda: now[0])  # a restarted uplink resumes
+        up2 = ClipUploader(cfg, j.db, JournalReader(j.db), clock=lambda: now[0])  # a restarted uplink resumes
         assert up2.step() == 1
         assert state.clip_backlog(j.db) == 0
         objects = list((http.clips_dir / "objects").iterdir())

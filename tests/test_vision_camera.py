@@ -12,13 +12,13 @@ import cv2
 import numpy as np
 
 from edge.codes import GS1Result, parse_code
-from edge.codes.scan import RepeatFilter, ScanEvent
 from edge.vision.camera import Camera
 from edge.vision.config import CameraSection, DecoderSection
 from edge.vision.decode import FrameDecoder
 from edge.vision.render import symbol
 from edge.vision.sources import FolderSource, SyntheticSource, make_source
 from edge.vision.worker import DecodeWorker, Frame, LatestSlot
+from firmware_bridge.scan import RepeatFilter, ScanEvent
 from tests.vision_helpers import wait_for
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from edge.config import ConfigError, StationConfig, parse_config
+from app.config import ConfigError, StationConfig, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "station.example.toml"

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.cli import main
+from app.cli import main
 from edge.codes.gs1 import GS1_SYMBOLOGY_IDS
 from edge.vision.config import DecoderSection
 from edge.vision.decode import BACKENDS, FrameDecoder, ZxingDecoder, make_decoder, preprocess

@@ -16,13 +16,13 @@ import requests
 import uvicorn
 from fastapi.testclient import TestClient
 
-from edge.demo_data import demo_orders
 from edge.journal import Journal, read_events
 from edge.matching.types import Policy
 from edge.orders.model import orders_from_doc
 from edge.web.app import create_app
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, Weight
+from testbed.demo_data import demo_orders
 
 ORDERS = orders_from_doc(demo_orders("test-station-01", "2026-11-28"))
 VEG = "PO-20261128-0012"

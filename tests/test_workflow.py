@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.demo_data import demo_orders
 from edge.journal import Journal, read_events
 from edge.matching.types import Policy
 from edge.orders.model import orders_from_doc
@@ -32,6 +31,7 @@ from edge.workflow.model import (
     TareScale,
     Weight,
 )
+from testbed.demo_data import demo_orders
 
 DAY = "2026-11-28"
 ORDERS = orders_from_doc(demo_orders("test-station-01", DAY))

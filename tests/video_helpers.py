@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from edge.config import load_config
-from edge.demo_data import demo_orders
+from app.config import load_config
+from app.station import Station
 from edge.orders import store
-from edge.station import Station
 from edge.workflow.model import Confirm, OpenDelivery, SelectLine, SignIn
 from firmware_bridge.scenario import placement
+from testbed.demo_data import demo_orders
 from tests.conftest import CLI
 from tests.test_station_e2e import _wait as wait
 

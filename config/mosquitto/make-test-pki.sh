@@ -11,4 +11,4 @@ clients=("$@")
 ((${#clients[@]})) || clients=(central-ingest hz-xh-zjg-01)
 PY=python3
 [ -x .venv/bin/python ] && PY=.venv/bin/python
-exec "$PY" -m sync.pki "$out" "${clients[@]}"
+exec "$PY" -m testbed.pki "$out" "${clients[@]}"

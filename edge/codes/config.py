@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from edge.config_base import Section
+from core.config import Section
 
 
 class WeightLabelSection(Section):

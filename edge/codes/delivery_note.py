@@ -1,6 +1,6 @@
 """Supplier delivery notes: ``ADN1:`` + compact JSON, validated against its JSON Schema.
 
-The schema (``sync/schemas/delivery-note.v1.json``) is the contract with
+The schema (``contract/schemas/delivery-note.v1.json``) is the contract with
 suppliers; on top of it this module checks what a schema cannot say: dates are
 real calendar dates, expiry is not before production, and line ids are unique.
 """
@@ -35,7 +35,7 @@ class DeliveryNote:
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.protocols.Validator:
-    text = resources.files("sync").joinpath("schemas/delivery-note.v1.json").read_text("utf-8")
+    text = resources.files("contract").joinpath("schemas/delivery-note.v1.json").read_text("utf-8")
     schema = json.loads(text)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)

@@ -10,14 +10,11 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from edge import log
+from core import log
 from edge.journal import Journal
 from edge.orders import store
 from edge.orders.model import OrdersRefused, validate_orders
@@ -34,23 +31,6 @@ class FetchResult:
     status: str  # "not-modified" | "ok"
     etag: str | None
     body: bytes
-
-
-def make_session(retries: int, token_file: Path | None = None,
-                 ca_file: Path | None = None) -> requests.Session:
-    s = requests.Session()
-    retry = Retry(total=retries, connect=retries, read=retries, status=retries,
-                  backoff_factor=0.5, backoff_jitter=0.5,
-                  status_forcelist=(429, 500, 502, 503, 504), allowed_methods=("GET", "HEAD"),
-                  respect_retry_after_header=True, raise_on_status=False)
-    adapter = HTTPAdapter(max_retries=retry)
-    s.mount("http://", adapter)
-    s.mount("https://", adapter)
-    if token_file is not None:
-        s.headers["Authorization"] = "Bearer " + token_file.read_text().strip()
-    if ca_file is not None:
-        s.verify = str(ca_file)
-    return s
 
 
 def fetch(session: requests.Session, api_url: str, station_id: str, day: str,

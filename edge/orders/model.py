@@ -12,10 +12,10 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
-from edge.clock import parse_rfc3339
+from contract import schemas
+from core.clock import parse_rfc3339
 from edge.matching.types import Item, Observation, Order, OrderLine, Supplier, Tolerance
 from edge.matching.units import PIECE_UNITS, is_weight_unit
-from sync import schemas
 
 
 class OrdersRefused(ValueError):

@@ -14,10 +14,10 @@ from typing import Any
 
 import sqlite_utils
 
-from edge import log
-from edge.chain import canonical_json
-from edge.clock import now_rfc3339
-from edge.db import Migration, migrate
+from contract.chain import canonical_json
+from core import log
+from core.clock import now_rfc3339
+from core.db import Migration, migrate
 from edge.journal import Journal, Tx
 from edge.matching.types import Order
 from edge.orders.model import orders_from_doc

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from edge import log
+from core import log
 from edge.journal import Journal
 from edge.matching.reasons import REASONS
 from edge.video.recorder import ClipOutcome, remove_leftovers

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from edge.config_base import Section
+from core.config import Section
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from edge import log
+from core import log
 from edge.video.caption import Caption, burn
 from edge.video.config import VideoSection
 from edge.video.encoder import PART, ClipWriter, WrittenClip

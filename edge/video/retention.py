@@ -21,7 +21,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from edge import log
+from core import log
 from edge.video.config import VideoSection
 
 logger = logging.getLogger("edge.video")

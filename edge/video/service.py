@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from edge import log
+from core import log
 from edge.journal import Journal
 from edge.matching.types import Order
 from edge.video import clips, retention

@@ -14,8 +14,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from edge import log
-from edge.device_thread import DeviceThread
+from core import log
+from core.device_thread import DeviceThread
 from edge.vision.config import CameraSection
 from edge.vision.sources import FrameSource, SourceError
 from edge.vision.worker import Frame

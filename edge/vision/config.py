@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from edge.config_base import Section
+from core.config import Section
 
 FORMAT_NAMES = (
     "ean-13", "ean-8", "upc-a", "upc-e", "code-128", "code-39", "itf",

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edge import log
-from edge.codes.scan import ScanEvent
+from core import log
 from edge.vision.decode import Decoded
+from firmware_bridge.scan import ScanEvent
 
 logger = logging.getLogger(__name__)
 

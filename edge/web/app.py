@@ -24,7 +24,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge import __version__
+from core import __version__
 from edge.matching.types import Order
 from edge.web.view import snapshot
 from edge.workflow.driver import Workflow

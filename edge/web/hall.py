@@ -223,7 +223,7 @@ def hall_app(src: HallSource) -> FastAPI:
 def hall_source(cfg: Any) -> HallSource:
     c = cfg.station
     tz = ZoneInfo(c.timezone)
-    from edge.orders.fetch import make_session
+    from core.http import make_session
 
     session = make_session(0, cfg.orders.token_file, cfg.orders.ca_file)
     menu = MenuCache(central_menu(cfg.orders.api_url, c.school_id, cfg.web.menu_timeout_s, session))

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from edge import log
+from core import log
 from edge.journal import Journal, read_events
 from edge.matching.types import Order, Policy
 from edge.workflow.machine import replay, step

@@ -3,14 +3,14 @@
 Pure cores (``keymap.KeystrokeAssembler``, ``serial_lines.LineSplitter``) turn
 key events or bytes into code texts; thin adapters (``hid.HidScanner``,
 ``serial_scanner.SerialScanner``) own the device, reconnect with backoff and
-emit the same :class:`edge.codes.scan.ScanEvent` as the camera.
+emit the same :class:`firmware_bridge.scan.ScanEvent` as the camera.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from edge.codes.scan import ScanEvent
+from firmware_bridge.scan import ScanEvent
 from firmware_bridge.scanners.base import ReaderThread
 from firmware_bridge.scanners.config import ScannersSection
 

@@ -12,9 +12,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from edge import log
-from edge.codes.scan import ScanEvent
-from edge.device_thread import DeviceThread
+from core import log
+from core.device_thread import DeviceThread
+from firmware_bridge.scan import ScanEvent
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from edge.config_base import Section
+from core.config import Section
 
 
 class ScannerDevice(Section):

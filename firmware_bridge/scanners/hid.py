@@ -13,7 +13,7 @@ import select
 from collections.abc import Callable
 from typing import Any
 
-from edge.codes.scan import ScanEvent
+from firmware_bridge.scan import ScanEvent
 from firmware_bridge.scanners.base import DeviceGone, ReaderThread
 from firmware_bridge.scanners.keymap import KeystrokeAssembler
 

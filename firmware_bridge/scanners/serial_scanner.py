@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from edge.codes.scan import ScanEvent
+from firmware_bridge.scan import ScanEvent
 from firmware_bridge.scanners.base import DeviceGone, ReaderThread
 from firmware_bridge.scanners.serial_lines import LineSplitter
 

@@ -1,0 +1,203 @@
+"""The station's configuration: one typed model, declared once.
+
+Every field carries a description (a test fails when one is missing or when
+``config/station.example.toml`` does not show it), and unknown keys are refused
+with their dotted path so a typo in a technician's config is named, not ignored.
+Subsystems declare their own section models next to their code and the root
+model composes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+
+from contract.ids import ID_PATTERN
+from core.config import ConfigError, Section, load_toml, parse_toml
+from edge.codes.config import CodesSection
+from edge.matching.types import Policy
+from edge.video.config import VideoSection
+from edge.vision.config import CameraSection, DecoderSection
+from firmware_bridge.config import ScaleSection
+from firmware_bridge.scanners.config import ScannersSection
+from firmware_bridge.thermometer import ThermometerSection
+from sync.config import UplinkSection
+
+__all__ = ["ConfigError", "Section", "StationConfig", "UplinkSection", "load_config", "parse_config"]
+
+DecimalStr = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$")]
+
+
+class StationSection(Section):
+    station_id: str = Field(
+        pattern=ID_PATTERN, description="This station's id (also its MQTT client id and cert CN)."
+    )
+    school_id: str = Field(pattern=ID_PATTERN, description="The school whose canteen this is.")
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="Time zone of the school: delivery dates and windows are local dates/times.",
+    )
+    data_dir: Path = Field(
+        default=Path("/var/lib/acceptance-station"),
+        description="Where the station database and clips live (systemd StateDirectory).",
+    )
+    key_path: Path = Field(
+        default=Path("/etc/acceptance-station/station.key"),
+        description="Ed25519 private key (PEM, mode 0600) that signs every journal event.",
+    )
+
+    @property
+    def db_path(self) -> Path:
+        """The single SQLite file shared by the station (journal) and the uplink."""
+        return self.data_dir / "station.db"
+
+
+class OrdersSection(Section):
+    api_url: str = Field(
+        default="http://127.0.0.1:8780",
+        description="Base URL of the central API (orders, menu, clips); no trailing /v1.",
+    )
+    token_file: Path | None = Field(
+        default=None,
+        description="File holding the bearer token sent to the central API (never logged).",
+    )
+    ca_file: Path | None = Field(
+        default=None, description="CA bundle to verify the central API's TLS certificate."
+    )
+    timeout_s: float = Field(
+        default=10.0, gt=0, description="Connect and read timeout of one HTTP request."
+    )
+    retries: int = Field(
+        default=3, ge=0, le=10, description="Retries with exponential backoff per fetch."
+    )
+    refresh_minutes: int = Field(
+        default=15,
+        ge=1,
+        description="How often the uplink re-fetches today's and tomorrow's orders.",
+    )
+
+
+class MatchingSection(Section):
+    min_inspectors: int = Field(
+        default=2, ge=1, description="Distinct inspectors required for an acceptance (rules: 2+)."
+    )
+    near_expiry_days: int = Field(
+        default=2,
+        ge=0,
+        description="Goods expiring within this many days of delivery get a warning.",
+    )
+    chilled_max_temp_c: DecimalStr = Field(
+        default="8",
+        description="Limit for chilled lines whose order gives no max_temp_c (decimal °C).",
+    )
+    frozen_max_temp_c: DecimalStr = Field(
+        default="-18",
+        description="Limit for frozen lines whose order gives no max_temp_c (decimal °C).",
+    )
+    require_trace_for_packaged: bool = Field(
+        default=True,
+        description=(
+            "Packaged lines (with a GTIN) need a batch or production date"
+            " (Food Safety Law Art. 53)."
+        ),
+    )
+
+
+class WebSection(Section):
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address the kiosk page and API listen on (loopback: only this kiosk).",
+    )
+    port: int = Field(default=8080, ge=1, le=65535, description="Port of the kiosk page and API.")
+    hall_host: str = Field(
+        default="127.0.0.1",
+        description=(
+            "Address of the read-only hall server (/hall, its JSON, clips, QR); 0.0.0.0 lets"
+            " a hall screen on the LAN reach it. The kiosk API never listens there."
+        ),
+    )
+    hall_port: int = Field(
+        default=8081, ge=0, le=65535,
+        description="Port of the read-only hall server; 0 serves the hall on the kiosk port only.",
+    )
+    menu_timeout_s: float = Field(
+        default=5.0, gt=0, description="Timeout of the hall's fetch of today's menu from central."
+    )
+
+
+class LogSection(Section):
+    level: str = Field(
+        default="INFO",
+        pattern=r"^(DEBUG|INFO|WARNING|ERROR)$",
+        description="Log level of the station's stderr log.",
+    )
+
+
+class StationConfig(Section):
+    """The whole station config file."""
+
+    station: StationSection = Field(description="Identity and storage of this station.")
+    orders: OrdersSection = Field(
+        default_factory=OrdersSection, description="Fetching orders from the central API."
+    )
+    matching: MatchingSection = Field(
+        default_factory=MatchingSection, description="Policy of the receiving rules."
+    )
+    web: WebSection = Field(default_factory=WebSection, description="The local web app.")
+    log: LogSection = Field(default_factory=LogSection, description="Logging.")
+    video: VideoSection = Field(
+        default_factory=VideoSection, description="Acceptance clips: recorder and retention."
+    )
+    camera: CameraSection = Field(
+        default_factory=CameraSection, description="Frame source of the camera over the scale."
+    )
+    decoder: DecoderSection = Field(
+        default_factory=DecoderSection, description="Barcode decoding of camera frames."
+    )
+    scanners: ScannersSection = Field(
+        default_factory=ScannersSection, description="USB HID and USB-CDC serial barcode scanners."
+    )
+    codes: CodesSection = Field(
+        default_factory=CodesSection, description="Parsing codes: weight labels, badges, repeats."
+    )
+    scale: ScaleSection = Field(
+        default_factory=ScaleSection, description="The weighing indicator and its serial link."
+    )
+    thermometer: ThermometerSection | None = Field(
+        default=None, description="Optional serial probe thermometer (absent: none)."
+    )
+
+    uplink: UplinkSection = Field(
+        default_factory=UplinkSection, description="The uplink to the central MQTT broker (sync/)."
+    )
+
+
+def parse_config(text: str, source: str = "<config>") -> StationConfig:
+    """Parse TOML text into the typed config, naming the path of every bad key."""
+    return parse_toml(text, StationConfig, source)
+
+
+def load_config(path: Path) -> StationConfig:
+    """Read and validate a station config file."""
+    return load_toml(path, StationConfig)
+
+
+def config_digest(cfg: StationConfig) -> str:
+    """SHA-256 of the normalised config, recorded in ``station.started``."""
+    return hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()
+
+
+def policy_from_config(cfg: StationConfig, today: date | None = None) -> Policy:
+    """The matching policy a station config declares."""
+    m = cfg.matching
+    return Policy(min_inspectors=m.min_inspectors, near_expiry_days=m.near_expiry_days,
+                  chilled_max_temp_c=Decimal(m.chilled_max_temp_c),
+                  frozen_max_temp_c=Decimal(m.frozen_max_temp_c),
+                  require_trace_for_packaged=m.require_trace_for_packaged,
+                  tz=ZoneInfo(cfg.station.timezone), today=today)

@@ -1,0 +1,283 @@
+"""``acceptance-station doctor``: what is wrong with this station, and what to do about it.
+
+Each check is a small function returning a ``Finding`` (ok or not, what was
+seen, what to do). Device checks read the live states the running station
+keeps in ``device_status`` when they are fresh, so the doctor never steals a
+port from the station; when the station is not running they open the device
+themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.config import ConfigError, StationConfig, load_config
+from edge import device_status
+from edge.journal import JournalReader
+
+MIN_FREE_BYTES = 1 << 30  # below 1 GiB free the station is about to stop recording
+FRESH_S = 30.0  # a device_status row younger than this comes from a running station
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _db(cfg: StationConfig) -> Any:
+    from core import db as dbmod
+
+    return dbmod.connect(cfg.station.db_path) if cfg.station.db_path.exists() else None
+
+
+def check_key(cfg: StationConfig) -> Finding:
+    from contract.keys import KeyError_, key_problem, load_key, public_hex
+    from edge.journal import meta
+
+    path = cfg.station.key_path
+    problem = key_problem(path)
+    if problem:
+        return Finding("key", False, problem, "create it once with `acceptance-station keys init "
+                       f"--key {path}` and register the public key at central; chmod 600 it")
+    try:
+        pub = public_hex(load_key(path))
+    except KeyError_ as exc:
+        return Finding("key", False, str(exc), "restore the station key from its backup")
+    db = _db(cfg)
+    recorded = meta(db, "public_key") if db is not None else None
+    if recorded is not None and recorded != pub:
+        return Finding("key", False, "the key does not match the one the journal was signed with",
+                       "put back the station's original key; never replace a station key")
+    return Finding("key", True, f"{path} (mode 0600), public key {pub[:16]}…")
+
+
+def check_database(cfg: StationConfig) -> Finding:
+    from edge.journal import meta
+    from edge.verify import verify_db
+
+    db = _db(cfg)
+    if db is None:
+        return Finding("database", False, f"{cfg.station.db_path} does not exist",
+                       "start the station once (systemctl start acceptance-station)")
+    row = db.conn.execute("PRAGMA integrity_check").fetchone()
+    if row is None or row[0] != "ok":
+        return Finding("database", False, f"integrity check: {row[0] if row else '?'}",
+                       "stop the station, copy the DB aside and call the platform team")
+    pub = meta(db, "public_key")
+    if pub is None:
+        return Finding("database", True, "no journal events yet")
+    from contract.chain import public_key_from_hex
+
+    res = verify_db(db, public_key_from_hex(pub))
+    if res.first_problem is not None:
+        return Finding("database", False, f"journal chain broken at {res.first_problem}",
+                       "do not delete anything: keep the DB as evidence and call the platform team")
+    return Finding("database", True, f"integrity ok; {res.count} events, chain verifies")
+
+
+def _live_state(cfg: StationConfig, device: str) -> tuple[bool, str] | None:
+    db = _db(cfg)
+    if db is None:
+        return None
+    row = next((r for r in device_status.read_all(db) if r.device == device), None)
+    if row is None:
+        return None
+    return (row.ok, row.state) if row.age_s() < FRESH_S else None
+
+
+def check_scale(cfg: StationConfig) -> Finding:
+    s = cfg.scale
+    if s.simulate:
+        return Finding("scale", True, "SIMULATED scale (demo configuration)")
+    if not Path(s.port).exists():
+        return Finding("scale", False, f"port {s.port} does not exist",
+                       "check the scale's USB cable and power; `ls /dev/serial/by-id/` shows "
+                       "the stable names; set [scale] port")
+    live = _live_state(cfg, "scale")
+    if live is not None:
+        ok, text = live
+        return Finding("scale", ok, f"{s.port}: station reports {text}",
+                       "" if ok else "check the cable and the indicator's serial settings")
+    from firmware_bridge.detect import detect
+    from firmware_bridge.protocols import get_spec
+
+    res = detect(s.port, bauds=[s.baud or get_spec(s.protocol).line.baud], listen_s=1.5)
+    if res.found is None:
+        why = "; ".join(f"{a.protocol}: {a.reason()}" for a in res.attempts[:4])
+        return Finding("scale", False, f"{s.port}: no protocol answered ({why})",
+                       "run `acceptance-station scale detect --port ...` and set [scale] protocol")
+    if res.found.protocol != s.protocol:
+        return Finding("scale", False, f"{s.port} speaks {res.found.protocol}, config says "
+                       f"{s.protocol}", f"set [scale] protocol = \"{res.found.protocol}\"")
+    return Finding("scale", True, f"{s.port}: {s.protocol} answering")
+
+
+def check_camera(cfg: StationConfig) -> Finding:
+    c = cfg.camera
+    if c.source == "synthetic":
+        return Finding("camera", True, "SYNTHETIC camera (demo configuration)")
+    if c.source in ("file", "folder"):
+        ok = c.path is not None and c.path.exists()
+        return Finding("camera", ok, f"{c.source} {c.path}", "" if ok else "set [camera] path")
+    dev = c.device
+    if dev.startswith("/") and not Path(dev).exists():
+        return Finding("camera", False, f"{dev} does not exist",
+                       "check the camera's USB cable; `v4l2-ctl --list-devices` lists cameras")
+    live = _live_state(cfg, "camera")
+    if live is not None:
+        ok, text = live
+        return Finding("camera", ok, f"{dev}: station reports {text}",
+                       "" if ok else "replug the camera; check `journalctl -u acceptance-station`")
+    from edge.vision.sources import CaptureSource, SourceError
+
+    src = CaptureSource(c)
+    try:
+        src.open()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if src.read() is not None:
+                return Finding("camera", True, f"{dev}: frames arrive")
+        return Finding("camera", False, f"{dev}: opened but no frame in 5 s", "replug the camera")
+    except SourceError as exc:
+        return Finding("camera", False, f"{dev}: {exc}", "replug the camera; check [camera] device")
+    finally:
+        src.close()
+
+
+def check_disk(cfg: StationConfig) -> Finding:
+    path = cfg.station.data_dir
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    free = shutil.disk_usage(path).free
+    ok = free >= MIN_FREE_BYTES
+    return Finding("disk", ok, f"{free / 2**30:.1f} GiB free on {path}",
+                   "" if ok else "free space: old clips are kept until central has them")
+
+
+def clock_synced() -> bool | None:
+    """timedatectl's NTPSynchronized where systemd runs, else the kernel's view."""
+    from core.clock import clock_synced as kernel_view
+
+    tool = shutil.which("timedatectl")
+    if tool is not None:
+        r = subprocess.run([tool, "show", "-p", "NTPSynchronized", "--value"],
+                           capture_output=True, text=True, timeout=10)
+        if r.returncode == 0 and r.stdout.strip() in ("yes", "no"):
+            return r.stdout.strip() == "yes"
+    return kernel_view()
+
+
+def check_clock(cfg: StationConfig) -> Finding:
+    if clock_synced():
+        return Finding("clock", True, "synchronised")
+    return Finding("clock", False, "not synchronised: events are marked clock_synced=false",
+                   "check network and NTP: `timedatectl timesync-status`")
+
+
+def check_broker(cfg: StationConfig) -> Finding:
+    import ssl
+
+    from contract.mqtt import make_client
+
+    b = cfg.uplink.broker
+    client = make_client(b, f"{cfg.station.station_id}-doctor")
+    result: dict[str, Any] = {}
+    client.on_connect = lambda c, u, f, rc, p: result.update(rc=rc)
+    where = f"{b.host}:{b.port}" + (" (TLS)" if b.tls.ca_file else "")
+    try:
+        client.connect(b.host, b.port, keepalive=10)
+        deadline = time.monotonic() + b.connect_timeout_s
+        while "rc" not in result and time.monotonic() < deadline:
+            client.loop(0.1)
+    except ssl.SSLError as exc:
+        return Finding("broker", False, f"{where}: TLS refused: {exc.reason or exc}",
+                       "check [uplink.broker.tls]: CA, certificate (CN = station_id) and key")
+    except OSError as exc:
+        return Finding("broker", False, f"{where}: unreachable ({exc.strerror or exc})",
+                       "check the network and that the broker is up")
+    finally:
+        client.disconnect()
+    rc = result.get("rc")
+    if rc is None:
+        return Finding("broker", False, f"{where}: no answer (TLS handshake or CONNACK timed out)",
+                       "check [uplink.broker] and its TLS files")
+    if rc.is_failure:
+        return Finding("broker", False, f"{where}: connection refused: {rc}",
+                       "the broker refused this station's certificate or id")
+    return Finding("broker", True, f"{where}: connected")
+
+
+def check_api(cfg: StationConfig) -> Finding:
+    import requests
+
+    day = datetime.now(UTC).astimezone(ZoneInfo(cfg.station.timezone)).date().isoformat()
+    url = f"{cfg.orders.api_url.rstrip('/')}/v1/stations/{cfg.station.station_id}/orders"
+    try:
+        r = requests.get(url, params={"delivery_date": day}, timeout=cfg.orders.timeout_s)
+    except requests.RequestException as exc:
+        return Finding("central-api", False, f"{url}: {exc.__class__.__name__}",
+                       "check the network and [orders] api_url")
+    ok = r.status_code in (200, 304, 404)
+    return Finding("central-api", ok, f"{url}: HTTP {r.status_code}",
+                   "" if ok else "central answers with an error: call the platform team")
+
+
+def check_backlog(cfg: StationConfig) -> Finding:
+    from sync import state
+
+    db = _db(cfg)
+    if db is None:
+        return Finding("backlog", True, "no journal yet")
+    state.ensure_tables(db)
+    last, cursor = JournalReader(db).last_seq(), state.get_cursor(db, cfg.station.station_id)
+    clips = state.clip_backlog(db)
+    ok = last - cursor < 1000 and clips < 100
+    return Finding("backlog", ok, f"{last - cursor} events and {clips} clips not yet at central "
+                   f"(stored through seq {cursor} of {last})",
+                   "" if ok else "check the uplink: `acceptance-station sync --config ... --status`")
+
+
+CHECKS: list[Callable[[StationConfig], Finding]] = [
+    check_key, check_database, check_scale, check_camera, check_disk, check_clock, check_broker,
+    check_api, check_backlog,
+]
+
+
+def run_doctor(config: Path) -> list[Finding]:
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        return [Finding("config", False, str(exc), "fix the named keys (see "
+                        "config/station.example.toml)")]
+    out = [Finding("config", True, f"{config} valid")]
+    for check in CHECKS:
+        try:
+            out.append(check(cfg))
+        except Exception as exc:  # one broken check must not hide the others
+            out.append(Finding(check.__name__[6:], False, f"check failed: {exc!r}", ""))
+    return out
+
+
+def render(findings: list[Finding], as_json: bool) -> str:
+    if as_json:
+        return json.dumps({"ok": all(f.ok for f in findings),
+                           "checks": [asdict(f) for f in findings]}, ensure_ascii=False, indent=1)
+    w = max(len(f.check) for f in findings)
+    lines = []
+    for f in findings:
+        lines.append(f"{f.check:<{w}}  {'OK  ' if f.ok else 'FAIL'}  {f.detail}")
+        if not f.ok and f.fix:
+            lines.append(f"{'':<{w}}        → {f.fix}")
+    return "\n".join(lines)

@@ -1,0 +1,64 @@
+"""The station's housekeeping round (every few seconds, one thread).
+
+Adopts orders the uplink fetched (``orders.loaded``), turns central's
+rejection recorded by the uplink into one ``alert.raised``, shows the uplink's
+state and backlog on the kiosk, and writes the device states to
+``device_status`` for the uplink's status message, ``doctor`` and ``status``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from core import log
+from edge import device_status
+from edge.journal import Journal
+from edge.orders import store
+
+logger = logging.getLogger("app.station")
+
+UPLINK_TEXT = {"connected": "已连接", "ok": "已连接", "disconnected": "未连接",
+               "refused": "被拒绝", "rejected": "中心拒收", "connecting": "连接中"}
+
+
+def housekeep(station: Any) -> None:
+    from sync import state as sync_state
+
+    j, orders = station.journal, station.orders
+    assert j is not None and orders is not None
+    for day in orders.days():
+        if store.adopt_pending(j, day) is not None:
+            station.hub.bump()
+    last = j.last_seq()
+    backlog = max(0, last - sync_state.get_cursor(j.db, station.cfg.station.station_id))
+    facts = sync_state.get_state(j.db)
+    alert_rejection(j, facts.get("last_rejection"))
+    up = facts.get("uplink") or {}
+    up_state = str(up.get("state", "未启动"))
+    ok = up_state in ("connected", "ok") and backlog < 50
+    station.devices.set("sync", ok, f"{UPLINK_TEXT.get(up_state, up_state)} 积压 {backlog}",
+                        backlog=backlog)
+    with j.transaction_raw() as conn:
+        device_status.write_all(conn, station.devices.snapshot())
+    station.hub.bump()
+
+
+def alert_rejection(j: Journal, rejection: dict[str, Any] | None) -> None:
+    """Central rejected a batch (the uplink's state): one ``alert.raised`` per rejection."""
+    if not rejection:
+        return
+    with j.transaction() as tx:
+        seen = tx.conn.execute(
+            "SELECT 1 FROM events WHERE type='alert.raised' AND "
+            "json_extract(event, '$.body.code')='SYNC_REJECTED' AND "
+            "json_extract(event, '$.body.rejection_at')=?", (rejection.get("at"),)).fetchone()
+        if seen:
+            return
+        first, last = int(rejection.get("first_seq", 0)), int(rejection.get("last_seq", 0))
+        tx.append("alert.raised", {
+            "code": "SYNC_REJECTED", "severity": "error",
+            "message": f"central rejected events {first}..{last}: {rejection.get('error')}"[:2000],
+            "refs": list(range(first, last + 1))[:100], "rejection_at": rejection.get("at"),
+        })
+    log.kv(logger, logging.ERROR, "central rejected a batch", first_seq=first, last_seq=last)

@@ -1,0 +1,101 @@
+"""``acceptance-station run --config FILE``: the station process (a systemd unit)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from core import log
+from core.errors import UsageError
+from core.sdnotify import notify
+
+logger = logging.getLogger("app.run")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("run", help="run the station: devices, workflow, journal, kiosk web app")
+    p.add_argument("--config", type=Path, required=True)
+    p.set_defaults(handler=run)
+
+
+def start_hall_server(hall: Any, host: str, port: int) -> Any:
+    """The read-only hall server (may listen on the LAN): hall routes only, own thread."""
+    import threading
+
+    import uvicorn
+
+    from edge.web.hall import hall_app
+
+    srv = uvicorn.Server(uvicorn.Config(hall_app(hall), host=host, port=port, log_level="warning"))
+    threading.Thread(target=srv.run, name="hall-web", daemon=True).start()
+    log.kv(logger, logging.INFO, "hall page", url=f"http://{host}:{port}/hall")
+    return srv
+
+
+def serve(station: Any, host: str, port: int) -> None:
+    """Serve the kiosk app until SIGINT/SIGTERM (uvicorn handles the signals)."""
+    import uvicorn
+
+    from edge.web.app import create_app
+    from edge.web.hall import hall_source
+
+    assert station.workflow is not None and station.orders is not None
+    wd = station.watchdog
+    wd.register("web", 10.0)
+
+    @asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        async def beat() -> None:  # the event loop is alive while this runs
+            while True:
+                wd.beat("web")
+                await asyncio.sleep(1)
+
+        task = asyncio.create_task(beat())
+        notify("READY=1")
+        wd.start()
+        yield
+        task.cancel()
+
+    hall = hall_source(station.cfg)
+    app = create_app(station.workflow, station.orders, station.devices.snapshot, station.hub,
+                     lifespan=lifespan, preview=station.preview.render, hall=hall)
+    log.kv(logger, logging.INFO, "kiosk page", url=f"http://{host}:{port}/")
+    web = station.cfg.web
+    if web.hall_port and web.hall_port != port:
+        start_hall_server(hall, web.hall_host, web.hall_port)
+    # uvicorn shuts down on SIGTERM/SIGINT and then raises the signal again; with these
+    # handlers that second delivery is a no-op, so the station's stop steps still run.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+    notify("STOPPING=1")
+    wd.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.config import ConfigError, load_config
+    from app.station import Station
+    from contract.keys import KeyError_
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    log.setup(cfg.log.level)
+    station = Station(cfg)
+    try:
+        station.start()
+    except KeyError_ as exc:
+        station.stop()
+        raise UsageError(str(exc)) from exc
+    try:
+        serve(station, cfg.web.host, cfg.web.port)
+    finally:
+        station.stop()
+    return 0

@@ -1,0 +1,192 @@
+"""CLI: ``acceptance-station sync`` (the uplink) and ``acceptance-station central``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core import log
+from core.config import ConfigError
+from core.errors import UsageError
+
+if TYPE_CHECKING:
+    from app.config import StationConfig
+    from sync.uplink import Uplink
+
+logger = logging.getLogger("app.sync_cli")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("sync", help="run the uplink to the central platform (MQTT), or show its state")
+    p.add_argument("--config", type=Path, required=True, help="station config file (TOML)")
+    p.add_argument("--status", action="store_true", help="print the uplink's state as JSON and exit")
+    p.set_defaults(handler=_sync)
+    c = sub.add_parser("central", help="run the reference central platform (ingest workers, HTTP API)")
+    c.add_argument("--config", type=Path, required=True, help="central config file (TOML)")
+    c.add_argument("--worker", type=int, metavar="N",
+                   help="run only ingest worker number N in this process (no HTTP)")
+    c.set_defaults(handler=_central)
+    k = sub.add_parser("central-command", help="send a command to a station (as central)")
+    k.add_argument("--config", type=Path, required=True, help="central config file (TOML)")
+    k.add_argument("--station", required=True, help="station id")
+    k.add_argument("command", choices=("orders.refresh", "resend_from"), help="the command")
+    k.add_argument("--seq", type=int, help="for resend_from: the first seq to resend")
+    k.add_argument("--date", help="for orders.refresh: one delivery date (YYYY-MM-DD)")
+    k.set_defaults(handler=_central_command)
+
+
+def _stop_event() -> threading.Event:
+    stop = threading.Event()
+
+    def handle(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    return stop
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from app.config import load_config
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.status:
+        from core.db import connect
+        from edge.journal import JournalReader
+        from sync import state
+        db = connect(cfg.station.db_path)
+        state.ensure_tables(db)
+        cursor = state.get_cursor(db, cfg.station.station_id)
+        last = JournalReader(db).last_seq()
+        out = {"station_id": cfg.station.station_id, "stored_through_seq": cursor, "last_seq": last,
+               "backlog_events": max(0, last - cursor), **state.get_state(db)}
+        out.pop("status", None)
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    from app.orders_sync import OrdersFetcher
+    from core.db import connect
+    from edge.journal import JournalReader
+    stop = _stop_event()
+    trigger = threading.Event()
+    uplink = build_uplink(cfg, orders_trigger=trigger)
+    if cfg.uplink.orders_fetch:
+        OrdersFetcher(cfg, stop, trigger, uplink.orders_status, uplink.orders_days).start()
+    if cfg.uplink.clip_upload:
+        from sync import clip_upload
+        cdb = connect(cfg.station.db_path)
+        clip_upload.start(cfg, stop, cdb, JournalReader(cdb))
+    log.kv(logger, logging.INFO, "uplink starting", station_id=cfg.station.station_id,
+           broker=f"{cfg.uplink.broker.host}:{cfg.uplink.broker.port}", cursor=uplink.cursor)
+    from core.sdnotify import Watchdog, notify
+    wd = Watchdog()
+    wd.register("uplink", 60.0)
+    wd.start()
+    notify("READY=1")
+    uplink.run(stop, beat=lambda: wd.beat("uplink"))
+    notify("STOPPING=1")
+    wd.stop()
+    return 0
+
+
+def _central(args: argparse.Namespace) -> int:
+    from central.config import load_central_config
+    try:
+        cfg = load_central_config(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    stop = _stop_event()
+    if args.worker is not None:
+        from central.worker import run_worker
+        log.kv(logger, logging.INFO, "ingest worker starting", index=args.worker)
+        run_worker(cfg, args.worker, stop)
+        return 0
+    server = None
+    if cfg.http.enabled:
+        from central.api import serve_in_thread
+        server, _ = serve_in_thread(cfg.http)
+        log.kv(logger, logging.INFO, "central HTTP API listening", bind=cfg.http.bind)
+    _supervise(args.config, cfg.ingest.workers, stop)
+    if server is not None:
+        server.shutdown()
+    return 0
+
+
+def _supervise(config: Path, n: int, stop: threading.Event) -> None:
+    """Run ``n`` worker processes; restart any that dies (1 s apart), stop them on exit."""
+    cmd = [sys.executable, "-m", "app.cli", "central", "--config", str(config), "--worker"]
+    procs: dict[int, subprocess.Popen[bytes]] = {i: subprocess.Popen([*cmd, str(i)]) for i in range(n)}
+    while not stop.wait(1.0):
+        for i, p in list(procs.items()):
+            if p.poll() is not None:
+                log.kv(logger, logging.WARNING, "worker exited; restarting", index=i, code=p.returncode)
+                procs[i] = subprocess.Popen([*cmd, str(i)])
+    for p in procs.values():
+        p.terminate()
+    deadline = time.monotonic() + 10
+    for p in procs.values():
+        try:
+            p.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def _central_command(args: argparse.Namespace) -> int:
+    """Publish one ``acceptance.command/1`` (QoS 1) and wait for the broker's PUBACK."""
+    import uuid
+
+    from central.config import load_central_config
+    from contract import protocol, schemas
+    from contract.mqtt import make_client
+    try:
+        cfg = load_central_config(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    cmd: dict[str, Any] = {"schema": protocol.COMMAND_SCHEMA, "command_id": str(uuid.uuid4()),
+                           "command": args.command}
+    if args.seq is not None:
+        cmd["seq"] = args.seq
+    if args.date is not None:
+        cmd["delivery_date"] = args.date
+    problems = schemas.errors("command.v1", cmd)
+    if problems:
+        raise UsageError("; ".join(problems))
+    client = make_client(cfg.broker, f"{cfg.ingest.client_id_prefix}-cmd-{uuid.uuid4().hex[:8]}")
+    try:
+        client.connect(cfg.broker.host, cfg.broker.port, cfg.broker.keepalive_s)
+    except OSError as exc:
+        print(f"error: cannot reach the broker: {exc}", file=sys.stderr)
+        return 1
+    client.loop_start()
+    try:
+        info = client.publish(protocol.topic(args.station, "commands"), protocol.dumps(cmd), qos=1)
+        info.wait_for_publish(cfg.broker.connect_timeout_s)
+        if not info.is_published():
+            print("error: the broker did not acknowledge the command in time", file=sys.stderr)
+            return 1
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    print(json.dumps(cmd))
+    return 0
+
+
+def build_uplink(cfg: StationConfig, *, orders_trigger: threading.Event | None = None) -> Uplink:
+    """The uplink of a station config, reading the journal and device states through their owners."""
+    from core.db import connect
+    from edge import device_status
+    from edge.journal import JournalReader
+    from sync.uplink import Uplink
+
+    db = connect(cfg.station.db_path)
+    return Uplink(cfg, JournalReader(db), devices=lambda: device_status.states(db),
+                  orders_trigger=orders_trigger)

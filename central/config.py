@@ -1,0 +1,81 @@
+"""The reference central platform's config file (``acceptance-station central``).
+
+Typed like the station's: every field described, unknown keys refused with their path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from contract.broker_config import BrokerSection
+from core.config import Section, load_toml
+
+
+class StoreSection(Section):
+    dsn: str = Field(
+        default="sqlite:///var/lib/acceptance-central/central.db",
+        description="sqlite:///absolute/path.db or postgresql://user@host:port/db (psycopg 3).",
+    )
+
+
+class RegistrySection(Section):
+    keys_dir: Path = Field(
+        default=Path("/etc/acceptance-central/stations"),
+        description="Folder of <station_id>.pub files, each the station's Ed25519 public key in hex.",
+    )
+
+
+class HttpSection(Section):
+    enabled: bool = Field(default=True, description="Serve the orders/menu API over HTTP.")
+    bind: str = Field(default="127.0.0.1:8780", description="host:port the HTTP API listens on.")
+    orders_dir: Path = Field(
+        default=Path("/var/lib/acceptance-central/orders"),
+        description="Folder of orders documents: <station_id>/<YYYY-MM-DD>.json.",
+    )
+    menus_dir: Path = Field(
+        default=Path("/var/lib/acceptance-central/menus"),
+        description="Folder of menus: <school_id>/<YYYY-MM-DD>.json.",
+    )
+    clips_dir: Path = Field(
+        default=Path("/var/lib/acceptance-central/clips"),
+        description="Received clips, content-addressed: objects/<sha256> and index/<station>/<clip_id>.",
+    )
+    clip_max_bytes: int = Field(
+        default=2_000_000_000, ge=1, description="Largest clip a station may upload (413 above)."
+    )
+
+
+class IngestSection(Section):
+    workers: int = Field(
+        default=2, ge=0, le=64, description="Ingest worker processes on the shared subscription."
+    )
+    client_id_prefix: str = Field(
+        default="central-ingest", description="MQTT client id prefix of the workers (suffixed with a number)."
+    )
+    gap_wait_ms: int = Field(
+        default=300, ge=0, le=10000,
+        description="On a gap, wait this long for another worker to commit the preceding batch first.",
+    )
+
+
+class CentralConfig(Section):
+    """The reference central platform's config file (``acceptance-station central``)."""
+
+    broker: BrokerSection = Field(default_factory=BrokerSection, description="The MQTT broker.")
+    store: StoreSection = Field(default_factory=StoreSection, description="Where events are stored.")
+    registry: RegistrySection = Field(default_factory=RegistrySection, description="Stations' public keys.")
+    http: HttpSection = Field(default_factory=HttpSection, description="The HTTP API (orders, menu).")
+    ingest: IngestSection = Field(default_factory=IngestSection, description="Ingest workers.")
+
+    @model_validator(mode="after")
+    def _dsn_scheme(self) -> CentralConfig:
+        if not self.store.dsn.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("store.dsn must start with sqlite:/// or postgresql://")
+        return self
+
+
+def load_central_config(path: Path) -> CentralConfig:
+    """Read and validate central's config file, naming the path of every bad key."""
+    return load_toml(path, CentralConfig)

@@ -1,0 +1,15 @@
+"""Ids shared by station and central: station, school and other slugs.
+
+One pattern, so what a station's config accepts is exactly what central's
+ingest and HTTP API accept (also the MQTT client id and the certificate CN).
+"""
+
+from __future__ import annotations
+
+import re
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,63}$"
+
+
+def is_valid_id(value: str) -> bool:
+    return re.fullmatch(ID_PATTERN, value) is not None

@@ -1,0 +1,253 @@
+"""``acceptance-station demo``: the whole system on this machine, no hardware.
+
+It starts, in order: a private ``mosquitto`` on a free loopback port (when the
+binary exists), the reference central (HTTP API with today's and tomorrow's
+demo orders, ingest workers, SQLite store), the uplink, and the station itself
+on a simulated scale and a synthetic camera. It prints the kiosk URL and runs
+until interrupted. ``--scripted`` drives a whole morning through the same API
+the kiosk page uses (see ``testbed/demo_script.py``) and exits 0 only when every
+expected outcome happened and every event reached central and verified there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from core import log
+from core.errors import UsageError
+from testbed.demo_data import SCHOOL_ID, STATION_ID
+
+logger = logging.getLogger("testbed.demo")
+CLI = [sys.executable, "-m", "app.cli"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("demo", help="run the whole system on simulated devices (no hardware)")
+    p.add_argument("--dir", type=Path, help="state folder (default: var/demo, or a fresh "
+                   "temporary folder with --scripted)")
+    p.add_argument("--port", type=int, default=8080, help="kiosk web port (0: any free port)")
+    p.add_argument("--scripted", action="store_true",
+                   help="drive a whole morning through the API, print a summary, exit")
+    p.set_defaults(handler=run)
+
+
+def _free_port() -> int:
+    from testbed.broker import free_port
+
+    return free_port()
+
+
+class DemoSystem:
+    """Every process of the demo, started in order and stopped in reverse."""
+
+    def __init__(self, state: Path, web_port: int) -> None:
+        self.state = state
+        self.web_port = web_port or _free_port()
+        self.http_port = _free_port()
+        self.broker: Any = None
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.station: Any = None
+        self.server: Any = None
+        self.tz = ZoneInfo("Asia/Shanghai")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def days(self) -> list[str]:
+        today = datetime.now(UTC).astimezone(self.tz).date()
+        return [today.isoformat(), (today + timedelta(days=1)).isoformat()]
+
+    def _write_central(self, broker_port: int) -> Path:
+        from testbed.demo_data import demo_orders
+
+        c = self.state / "central"
+        for day in self.days():
+            path = c / "orders" / STATION_ID / f"{day}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(demo_orders(STATION_ID, day), ensure_ascii=False))
+            menu = c / "menus" / SCHOOL_ID / f"{day}.json"
+            menu.parent.mkdir(parents=True, exist_ok=True)
+            menu.write_text(json.dumps({"date": day, "meals": [
+                {"name": "午餐", "dishes": ["青菜炒香菇", "土豆烧肉", "番茄蛋汤", "米饭"]}]},
+                ensure_ascii=False))
+        (c / "keys").mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.state / "station.key.pub", c / "keys" / f"{STATION_ID}.pub")
+        cfg = c / "central.toml"
+        cfg.write_text(f"""
+[broker]
+host = "127.0.0.1"
+port = {broker_port}
+[store]
+dsn = "sqlite:///{c / 'central.db'}"
+[registry]
+keys_dir = "{c / 'keys'}"
+[http]
+enabled = true
+bind = "127.0.0.1:{self.http_port}"
+orders_dir = "{c / 'orders'}"
+menus_dir = "{c / 'menus'}"
+[ingest]
+workers = 1
+""")
+        return cfg
+
+    def _write_station(self, broker_port: int | None) -> Path:
+        cfg = self.state / "station.toml"
+        uplink = "" if broker_port is None else f"""
+[uplink]
+backoff_min_s = 0.2
+backoff_max_s = 5.0
+ack_timeout_s = 10.0
+status_interval_s = 10.0
+[uplink.broker]
+host = "127.0.0.1"
+port = {broker_port}
+"""
+        cfg.write_text(f"""
+[station]
+station_id = "{STATION_ID}"
+school_id = "{SCHOOL_ID}"
+data_dir = "{self.state / 'data'}"
+key_path = "{self.state / 'station.key'}"
+[orders]
+api_url = "http://127.0.0.1:{self.http_port}"
+timeout_s = 3.0
+retries = 2
+refresh_minutes = 1
+[web]
+port = {self.web_port}
+[scale]
+simulate = true
+protocol = "ad"
+[camera]
+source = "synthetic"
+width = 640
+height = 480
+fps = 10
+synthetic_codes = []
+{uplink}""")
+        return cfg
+
+    def start(self) -> None:
+        from app.config import load_config
+        from app.station import Station
+        from contract.keys import init_key
+        from firmware_bridge.scenario import placement
+        from testbed import broker as brokers
+
+        self.state.mkdir(parents=True, exist_ok=True)
+        if not (self.state / "station.key").exists():
+            init_key(self.state / "station.key")
+        broker_port = None
+        if brokers.available():
+            self.broker = brokers.Broker(self._dir("broker"))
+            self.broker.start()
+            broker_port = self.broker.port
+        else:
+            log.kv(logger, logging.WARNING, "no mosquitto binary: the demo runs without sync")
+        central_cfg = self._write_central(broker_port or _free_port())
+        station_cfg = self._write_station(broker_port)
+        self._spawn("central", [*CLI, "central", "--config", str(central_cfg)])
+        self._wait_http(f"http://127.0.0.1:{self.http_port}/v1/stations/{STATION_ID}/orders"
+                        f"?delivery_date={self.days()[0]}")
+        if broker_port is not None:
+            self._spawn("uplink", [*CLI, "sync", "--config", str(station_cfg)])
+        self.station = Station(load_config(station_cfg), sim_dir=self._dir("scale"))
+        self.station.start()
+        self.station.scale.simulator.play(placement(0))  # an empty scale to start with
+        self._serve()
+
+    def _dir(self, name: str) -> Path:
+        d = self.state / name
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def _spawn(self, name: str, cmd: list[str]) -> None:
+        logf = open(self.state / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
+        self.procs.append((name, subprocess.Popen(cmd, stdout=logf, stderr=logf)))
+
+    def _wait_http(self, url: str, timeout: float = 20.0) -> None:
+        import requests
+
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                if requests.get(url, timeout=1).status_code < 500:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{url} did not come up; see {self.state}/*.log")
+
+    def _serve(self) -> None:
+        import uvicorn
+
+        from edge.web.app import create_app
+
+        st = self.station
+        from edge.web.hall import hall_source
+
+        app = create_app(st.workflow, st.orders, st.devices.snapshot, st.hub,
+                         preview=st.preview.render, hall=hall_source(st.cfg))
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.web_port,
+                                                    log_level="warning"))
+        threading.Thread(target=self.server.run, name="web", daemon=True).start()
+        self._wait_http(self.url + "/api/state")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.station is not None:
+            self.station.stop()
+        for name, p in reversed(self.procs):
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                log.kv(logger, logging.WARNING, "killing", process=name)
+                p.kill()
+        if self.broker is not None:
+            self.broker.kill()
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.dir is None:
+        state = Path(tempfile.mkdtemp(prefix="acceptance-demo-")) if args.scripted \
+            else Path("var/demo")
+    else:
+        state = args.dir
+    system = DemoSystem(state.resolve(), 0 if args.scripted else args.port)
+    try:
+        system.start()
+    except (OSError, RuntimeError) as exc:
+        system.stop()
+        raise UsageError(f"demo could not start: {exc}") from exc
+    try:
+        if args.scripted:
+            from testbed.demo_script import run_morning
+
+            return run_morning(system)
+        print(f"kiosk: {system.url}/   hall: {system.url}/hall   (state in {state}; Ctrl-C stops)",
+              flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+        return 0
+    finally:
+        system.stop()

@@ -17,6 +17,7 @@ from app.config import StationConfig
 from core import log
 from core.db import connect
 from core.http import make_session
+from core.threads import Periodic
 from edge.orders import store
 from edge.orders.fetch import FetchError, fetch, parse_body
 from edge.orders.model import OrdersRefused
@@ -64,25 +65,20 @@ def fetch_once(cfg: StationConfig, days: list[str]) -> dict[str, str]:
     return out
 
 
-class OrdersFetcher(threading.Thread):
+class OrdersFetcher(Periodic):
     """Fetch on the ``[orders] refresh_minutes`` schedule, and at once when triggered."""
 
     def __init__(self, cfg: StationConfig, stop: threading.Event, trigger: threading.Event,
                  results: dict[str, str], extra_days: set[str] | None = None) -> None:
-        super().__init__(name="orders-fetch", daemon=True)
-        self.cfg, self.stop, self.trigger, self.results = cfg, stop, trigger, results
+        super().__init__("orders-fetch", self.fetch_due, cfg.orders.refresh_minutes * 60,
+                         stop=stop, wake=trigger)
+        self.cfg, self.results = cfg, results
         self.extra_days = extra_days if extra_days is not None else set()
 
-    def run(self) -> None:
-        while not self.stop.is_set():
-            days = local_days(self.cfg.station.timezone)
-            while self.extra_days:  # dates named by orders.refresh commands, once each
-                day = self.extra_days.pop()
-                if day not in days:
-                    days.append(day)
-            try:
-                self.results.update(fetch_once(self.cfg, days))
-            except Exception as exc:  # a DB or config surprise must not end the thread
-                log.kv(logger, logging.ERROR, "orders fetch crashed", error=repr(exc))
-            self.trigger.wait(self.cfg.orders.refresh_minutes * 60)
-            self.trigger.clear()
+    def fetch_due(self) -> None:
+        days = local_days(self.cfg.station.timezone)
+        while self.extra_days:  # dates named by orders.refresh commands, once each
+            day = self.extra_days.pop()
+            if day not in days:
+                days.append(day)
+        self.results.update(fetch_once(self.cfg, days))

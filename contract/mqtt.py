@@ -24,8 +24,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from contract.broker_config import BrokerSection
-from contract.protocol import full_jitter
 from core import log
+from core.backoff import full_jitter
 
 logger = logging.getLogger("contract.mqtt")
 

@@ -8,7 +8,6 @@ central and the tests share one definition of the protocol.
 from __future__ import annotations
 
 import json
-import random
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -110,16 +109,6 @@ def parse_json(payload: bytes, schema_name: str) -> dict[str, Any]:
     if not isinstance(doc, dict):  # the schemas all require objects; keeps mypy honest
         raise BadMessage("not an object")
     return doc
-
-
-def full_jitter(attempt: int, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:
-    """AWS "full jitter": uniform in [0, min(cap, base * 2**attempt)].
-
-    Spreads a fleet's reconnects over the whole window instead of synchronising
-    them on the same exponential steps (paho's own reconnect delay has no jitter).
-    """
-    r = rng or random
-    return r.uniform(0.0, min(cap_s, base_s * (2 ** min(attempt, 30))))
 
 
 def dumps(doc: dict[str, Any]) -> bytes:

@@ -9,40 +9,31 @@ logs each change and calls ``on_state(state, detail)``. Subclasses write
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from core import log
+from core.threads import Worker
 
 logger = logging.getLogger(__name__)
 
 WARNING_STATES = frozenset({"lost", "stalled"})
 
 
-class DeviceThread:
-    """Owns ``state``/``detail``, start/stop and the stop event of one device thread."""
+class DeviceThread(Worker):
+    """A ``Worker`` that owns ``state``/``detail`` of one device and reports each change."""
 
     def __init__(
         self, kind: str, source: str, on_state: Callable[[str, str], None] | None, initial: str
     ) -> None:
+        super().__init__(kind)
         self.kind = kind
         self.source_name = source
         self._on_state = on_state
         self.state = initial
         self.detail = ""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=kind, daemon=True)
-
-    def _run(self) -> None:
-        raise NotImplementedError
-
-    def start(self) -> None:
-        self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        super().stop(timeout)
         self._set_state("stopped", "")
 
     def _set_state(self, state: str, detail: str) -> None:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from core import log
+from core.threads import Periodic
 
 logger = logging.getLogger("core.sdnotify")
 
@@ -67,7 +68,7 @@ class Watchdog:
         self._last: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread: Periodic | None = None
         self.pings = 0
         self.withheld: str | None = None
 
@@ -101,16 +102,10 @@ class Watchdog:
     def start(self) -> None:
         if self.interval_s is None:
             return
-        interval = self.interval_s
-
-        def run() -> None:
-            while not self._stop.wait(interval):
-                self.check_and_ping()
-
-        self._thread = threading.Thread(target=run, name="watchdog", daemon=True)
+        self._thread = Periodic("watchdog", self.check_and_ping, self.interval_s, stop=self._stop,
+                                delay_first=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=2)
+            self._thread.stop(timeout=2)

@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any, Generic, Self, TypeVar
 
 from core import log
+from core.backoff import Backoff
 from firmware_bridge.protocols import get_spec
 from firmware_bridge.protocols.base import OK, LineSettings, Parser, Reading
 from firmware_bridge.serialport import open_port
@@ -175,7 +176,7 @@ class SerialLink(Generic[T]):
         import serial
 
         t = self.timing
-        backoff = t.reconnect_initial_s
+        backoff = Backoff(t.reconnect_initial_s, t.reconnect_max_s)
         ever_open = False
         while not self._stop.is_set():
             try:
@@ -183,11 +184,10 @@ class SerialLink(Generic[T]):
             except (OSError, serial.SerialException) as exc:
                 state = LinkState.RECONNECTING if ever_open else LinkState.DISCONNECTED
                 self._set_state(state, _reason(exc))
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, t.reconnect_max_s)
+                self._stop.wait(backoff.next())
                 continue
             ever_open = True
-            backoff = t.reconnect_initial_s
+            backoff.reset()
             reason = "stopped"
             try:
                 self._session(port)
@@ -205,7 +205,7 @@ class SerialLink(Generic[T]):
                 break
             if self.state != LinkState.SILENT:
                 self._set_state(LinkState.RECONNECTING, reason)
-            self._stop.wait(backoff)
+            self._stop.wait(backoff.next())
 
     def _session(self, port: Any) -> None:
         t = self.timing

@@ -21,16 +21,13 @@ import requests
 import sqlite_utils
 
 from core import log
+from core.backoff import exp_delay
 from core.clock import now_rfc3339
+from core.threads import Periodic
 from sync import state
 from sync.config import UplinkHost
 
 logger = logging.getLogger("sync.clips")
-
-
-def backoff(attempts: int, lo: float, hi: float) -> float:
-    """Delay before the next try after ``attempts`` failures (pure)."""
-    return float(min(hi, lo * 2 ** max(0, attempts - 1)))
 
 
 class FinalizedClips(Protocol):
@@ -69,7 +66,7 @@ class ClipUploader:
 
     def _fail(self, clip_id: str, attempts: int, error: str, *, final: bool = False) -> None:
         up = self.cfg.uplink
-        delay = up.clip_backoff_max_s if final else backoff(attempts, up.clip_backoff_min_s,
+        delay = up.clip_backoff_max_s if final else exp_delay(attempts - 1, up.clip_backoff_min_s,
                                                             up.clip_backoff_max_s)
         self.db.conn.execute(
             "UPDATE clip_uploads SET attempts=?, next_try_at=?, last_error=? WHERE clip_id=?",
@@ -118,19 +115,11 @@ class ClipUploader:
             " ORDER BY event_seq", [self.clock()]))
         return sum(1 for row in rows if self.upload_one(row))
 
-    def run(self, stop: threading.Event, interval_s: float = 2.0) -> None:
-        while not stop.is_set():
-            try:
-                self.step()
-            except Exception as exc:  # one bad pass must not end the uploader
-                log.kv(logger, logging.ERROR, "clip upload pass failed", error=repr(exc))
-            stop.wait(interval_s)
 
 
 def start(cfg: UplinkHost, stop: threading.Event, db: sqlite_utils.Database,
-          journal: FinalizedClips) -> threading.Thread:
+          journal: FinalizedClips, interval_s: float = 2.0) -> Periodic:
     """The uploader's thread in the uplink process (give it a DB connection of its own)."""
-    up = ClipUploader(cfg, db, journal)
-    t = threading.Thread(target=up.run, args=(stop,), name="clip-upload", daemon=True)
-    t.start()
-    return t
+    worker = Periodic("clip-upload", ClipUploader(cfg, db, journal).step, interval_s, stop=stop)
+    worker.start()
+    return worker

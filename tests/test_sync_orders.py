@@ -146,7 +146,6 @@ def test_orders_refresh_command_triggers_a_fetch(tmp_path: Path, api: tuple[str,
                            "command": "orders.refresh", "delivery_date": "2026-12-24"})
         wait_until(lambda: results.get("2026-12-24") == "cached", 20, "the commanded date")
     finally:
-        stop.set()
-        trigger.set()
-        fetcher.join(10)
+        fetcher.stop(10)
+    assert not fetcher.is_alive()
     assert store.adopt_pending(station, tomorrow) is not None

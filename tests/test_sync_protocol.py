@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from app.config import ConfigError, StationConfig, load_config
 from central.config import CentralConfig, load_central_config
 from contract import protocol, schemas
+from core.backoff import full_jitter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,10 +98,10 @@ def test_full_jitter_is_bounded_and_spread() -> None:
     rng = random.Random(7)
     for attempt in range(12):
         cap = min(30.0, 0.5 * 2 ** attempt)
-        draws = [protocol.full_jitter(attempt, 0.5, 30.0, rng) for _ in range(500)]
+        draws = [full_jitter(attempt, 0.5, 30.0, rng) for _ in range(500)]
         assert all(0 <= d <= cap for d in draws)
         assert max(draws) - min(draws) > cap * 0.8  # spread over the whole window, not one step
-    assert protocol.full_jitter(10_000, 1.0, 5.0, rng) <= 5.0
+    assert full_jitter(10_000, 1.0, 5.0, rng) <= 5.0
 
 
 def _leaf_keys(model: type[BaseModel], prefix: str = "") -> list[str]:

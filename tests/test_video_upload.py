@@ -12,9 +12,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from app.config import StationConfig
 from central.api import serve_in_thread
 from central.config import HttpSection
+from core.backoff import exp_delay
 from edge.journal import Journal, JournalReader
 from sync import state
-from sync.clip_upload import ClipUploader, backoff
+from sync.clip_upload import ClipUploader
 from tests.sync_harness import free_port
 
 STATION = "upload-station-01"
@@ -91,4 +92,4 @@ def test_upload_with_central_down_then_up(tmp_path: Path) -> None:
 
 
 def test_backoff_doubles_to_a_cap() -> None:
-    assert [backoff(n, 2, 20) for n in (1, 2, 3, 4, 5)] == [2, 4, 8, 16, 20]
+    assert [exp_delay(n - 1, 2, 20) for n in (1, 2, 3, 4, 5)] == [2, 4, 8, 16, 20]

@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core import log
+from core.threads import Periodic
 from edge.journal import Journal
 from edge.matching.types import Order
 from edge.video import clips, retention
@@ -51,7 +52,7 @@ class VideoService:
         last = state().last  # decisions before this start are not ours to film
         self._last_seq: int | None = None if last is None else int(last["seq"])
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._retention: Periodic | None = None
         clips_dir.mkdir(parents=True, exist_ok=True)
         clips.recover(journal, clips_dir)
         self.recorder = Recorder(cfg, clips_dir, self.caption, self._done, today=self.today)
@@ -121,14 +122,9 @@ class VideoService:
 
     # -- retention ------------------------------------------------------------------------------
     def start_retention(self) -> None:
-        self._thread = threading.Thread(target=self._retention_loop, name="clip-retention",
-                                        daemon=True)
-        self._thread.start()
-
-    def _retention_loop(self) -> None:
-        while not self._stop.is_set():
-            self.run_retention()
-            self._stop.wait(self.cfg.retention_interval_s)
+        self._retention = Periodic("clip-retention", self.run_retention, self.cfg.retention_interval_s,
+                                   stop=self._stop)
+        self._retention.start()
 
     def run_retention(self) -> retention.Plan:
         try:
@@ -145,4 +141,6 @@ class VideoService:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._retention is not None:
+            self._retention.stop()
         self.recorder.stop()

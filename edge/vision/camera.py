@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from core import log
+from core.backoff import Backoff
 from core.device_thread import DeviceThread
 from edge.vision.config import CameraSection
 from edge.vision.sources import FrameSource, SourceError
@@ -45,29 +46,27 @@ class Camera(DeviceThread):
         self.reopens = 0
 
     def _run(self) -> None:
-        backoff = self.cfg.reopen_min_s
+        backoff = Backoff(self.cfg.reopen_min_s, self.cfg.reopen_max_s)
         while not self._stop.is_set():
             try:
                 self.source.open()
             except SourceError as exc:
                 self._set_state("lost", str(exc))
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, self.cfg.reopen_max_s)
+                self._stop.wait(backoff.next())
                 continue
             before = self.frames
             reason = self._capture()
             self.source.close()
             if self.frames > before:
-                backoff = self.cfg.reopen_min_s  # it worked for a while: start backoff afresh
+                backoff.reset()  # it worked for a while: start backoff afresh
             if reason is None:
                 break
             self.reopens += 1
             self._set_state(reason[0], reason[1])
             if reason[0] == "lost":
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, self.cfg.reopen_max_s)
+                self._stop.wait(backoff.next())
             else:
-                backoff = self.cfg.reopen_min_s  # a stall reopens at once
+                backoff.reset()  # a stall reopens at once
         self.source.close()
 
     def _capture(self) -> tuple[str, str] | None:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from core import log
+from core.backoff import Backoff
 from core.device_thread import DeviceThread
 from firmware_bridge.scan import ScanEvent
 
@@ -50,24 +51,23 @@ class ReaderThread(DeviceThread):
         raise NotImplementedError
 
     def _run(self) -> None:
-        backoff = self._min
+        backoff = Backoff(self._min, self._max)
         while not self._stop.is_set():
             try:
                 self._open()
             except DeviceGone as exc:
                 self._set_state("lost", str(exc))
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, self._max)
+                self._stop.wait(backoff.next())
                 continue
             self._set_state("running", "")
-            backoff = self._min
+            backoff.reset()
             try:
                 while not self._stop.is_set():
                     for text in self._read():
                         self._emit(text)
             except DeviceGone as exc:
                 self._set_state("lost", str(exc))
-                self._stop.wait(backoff)
+                self._stop.wait(backoff.next())
             finally:
                 self._close()
 

@@ -32,6 +32,7 @@ from edge.vision.preview import Preview
 from edge.web.app import Hub
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Effect, NewScanWindow, Reading, TareScale, Weight
+from sync import state as sync_state
 
 logger = logging.getLogger("app.station")
 
@@ -147,12 +148,10 @@ class Station:
     def _start_journal(self) -> None:
         c = self.cfg.station
         j = Journal(c.db_path, load_key(c.key_path), c.station_id)
-        # Every table the station touches is migrated here, once, before any thread starts:
+        # Every table the station writes is migrated here, once, before any thread starts:
         # the threads share this connection and only the journal lock orders their writes.
-        from sync import state as sync_state
-
+        # The uplink's tables are the uplink's: the station only reads them (sync.state).
         store.ensure_tables(j.db)
-        sync_state.ensure_tables(j.db)
         device_status.ensure_tables(j.db)
         self.journal = j
         j.append("station.started", {"version": __version__, "config_digest": config_digest(self.cfg),
@@ -177,7 +176,7 @@ class Station:
             return
         assert self.journal is not None and self.workflow is not None and self.orders is not None
         c = self.cfg.station
-        wf = self.workflow
+        wf, db = self.workflow, self.journal.db
 
         def set_device(ok: bool, text: str) -> None:
             self.devices.set("video", ok, text)
@@ -185,7 +184,8 @@ class Station:
 
         self.video = VideoService(self.cfg.video, self.journal, c.data_dir / "clips", c.station_id,
                                   ZoneInfo(c.timezone), self.orders, lambda: wf.state, set_device,
-                                  lambda: self.camera_state)
+                                  lambda: self.camera_state,
+                                  lambda: sync_state.stored_clip_ids(db))
         self.workflow.observers.append(self.video.after)
         self.video.start_retention()
         self._stops.append(("video", self.video.stop))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UsageError
+from sync import state as sync_state
 
 
 def register(sub: Any) -> None:
@@ -41,10 +42,10 @@ def _open(path: Path) -> tuple[Any, Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from edge.video import clips, retention
+    from edge.video import clips
 
     cfg, db = _open(args.config)
-    stored = retention.stored_ids(db)
+    stored = sync_state.stored_clip_ids(db)
     for c in clips.finalized(db, since_at=args.since):
         print(json.dumps({"clip_id": c.clip_id, "file": c.file, "sha256": c.sha256, "bytes": c.bytes,
                           "duration_ms": c.duration_ms, "at": c.at, "event_id": c.event["event_id"],
@@ -84,14 +85,14 @@ def _retention(args: argparse.Namespace) -> int:
     today = datetime.now(UTC).astimezone(ZoneInfo(cfg.station.timezone)).date().isoformat()
     v = cfg.video
     if args.dry_run:
-        files = retention.scan(clips_dir, retention.stored_ids(db))
+        files = retention.scan(clips_dir, sync_state.stored_clip_ids(db))
         rules = retention.Rules(v.budget_mb * retention.MB, v.min_free_mb * retention.MB,
                                 v.retention_days)
         plan = retention.plan([f for _, f in files.values()],
                               retention.Disk(shutil.disk_usage(clips_dir).free), rules,
                               date.fromisoformat(today))
     else:
-        plan = retention.run(db, clips_dir, v, today=today)
+        plan = retention.run(sync_state.stored_clip_ids(db), clips_dir, v, today=today)
     print(json.dumps({"delete": list(plan.delete), "stop_recording": plan.stop_recording,
                       "why": plan.why_stopped, "dry_run": args.dry_run}))
     return 0

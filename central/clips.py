@@ -67,6 +67,13 @@ def _put(h: ApiHandler, m: re.Match[str], q: dict[str, list[str]]) -> None:
         h.send_json(413, {"error": "clip too large"})
         return
     (root / "objects").mkdir(parents=True, exist_ok=True)
+    code, doc = _receive(h, root, m.group(1), m.group(2), length, claimed)
+    h.send_json(code, doc)  # after the temporary file is gone: a client never sees it
+
+
+def _receive(h: ApiHandler, root: Path, station: str, clip_id: str, length: int,
+             claimed: str) -> tuple[int, dict[str, str]]:
+    """Read the body into a temporary file, check it, store it; (status, answer)."""
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(dir=root / "objects", prefix=".in-")
     try:
@@ -82,24 +89,20 @@ def _put(h: ApiHandler, m: re.Match[str], q: dict[str, list[str]]) -> None:
             f.flush()
             os.fsync(f.fileno())
         if left > 0:
-            h.send_json(400, {"error": "body shorter than Content-Length"})
-            return
+            return 400, {"error": "body shorter than Content-Length"}
         got = digest.hexdigest()
         if got != claimed:
-            h.send_json(400, {"error": "hash mismatch", "sha256": got})
-            return
+            return 400, {"error": "hash mismatch", "sha256": got}
         with _lock:
-            idx = _index(root, m.group(1), m.group(2))
+            idx = _index(root, station, clip_id)
             if idx.exists():
                 stored = idx.read_text().strip()
-                code = 200 if stored == got else 409
-                h.send_json(code, {"sha256": stored})
-                return
+                return (200 if stored == got else 409), {"sha256": stored}
             obj = root / "objects" / got
             if not obj.exists():
                 os.replace(tmp, obj)
             _durable_write(idx, got.encode())
-        h.send_json(201, {"sha256": got})
+        return 201, {"sha256": got}
     finally:
         Path(tmp).unlink(missing_ok=True)
 

@@ -22,7 +22,6 @@ import sqlite_utils
 
 from core import log
 from core.backoff import exp_delay
-from core.clock import now_rfc3339
 from core.threads import Periodic
 from sync import state
 from sync.config import UplinkHost
@@ -38,14 +37,7 @@ class FinalizedClips(Protocol):
 
 def enqueue_new(db: sqlite_utils.Database, journal: FinalizedClips) -> int:
     """Add a row for each finalized clip not yet known; returns how many were added."""
-    after = int(db.conn.execute("SELECT coalesce(max(event_seq), 0) FROM clip_uploads").fetchone()[0])
-    added = 0
-    for seq, body in journal.bodies_of_type("clip.finalized", after):
-        cur = db.conn.execute(
-            "INSERT OR IGNORE INTO clip_uploads(clip_id, file, sha256, bytes, event_seq)"
-            " VALUES (?,?,?,?,?)", (body["clip_id"], body["file"], body["sha256"], body["bytes"], seq))
-        added += int(cur.rowcount or 0)
-    return added
+    return state.enqueue_clips(db, journal.bodies_of_type("clip.finalized", state.last_enqueued_seq(db)))
 
 
 class ClipUploader:
@@ -68,16 +60,12 @@ class ClipUploader:
         up = self.cfg.uplink
         delay = up.clip_backoff_max_s if final else exp_delay(attempts - 1, up.clip_backoff_min_s,
                                                             up.clip_backoff_max_s)
-        self.db.conn.execute(
-            "UPDATE clip_uploads SET attempts=?, next_try_at=?, last_error=? WHERE clip_id=?",
-            (attempts, self.clock() + delay, error[:500], clip_id))
+        state.clip_failed(self.db, clip_id, attempts, self.clock() + delay, error)
         log.kv(logger, logging.WARNING, "clip upload failed", clip_id=clip_id, error=error,
                retry_in_s=round(delay, 1))
 
     def _stored(self, clip_id: str, how: str) -> None:
-        self.db.conn.execute(
-            "UPDATE clip_uploads SET stored_at=?, last_error=NULL WHERE clip_id=?",
-            (now_rfc3339(), clip_id))
+        state.clip_stored(self.db, clip_id)
         log.kv(logger, logging.INFO, "clip stored at central", clip_id=clip_id, how=how)
 
     def upload_one(self, row: dict[str, Any]) -> bool:
@@ -110,9 +98,7 @@ class ClipUploader:
     def step(self) -> int:
         """Enqueue new clips and try every clip that is due; returns how many were stored."""
         enqueue_new(self.db, self.journal)
-        rows = list(self.db.query(
-            "SELECT * FROM clip_uploads WHERE stored_at IS NULL AND next_try_at <= ?"
-            " ORDER BY event_seq", [self.clock()]))
+        rows = state.clips_due(self.db, self.clock())
         return sum(1 for row in rows if self.upload_one(row))
 
 

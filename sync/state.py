@@ -12,6 +12,7 @@ retained status message rather than an ``alert.raised`` event.
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 import sqlite_utils
@@ -59,9 +60,19 @@ def ensure_tables(db: sqlite_utils.Database) -> None:
     migrate(db, MIGRATIONS)
 
 
+def _absent(exc: sqlite3.OperationalError) -> bool:
+    """The uplink has not created its tables yet (the station may start first): read as empty."""
+    return "no such table" in str(exc)
+
+
 def get_cursor(db: sqlite_utils.Database, station_id: str) -> int:
-    row = db.conn.execute("SELECT stored_through_seq FROM sync_cursor WHERE station_id=?",
-                          (station_id,)).fetchone()
+    try:
+        row = db.conn.execute("SELECT stored_through_seq FROM sync_cursor WHERE station_id=?",
+                              (station_id,)).fetchone()
+    except sqlite3.OperationalError as exc:
+        if _absent(exc):
+            return 0
+        raise
     return 0 if row is None else int(row[0])
 
 
@@ -80,7 +91,58 @@ def put_state(db: sqlite_utils.Database, key: str, value: Any) -> None:
 
 
 def get_state(db: sqlite_utils.Database) -> dict[str, Any]:
-    return {k: json.loads(v) for k, v in db.conn.execute("SELECT key, value FROM sync_state")}
+    try:
+        rows = db.conn.execute("SELECT key, value FROM sync_state").fetchall()
+    except sqlite3.OperationalError as exc:
+        if _absent(exc):
+            return {}
+        raise
+    return {k: json.loads(v) for k, v in rows}
+
+
+def stored_clip_ids(db: sqlite_utils.Database) -> set[str]:
+    """Clip ids central holds; empty when no uploader has run yet (no table)."""
+    try:
+        rows = db.conn.execute("SELECT clip_id FROM clip_uploads WHERE stored_at IS NOT NULL").fetchall()
+    except sqlite3.OperationalError as exc:
+        if _absent(exc):
+            return set()
+        raise
+    return {str(r[0]) for r in rows}
+
+
+def enqueue_clips(db: sqlite_utils.Database, finalized: list[tuple[int, dict[str, Any]]]) -> int:
+    """One upload row per ``clip.finalized`` (seq, body) not yet known; returns how many were added."""
+    added = 0
+    for seq, body in finalized:
+        cur = db.conn.execute(
+            "INSERT OR IGNORE INTO clip_uploads(clip_id, file, sha256, bytes, event_seq)"
+            " VALUES (?,?,?,?,?)", (body["clip_id"], body["file"], body["sha256"], body["bytes"], seq))
+        added += int(cur.rowcount or 0)
+    return added
+
+
+def last_enqueued_seq(db: sqlite_utils.Database) -> int:
+    return int(db.conn.execute("SELECT coalesce(max(event_seq), 0) FROM clip_uploads").fetchone()[0])
+
+
+def clips_due(db: sqlite_utils.Database, now: float) -> list[dict[str, Any]]:
+    """Clips not yet at central whose next try is due, oldest event first."""
+    cur = db.conn.execute("SELECT * FROM clip_uploads WHERE stored_at IS NULL AND next_try_at <= ?"
+                          " ORDER BY event_seq", (now,))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur]
+
+
+def clip_failed(db: sqlite_utils.Database, clip_id: str, attempts: int, next_try_at: float,
+                error: str) -> None:
+    db.conn.execute("UPDATE clip_uploads SET attempts=?, next_try_at=?, last_error=? WHERE clip_id=?",
+                    (attempts, next_try_at, error[:500], clip_id))
+
+
+def clip_stored(db: sqlite_utils.Database, clip_id: str) -> None:
+    db.conn.execute("UPDATE clip_uploads SET stored_at=?, last_error=NULL WHERE clip_id=?",
+                    (now_rfc3339(), clip_id))
 
 
 def clip_backlog(db: sqlite_utils.Database) -> int:

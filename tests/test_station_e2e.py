@@ -230,6 +230,7 @@ def test_central_rejection_becomes_one_alert(running: tuple[Station, str]) -> No
     j = station.journal
     assert j is not None
     uplink_db = dbmod.connect(station.cfg.station.db_path)  # the uplink's own connection
+    sync_state.ensure_tables(uplink_db)  # as the uplink does at start: the tables are its own
     sync_state.put_state(uplink_db, "last_rejection", {"at": "2026-11-28T06:00:00.000Z",
                                                        "first_seq": 2, "last_seq": 3,
                                                        "error": "schema: $.body.x"})

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import sqlite_utils
-
 from core import log
 from edge.video.config import VideoSection
 
@@ -85,14 +83,6 @@ def plan(clips: list[ClipFile], disk: Disk, rules: Rules, today: date) -> Plan:
     return Plan(tuple(gone), False)
 
 
-def stored_ids(db: sqlite_utils.Database) -> set[str]:
-    try:
-        rows = db.conn.execute("SELECT clip_id FROM clip_uploads WHERE stored_at IS NOT NULL")
-        return {str(r[0]) for r in rows}
-    except Exception:  # no uploader has run yet: nothing is stored centrally
-        return set()
-
-
 def scan(clips_dir: Path, stored: set[str]) -> dict[str, tuple[Path, ClipFile]]:
     """The clip files on disk (``<day>/<clip_id>.mp4``)."""
     out = {}
@@ -105,9 +95,13 @@ def scan(clips_dir: Path, stored: set[str]) -> dict[str, tuple[Path, ClipFile]]:
     return out
 
 
-def run(db: sqlite_utils.Database, clips_dir: Path, cfg: VideoSection, *, today: str) -> Plan:
-    """One pass of the retention job: plan, delete, report."""
-    files = scan(clips_dir, stored_ids(db))
+def run(stored: set[str], clips_dir: Path, cfg: VideoSection, *, today: str) -> Plan:
+    """One pass of the retention job: plan, delete, report.
+
+    ``stored`` are the clip ids central holds (the uplink's record, passed in by the
+    application): only those may be deleted before their time.
+    """
+    files = scan(clips_dir, stored)
     rules = Rules(cfg.budget_mb * MB, cfg.min_free_mb * MB, cfg.retention_days)
     p = plan([f for _, f in files.values()], Disk(shutil.disk_usage(clips_dir).free), rules,
              date.fromisoformat(today))

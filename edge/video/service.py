@@ -36,8 +36,10 @@ class VideoService:
     def __init__(self, cfg: VideoSection, journal: Journal, clips_dir: Path, station_id: str,
                  tz: ZoneInfo, orders: Callable[[], dict[str, Order]],
                  state: Callable[[], State], set_device: Callable[[bool, str], None],
-                 camera_state: Callable[[], str]) -> None:
+                 camera_state: Callable[[], str],
+                 stored_clips: Callable[[], set[str]] = set) -> None:
         self.cfg = cfg
+        self.stored_clips = stored_clips  # clip ids central holds (from the uplink's table)
         self.journal = journal
         self.clips_dir = clips_dir
         self.station_id = station_id
@@ -128,7 +130,7 @@ class VideoService:
 
     def run_retention(self) -> retention.Plan:
         try:
-            plan = retention.run(self.journal.db, self.clips_dir, self.cfg, today=self.today())
+            plan = retention.run(self.stored_clips(), self.clips_dir, self.cfg, today=self.today())
         except Exception as exc:  # the job must keep running
             log.kv(logger, logging.ERROR, "retention failed", error=repr(exc))
             return retention.Plan((), False, str(exc))

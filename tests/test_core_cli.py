@@ -16,6 +16,7 @@ from edge.matching.types import Policy
 from edge.orders.model import observation_from_json, orders_from_doc
 from edge.records import Measurement, line_event
 from testbed.demo_data import demo_orders
+from tests.cli_inproc import run_cli
 from tests.conftest import CLI
 
 DAY = "2026-11-28"
@@ -26,8 +27,7 @@ def _decide(tmp_path: Path, obs: Any, *extra: str) -> subprocess.CompletedProces
     orders.write_text(json.dumps(demo_orders("hz-xh-zjg-01", DAY), ensure_ascii=False))
     o = tmp_path / "obs.json"
     o.write_text(obs if isinstance(obs, str) else json.dumps(obs, ensure_ascii=False))
-    return subprocess.run([*CLI, "decide", "--orders", str(orders), "--observation", str(o),
-                           *extra], capture_output=True, text=True, timeout=60)
+    return run_cli("decide", "--orders", str(orders), "--observation", str(o), *extra)
 
 
 OBS = {"order_id": "PO-20261128-0012", "line_id": "1", "supplier_id": "sup-0031",
@@ -70,8 +70,7 @@ def test_decide_invalid_input_exit_2(tmp_path: Path) -> None:
         r = _decide(tmp_path, bad)
         assert r.returncode == 2, (bad, r.stdout)
         assert needle in r.stderr, (needle, r.stderr)
-    r = subprocess.run([*CLI, "decide", "--orders", "/nonexistent", "--observation", "/x"],
-                       capture_output=True, text=True)
+    r = run_cli("decide", "--orders", "/nonexistent", "--observation", "/x")
     assert r.returncode == 2 and "cannot read" in r.stderr
 
 
@@ -87,9 +86,9 @@ def test_ledger_csv_for_excel(tmp_path: Path, journal: Journal) -> None:
     journal.append(kind, body)
     today = journal.clock.now()[:10]
     out = tmp_path / "ledger.csv"
-    r = subprocess.run([*CLI, "ledger", "--db", str(journal.db.conn.execute(
+    r = run_cli("ledger", "--db", str(journal.db.conn.execute(
         "PRAGMA database_list").fetchone()[2]), "--date", today, "--timezone", "UTC",
-        "--output", str(out)], capture_output=True, text=True)
+        "--output", str(out))
     assert r.returncode == 0, r.stderr
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
@@ -101,11 +100,9 @@ def test_ledger_csv_for_excel(tmp_path: Path, journal: Journal) -> None:
     assert row["批号"] == "B2411" and row["生产日期"] == "2026-11-27"
     for col in ("规格", "数量", "保质期至", "进货日期", "供货者地址", "联系方式"):
         assert col in row
-    r = subprocess.run([*CLI, "ledger", "--db", "/nonexistent.db", "--date", today],
-                       capture_output=True, text=True)
+    r = run_cli("ledger", "--db", "/nonexistent.db", "--date", today)
     assert r.returncode == 2
-    r = subprocess.run([*CLI, "ledger", "--db", str(out), "--date", "2026-13-01"],
-                       capture_output=True, text=True)
+    r = run_cli("ledger", "--db", str(out), "--date", "2026-13-01")
     assert r.returncode == 2 and "not a date" in r.stderr
 
 

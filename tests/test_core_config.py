@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
 
 from app.config import ConfigError, StationConfig, load_config, parse_config
-from tests.conftest import CLI, ROOT
+from tests.cli_inproc import run_cli
+from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "config" / "station.example.toml"
 MINIMAL = '[station]\nstation_id = "hz-xh-zjg-01"\nschool_id = "hz-xh-zjg"\n'
@@ -71,7 +71,7 @@ def test_defaults() -> None:
 def test_config_check_cli(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(MINIMAL + "[orders]\napi = 'x'\n")
-    r = subprocess.run([*CLI, "config", "check", str(bad)], capture_output=True, text=True)
+    r = run_cli("config", "check", str(bad))
     assert r.returncode == 2 and "orders.api: unknown key" in r.stderr
-    r = subprocess.run([*CLI, "config", "check", str(EXAMPLE)], capture_output=True, text=True)
+    r = run_cli("config", "check", str(EXAMPLE))
     assert r.returncode == 0

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from contract.chain import FloatInRecord, canonical_json, event_hash
 from contract.keys import public_hex
 from edge.journal import Journal, JournalError, read_events
-from tests.conftest import CLI
+from tests.cli_inproc import run_cli
 
 
 def _fill(j: Journal, n: int) -> None:
@@ -25,8 +25,7 @@ def _fill(j: Journal, n: int) -> None:
 
 
 def _verify(db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "verify", "--db", str(db)], capture_output=True, text=True,
-                          timeout=60)
+    return run_cli("verify", "--db", str(db))
 
 
 def _tamper(db: Path, sql: str, params: tuple[object, ...] = ()) -> None:
@@ -142,21 +141,20 @@ def test_failed_transaction_appends_nothing(journal: Journal) -> None:
 
 def test_verify_with_wrong_public_key(chain_db: Path) -> None:
     other = public_hex(Ed25519PrivateKey.generate())
-    r = subprocess.run([*CLI, "verify", "--db", str(chain_db), "--public-key", other],
-                       capture_output=True, text=True, timeout=60)
+    r = run_cli("verify", "--db", str(chain_db), "--public-key", other)
     assert r.returncode == 1 and "seq 1: signature" in r.stdout
 
 
 def test_keys_init_mode_and_no_overwrite(tmp_path: Path) -> None:
     key = tmp_path / "k" / "station.key"
-    r = subprocess.run([*CLI, "keys", "init", "--key", str(key)], capture_output=True, text=True)
+    r = run_cli("keys", "init", "--key", str(key))
     assert r.returncode == 0 and len(r.stdout.strip()) == 64
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     before = key.read_bytes()
-    r2 = subprocess.run([*CLI, "keys", "init", "--key", str(key)], capture_output=True, text=True)
+    r2 = run_cli("keys", "init", "--key", str(key))
     assert r2.returncode == 1 and "refusing to overwrite" in r2.stderr
     assert key.read_bytes() == before
-    r3 = subprocess.run([*CLI, "keys", "show", "--key", str(key)], capture_output=True, text=True)
+    r3 = run_cli("keys", "show", "--key", str(key))
     assert r3.stdout == r.stdout
 
 

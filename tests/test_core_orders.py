@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +18,7 @@ from edge.orders import store
 from edge.orders.fetch import refresh
 from edge.orders.model import OrdersRefused, validate_orders
 from testbed.demo_data import demo_orders
-from tests.conftest import CLI
+from tests.cli_inproc import run_cli
 
 STATION = "test-station-01"
 DAY = "2026-11-29"
@@ -148,20 +147,16 @@ def test_import_cli(tmp_path: Path) -> None:
     cfg = tmp_path / "station.toml"
     cfg.write_text(f'[station]\nstation_id = "{STATION}"\nschool_id = "test-school"\n'
                    f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n')
-    subprocess.run([*CLI, "keys", "init", "--config", str(cfg)], check=True, capture_output=True)
+    run_cli("keys", "init", "--config", str(cfg)).check_returncode()
     good = tmp_path / "orders.json"
     good.write_text(json.dumps(demo_orders(STATION, DAY), ensure_ascii=False))
-    r = subprocess.run([*CLI, "orders", "import", str(good), "--config", str(cfg)],
-                       capture_output=True, text=True)
+    r = run_cli("orders", "import", str(good), "--config", str(cfg))
     assert r.returncode == 0 and "loaded" in r.stdout, r.stderr
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema": "acceptance.orders/1"}')
-    r = subprocess.run([*CLI, "orders", "import", str(bad), "--config", str(cfg)],
-                       capture_output=True, text=True)
+    r = run_cli("orders", "import", str(bad), "--config", str(cfg))
     assert r.returncode == 2 and "unchanged" in r.stderr and "station_id" in r.stderr
-    r = subprocess.run([*CLI, "orders", "import", str(good), "--config", str(cfg)],
-                       capture_output=True, text=True)
+    r = run_cli("orders", "import", str(good), "--config", str(cfg))
     assert r.returncode == 0 and "already in use" in r.stdout
-    r = subprocess.run([*CLI, "verify", "--db", str(tmp_path / "data/station.db")],
-                       capture_output=True, text=True)
+    r = run_cli("verify", "--db", str(tmp_path / "data/station.db"))
     assert r.returncode == 0 and "1 events" in r.stdout

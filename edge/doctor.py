@@ -69,7 +69,7 @@ def check_database(cfg: StationConfig) -> Finding:
     if db is None:
         return Finding("database", False, f"{cfg.station.db_path} does not exist",
                        "start the station once (systemctl start acceptance-station)")
-    row = db.conn.execute("PRAGMA integrity_check").fetchone()
+    row = db.execute("PRAGMA integrity_check").fetchone()
     if row is None or row[0] != "ok":
         return Finding("database", False, f"integrity check: {row[0] if row else '?'}",
                        "stop the station, copy the DB aside and call the platform team")
@@ -90,7 +90,7 @@ def _live_state(cfg: StationConfig, device: str) -> tuple[bool, str] | None:
     if db is None:
         return None
     try:
-        row = db.conn.execute("SELECT state, ok, updated_at FROM device_status WHERE device=?",
+        row = db.execute("SELECT state, ok, updated_at FROM device_status WHERE device=?",
                               (device,)).fetchone()
     except Exception:
         return None

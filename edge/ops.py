@@ -46,7 +46,7 @@ def status_text(cfg: StationConfig) -> str:
     db = dbmod.connect(path)
     lines = [f"station {cfg.station.station_id}   {time.strftime('%Y-%m-%d %H:%M:%S')}"]
     try:
-        rows = db.conn.execute("SELECT device, state, ok, updated_at FROM device_status "
+        rows = db.execute("SELECT device, state, ok, updated_at FROM device_status "
                                "ORDER BY device").fetchall()
     except Exception:
         rows = []
@@ -68,7 +68,7 @@ def status_text(cfg: StationConfig) -> str:
                  f"{state.clip_backlog(db)} clips")
     lines.append(f"uplink: {up.get('state', 'never ran')} {up.get('error') or ''} "
                  f"(since {up.get('at', '-')})")
-    db.conn.close()
+    db.close()
     return "\n".join(lines)
 
 

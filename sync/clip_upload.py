@@ -12,6 +12,7 @@ missing local file are kept with their error and retried at the longest delay.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import sqlite_utils
 
 from edge import log
 from edge.clock import now_rfc3339
@@ -34,9 +34,9 @@ def backoff(attempts: int, lo: float, hi: float) -> float:
     return float(min(hi, lo * 2 ** max(0, attempts - 1)))
 
 
-def enqueue_new(db: sqlite_utils.Database) -> int:
+def enqueue_new(db: sqlite3.Connection) -> int:
     """Add a row for each finalized clip not yet known; returns how many were added."""
-    cur = db.conn.execute(
+    cur = db.execute(
         "INSERT OR IGNORE INTO clip_uploads(clip_id, file, sha256, bytes, event_seq)"
         " SELECT json_extract(event, '$.body.clip_id'), json_extract(event, '$.body.file'),"
         " json_extract(event, '$.body.sha256'), json_extract(event, '$.body.bytes'), seq"
@@ -46,7 +46,7 @@ def enqueue_new(db: sqlite_utils.Database) -> int:
 
 
 class ClipUploader:
-    def __init__(self, cfg: StationConfig, db: sqlite_utils.Database,
+    def __init__(self, cfg: StationConfig, db: sqlite3.Connection,
                  session: requests.Session | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         from edge.orders.fetch import make_session
@@ -64,14 +64,14 @@ class ClipUploader:
         up = self.cfg.uplink
         delay = up.clip_backoff_max_s if final else backoff(attempts, up.clip_backoff_min_s,
                                                             up.clip_backoff_max_s)
-        self.db.conn.execute(
+        self.db.execute(
             "UPDATE clip_uploads SET attempts=?, next_try_at=?, last_error=? WHERE clip_id=?",
             (attempts, self.clock() + delay, error[:500], clip_id))
         log.kv(logger, logging.WARNING, "clip upload failed", clip_id=clip_id, error=error,
                retry_in_s=round(delay, 1))
 
     def _stored(self, clip_id: str, how: str) -> None:
-        self.db.conn.execute(
+        self.db.execute(
             "UPDATE clip_uploads SET stored_at=?, last_error=NULL WHERE clip_id=?",
             (now_rfc3339(), clip_id))
         log.kv(logger, logging.INFO, "clip stored at central", clip_id=clip_id, how=how)
@@ -106,9 +106,11 @@ class ClipUploader:
     def step(self) -> int:
         """Enqueue new clips and try every clip that is due; returns how many were stored."""
         enqueue_new(self.db)
-        rows = list(self.db.query(
+        cur = self.db.execute(
             "SELECT * FROM clip_uploads WHERE stored_at IS NULL AND next_try_at <= ?"
-            " ORDER BY event_seq", [self.clock()]))
+            " ORDER BY event_seq", (self.clock(),))
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         return sum(1 for row in rows if self.upload_one(row))
 
     def run(self, stop: threading.Event, interval_s: float = 2.0) -> None:

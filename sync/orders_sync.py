@@ -59,7 +59,7 @@ def fetch_once(cfg: StationConfig, days: list[str]) -> dict[str, str]:
             out[day] = "cached"
     finally:
         session.close()
-        db.conn.close()
+        db.close()
     return out
 
 

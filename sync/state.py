@@ -15,8 +15,6 @@ import json
 import sqlite3
 from typing import Any
 
-import sqlite_utils
-
 from edge.clock import now_rfc3339
 from edge.db import Migration, migrate
 
@@ -56,32 +54,32 @@ MIGRATIONS: list[Migration] = [
 ]
 
 
-def ensure_tables(db: sqlite_utils.Database) -> None:
+def ensure_tables(db: sqlite3.Connection) -> None:
     migrate(db, MIGRATIONS)
 
 
-def get_cursor(db: sqlite_utils.Database, station_id: str) -> int:
-    row = db.conn.execute("SELECT stored_through_seq FROM sync_cursor WHERE station_id=?",
+def get_cursor(db: sqlite3.Connection, station_id: str) -> int:
+    row = db.execute("SELECT stored_through_seq FROM sync_cursor WHERE station_id=?",
                           (station_id,)).fetchone()
     return 0 if row is None else int(row[0])
 
 
-def set_cursor(db: sqlite_utils.Database, station_id: str, seq: int) -> None:
-    db.conn.execute(
+def set_cursor(db: sqlite3.Connection, station_id: str, seq: int) -> None:
+    db.execute(
         "INSERT INTO sync_cursor(station_id, stored_through_seq, updated_at) VALUES (?,?,?) "
         "ON CONFLICT(station_id) DO UPDATE SET stored_through_seq=excluded.stored_through_seq, "
         "updated_at=excluded.updated_at", (station_id, seq, now_rfc3339()))
 
 
-def put_state(db: sqlite_utils.Database, key: str, value: Any) -> None:
-    db.conn.execute(
+def put_state(db: sqlite3.Connection, key: str, value: Any) -> None:
+    db.execute(
         "INSERT INTO sync_state(key, value, updated_at) VALUES (?,?,?) ON CONFLICT(key) DO UPDATE "
         "SET value=excluded.value, updated_at=excluded.updated_at",
         (key, json.dumps(value, ensure_ascii=False), now_rfc3339()))
 
 
-def get_state(db: sqlite_utils.Database) -> dict[str, Any]:
-    return {k: json.loads(v) for k, v in db.conn.execute("SELECT key, value FROM sync_state")}
+def get_state(db: sqlite3.Connection) -> dict[str, Any]:
+    return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM sync_state")}
 
 
 def _no_journal_yet(exc: sqlite3.OperationalError) -> bool:
@@ -89,9 +87,9 @@ def _no_journal_yet(exc: sqlite3.OperationalError) -> bool:
     return "no such table: events" in str(exc)
 
 
-def last_seq(db: sqlite_utils.Database) -> int:
+def last_seq(db: sqlite3.Connection) -> int:
     try:
-        row = db.conn.execute("SELECT max(seq) FROM events").fetchone()
+        row = db.execute("SELECT max(seq) FROM events").fetchone()
     except sqlite3.OperationalError as exc:
         if _no_journal_yet(exc):
             return 0
@@ -99,10 +97,10 @@ def last_seq(db: sqlite_utils.Database) -> int:
     return int(row[0] or 0)
 
 
-def read_rows(db: sqlite_utils.Database, from_seq: int, limit: int) -> list[tuple[int, str]]:
+def read_rows(db: sqlite3.Connection, from_seq: int, limit: int) -> list[tuple[int, str]]:
     """(seq, canonical event text) from ``from_seq`` on, as stored by the journal."""
     try:
-        return [(int(s), str(t)) for s, t in db.conn.execute(
+        return [(int(s), str(t)) for s, t in db.execute(
             "SELECT seq, event FROM events WHERE seq >= ? ORDER BY seq LIMIT ?", (from_seq, limit))]
     except sqlite3.OperationalError as exc:
         if _no_journal_yet(exc):
@@ -110,18 +108,18 @@ def read_rows(db: sqlite_utils.Database, from_seq: int, limit: int) -> list[tupl
         raise
 
 
-def device_states(db: sqlite_utils.Database) -> dict[str, str]:
+def device_states(db: sqlite3.Connection) -> dict[str, str]:
     """Device states the station keeps in ``device_status(device, state)``, if it has that table."""
     try:
-        return {str(d): str(s) for d, s in db.conn.execute("SELECT device, state FROM device_status")}
+        return {str(d): str(s) for d, s in db.execute("SELECT device, state FROM device_status")}
     except Exception:  # the table belongs to the station and may not exist (yet)
         return {}
 
 
-def clip_backlog(db: sqlite_utils.Database) -> int:
+def clip_backlog(db: sqlite3.Connection) -> int:
     """Clips not yet stored at central, from the station's ``clip_uploads`` table when present."""
     try:
-        row = db.conn.execute("SELECT count(*) FROM clip_uploads WHERE stored_at IS NULL").fetchone()
+        row = db.execute("SELECT count(*) FROM clip_uploads WHERE stored_at IS NULL").fetchone()
         return int(row[0])
     except Exception:  # clips are issue 7's; absent table means no backlog known
         return 0

@@ -62,13 +62,13 @@ def test_keep_days_extends_what_stays() -> None:
 
 def test_job_deletes_files_central_stored(tmp_path: Path) -> None:
     db = connect(tmp_path / "station.db")
-    db.conn.execute("CREATE TABLE clip_uploads (clip_id TEXT PRIMARY KEY, stored_at TEXT)")
+    db.execute("CREATE TABLE clip_uploads (clip_id TEXT PRIMARY KEY, stored_at TEXT)")
     clips = tmp_path / "clips"
     for day, cid in (("2026-11-01", "old-stored"), ("2026-11-02", "old-unsynced"),
                      ("2026-11-28", "today")):
         (clips / day).mkdir(parents=True)
         (clips / day / f"{cid}.mp4").write_bytes(b"x" * 2 * MB)
-    db.conn.execute("INSERT INTO clip_uploads VALUES ('old-stored', '2026-11-02T00:00:00Z'),"
+    db.execute("INSERT INTO clip_uploads VALUES ('old-stored', '2026-11-02T00:00:00Z'),"
                     " ('old-unsynced', NULL)")
     (clips / "2026-11-28" / "half.mp4.part").write_bytes(b"x")
     cfg = VideoSection(budget_mb=3, min_free_mb=0)

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-
-import sqlite_utils
 
 from edge import log
 from edge.video.config import VideoSection
@@ -85,9 +84,9 @@ def plan(clips: list[ClipFile], disk: Disk, rules: Rules, today: date) -> Plan:
     return Plan(tuple(gone), False)
 
 
-def stored_ids(db: sqlite_utils.Database) -> set[str]:
+def stored_ids(db: sqlite3.Connection) -> set[str]:
     try:
-        rows = db.conn.execute("SELECT clip_id FROM clip_uploads WHERE stored_at IS NOT NULL")
+        rows = db.execute("SELECT clip_id FROM clip_uploads WHERE stored_at IS NOT NULL")
         return {str(r[0]) for r in rows}
     except Exception:  # no uploader has run yet: nothing is stored centrally
         return set()
@@ -105,7 +104,7 @@ def scan(clips_dir: Path, stored: set[str]) -> dict[str, tuple[Path, ClipFile]]:
     return out
 
 
-def run(db: sqlite_utils.Database, clips_dir: Path, cfg: VideoSection, *, today: str) -> Plan:
+def run(db: sqlite3.Connection, clips_dir: Path, cfg: VideoSection, *, today: str) -> Plan:
     """One pass of the retention job: plan, delete, report."""
     files = scan(clips_dir, stored_ids(db))
     rules = Rules(cfg.budget_mb * MB, cfg.min_free_mb * MB, cfg.retention_days)

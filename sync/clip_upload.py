@@ -1,4 +1,4 @@
-"""Clip upload (CONTRACT.md §5), in the uplink process, with ``requests``.
+"""Clip upload (docs/contract.md §5), in the uplink process, with ``requests``.
 
 Every ``clip.finalized`` event in the journal becomes a row of
 ``clip_uploads``; the row survives restarts, so uploading resumes where it

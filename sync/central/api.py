@@ -1,6 +1,6 @@
-"""Central's HTTP API (CONTRACT.md §1): orders and menus from folders, with ETags.
+"""Central's HTTP API (docs/contract.md §1): orders and menus from folders, with ETags.
 
-Routes are a table of (method, pattern, handler) so the clip receiver of §5
+Routes are a table of (method, pattern, handler) so the clip receiver of docs/contract.md §5
 (issue 7) adds its ``PUT``/``HEAD`` routes with ``add_route`` without touching
 the server. Documents are served byte for byte from
 ``orders_dir/<station_id>/<date>.json`` and ``menus_dir/<school_id>/<date>.json``;
@@ -117,7 +117,7 @@ add_route("GET", r"/healthz", _health)
 
 
 def make_server(http: HttpSection) -> ThreadingHTTPServer:
-    from sync.central import clips  # noqa: F401  (registers the clip routes of §5)
+    from sync.central import clips  # noqa: F401  (registers the clip routes of docs/contract.md §5)
 
     host, _, port = http.bind.rpartition(":")
     handler = type("BoundApiHandler", (ApiHandler,), {"http": http})

@@ -71,7 +71,7 @@ def check_database(cfg: StationConfig) -> Finding:
     if db is None:
         return Finding("database", False, f"{cfg.station.db_path} does not exist",
                        "start the station once (systemctl start acceptance-station)")
-    row = db.conn.execute("PRAGMA integrity_check").fetchone()
+    row = db.execute("PRAGMA integrity_check").fetchone()
     if row is None or row[0] != "ok":
         return Finding("database", False, f"integrity check: {row[0] if row else '?'}",
                        "stop the station, copy the DB aside and call the platform team")

@@ -65,7 +65,7 @@ def status_text(cfg: StationConfig) -> str:
                  f"{state.clip_backlog(db)} clips")
     lines.append(f"uplink: {up.get('state', 'never ran')} {up.get('error') or ''} "
                  f"(since {up.get('at', '-')})")
-    db.conn.close()
+    db.close()
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""The uplink's scheduled fetch of today's and tomorrow's orders (CONTRACT.md §1).
+"""The uplink's scheduled fetch of today's and tomorrow's orders (docs/contract.md §1).
 
 Runs in its own thread with its own DB connection so a slow API never delays
 the MQTT loop. It caches valid documents with ``store_fetched`` and records
@@ -61,7 +61,7 @@ def fetch_once(cfg: StationConfig, days: list[str]) -> dict[str, str]:
             out[day] = "cached"
     finally:
         session.close()
-        db.conn.close()
+        db.close()
     return out
 
 

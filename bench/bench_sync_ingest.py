@@ -45,7 +45,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     j = make_station(tmp, "st-bench", tmp / "keys")
     seal_backlog(j, n)
-    rows = [(int(s), str(t)) for s, t in j.db.conn.execute("SELECT seq, event FROM events ORDER BY seq")]
+    rows = [(int(s), str(t)) for s, t in j.db.execute("SELECT seq, event FROM events ORDER BY seq")]
     j.close()
     payloads = [b.payload for b in protocol.frame_batches(rows, "st-bench", "2026-11-28T06:00:00.000Z",
                                                           max_events=500, max_bytes=10**7)]

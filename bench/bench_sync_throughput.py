@@ -152,9 +152,9 @@ def main() -> None:
     t0 = time.perf_counter()
     j = make_station(tmp / "src", "st-bench", keys)
     seal_backlog(j, n)
-    texts = [t for (t,) in j.db.conn.execute("SELECT event FROM events ORDER BY seq")]
+    texts = [t for (t,) in j.db.execute("SELECT event FROM events ORDER BY seq")]
     backlog_db = tmp / "src" / "st-bench" / "station.db"
-    j.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    j.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     j.close()
     print(f"backlog: {n} signed events built in {time.perf_counter() - t0:.1f} s "
           f"(mean {sum(map(len, texts)) // n} bytes/event)")

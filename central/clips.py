@@ -1,4 +1,4 @@
-"""Central's clip receiver (CONTRACT.md §5): content-addressed, hash-checked.
+"""Central's clip receiver (docs/contract.md §5): content-addressed, hash-checked.
 
 ``PUT /v1/stations/{s}/clips/{clip_id}`` with ``X-Content-SHA256``: the body is
 streamed to a temporary file while hashed; a hash that differs from the header

@@ -1,6 +1,6 @@
 """Central's decision on one batch: validate, verify, store once, answer.
 
-``ingest`` is the whole rule of CONTRACT.md §4 for one batch, over a ``Store``
+``ingest`` is the whole rule of docs/contract.md §4 for one batch, over a ``Store``
 and a key lookup, with no MQTT in it, so the tests drive it directly and the
 worker is a thin adapter. Every batch is answered: ``stored`` when new events
 were committed, ``duplicate`` when all were already held with the same hash,

@@ -1,4 +1,4 @@
-"""The hash chain of CONTRACT.md §3 as pure functions.
+"""The hash chain of docs/contract.md §3 as pure functions.
 
 Canonical JSON, event hashing, signing and verification live here with no I/O,
 so the station's ``verify`` command and the central ingest check events with

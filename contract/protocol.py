@@ -1,4 +1,4 @@
-"""The MQTT wire format of CONTRACT.md §4 as constants and small pure functions.
+"""The MQTT wire format of docs/contract.md §4 as constants and small pure functions.
 
 Topics, batch framing (bounded by count and bytes), ack and command parsing and
 the backoff schedule live here without any I/O, so the uplink, the reference

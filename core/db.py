@@ -11,12 +11,10 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-import sqlite_utils
-
 Migration = tuple[str, str]  # (unique name, SQL script)
 
 
-def connect(path: Path | str, *, synchronous: str = "FULL") -> sqlite_utils.Database:
+def connect(path: Path | str, *, synchronous: str = "FULL") -> sqlite3.Connection:
     """Open (creating) the DB in autocommit mode so transactions are explicit."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -25,12 +23,14 @@ def connect(path: Path | str, *, synchronous: str = "FULL") -> sqlite_utils.Data
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA foreign_keys=ON")
-    return sqlite_utils.Database(conn)
+    # A REPLACE that deletes a row fires DELETE triggers only with recursive triggers on:
+    # without it, INSERT OR REPLACE would go around the journal's append-only triggers.
+    conn.execute("PRAGMA recursive_triggers=ON")
+    return conn
 
 
-def migrate(db: sqlite_utils.Database, migrations: Sequence[Migration]) -> list[str]:
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction."""
-    conn = db.conn
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT "
         "NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlite_utils
-
 from core.db import Migration, migrate
 
 MIGRATIONS: list[Migration] = [
@@ -35,7 +33,7 @@ class DeviceRow:
         return ((now or datetime.now(UTC)) - datetime.fromisoformat(self.updated_at)).total_seconds()
 
 
-def ensure_tables(db: sqlite_utils.Database) -> None:
+def ensure_tables(db: sqlite3.Connection) -> None:
     migrate(db, MIGRATIONS)
 
 
@@ -50,16 +48,16 @@ def write_all(conn: sqlite3.Connection, states: Mapping[str, Mapping[str, Any]])
             (name, str(st.get("text", "")), int(bool(st.get("ok"))), now))
 
 
-def read_all(db: sqlite_utils.Database) -> list[DeviceRow]:
+def read_all(db: sqlite3.Connection) -> list[DeviceRow]:
     """Every device's row, by name; empty when the station never ran (no table yet)."""
     try:
-        rows = db.conn.execute(
+        rows = db.execute(
             "SELECT device, state, ok, updated_at FROM device_status ORDER BY device").fetchall()
     except sqlite3.OperationalError:
         return []
     return [DeviceRow(str(d), str(s), bool(o), str(u)) for d, s, o, u in rows]
 
 
-def states(db: sqlite_utils.Database) -> dict[str, str]:
+def states(db: sqlite3.Connection) -> dict[str, str]:
     """device -> state text, for the uplink's status message."""
     return {r.device: r.state for r in read_all(db)}

@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contract.chain import GENESIS_HASH, canonical_json, check_no_floats, seal
@@ -62,7 +61,7 @@ class Tx:
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
-        self.conn: sqlite3.Connection = journal.db.conn
+        self.conn: sqlite3.Connection = journal.db
         self.events: list[dict[str, Any]] = []
         row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         self._last_seq: int = int(row[0]) if row else 0
@@ -105,7 +104,7 @@ class Journal:
         *,
         clock: Clock | None = None,
         synchronous: str = "FULL",
-        db: sqlite_utils.Database | None = None,
+        db: sqlite3.Connection | None = None,
     ) -> None:
         self.db = db or dbmod.connect(db_path, synchronous=synchronous)
         dbmod.migrate(self.db, MIGRATIONS)
@@ -120,7 +119,7 @@ class Journal:
         """Record station id and public key once; refuse to sign with another key."""
         pub = public_hex(self.key)
         with self.transaction_raw():
-            c = self.db.conn
+            c = self.db
             for k, v in (("station_id", self.station_id), ("public_key", pub)):
                 row = c.execute("SELECT value FROM journal_meta WHERE key=?", (k,)).fetchone()
                 if row is None:
@@ -133,7 +132,7 @@ class Journal:
     @contextmanager
     def transaction_raw(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            conn = self.db.conn
+            conn = self.db
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -153,15 +152,15 @@ class Journal:
             return tx.append(type_, body)
 
     def last_seq(self) -> int:
-        row = self.db.conn.execute("SELECT max(seq) FROM events").fetchone()
+        row = self.db.execute("SELECT max(seq) FROM events").fetchone()
         return int(row[0] or 0)
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.db.close()
 
 
 def read_events(
-    db: sqlite_utils.Database, *, from_seq: int = 1, to_seq: int | None = None,
+    db: sqlite3.Connection, *, from_seq: int = 1, to_seq: int | None = None,
     types: tuple[str, ...] = (),
 ) -> Iterator[dict[str, Any]]:
     """Events in seq order, parsed from their stored canonical JSON."""
@@ -173,7 +172,7 @@ def read_events(
     if types:
         sql += f" AND type IN ({','.join('?' * len(types))})"
         params.extend(types)
-    for (text,) in db.conn.execute(sql + " ORDER BY seq", params):
+    for (text,) in db.execute(sql + " ORDER BY seq", params):
         yield json.loads(text)
 
 
@@ -185,12 +184,12 @@ class JournalReader:
     may start before the station has created its journal: then the journal is empty.
     """
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
-            return list(self.db.conn.execute(sql, params))
+            return list(self.db.execute(sql, params))
         except sqlite3.OperationalError as exc:
             if "no such table: events" in str(exc):
                 return []
@@ -211,18 +210,18 @@ class JournalReader:
             "SELECT seq, event FROM events WHERE type = ? AND seq > ? ORDER BY seq", (type_, after_seq))]
 
 
-def stored_rows(db: sqlite_utils.Database) -> Iterator[tuple[int, dict[str, Any] | str]]:
+def stored_rows(db: sqlite3.Connection) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(seq column, parsed event or the parse error) for ``verify``: trusts nothing."""
-    for seq, text in db.conn.execute("SELECT seq, event FROM events ORDER BY seq"):
+    for seq, text in db.execute("SELECT seq, event FROM events ORDER BY seq"):
         try:
             yield seq, json.loads(text)
         except (ValueError, TypeError) as exc:
             yield seq, f"stored event is not valid JSON ({exc})"
 
 
-def meta(db: sqlite_utils.Database, key: str) -> str | None:
+def meta(db: sqlite3.Connection, key: str) -> str | None:
     try:
-        row = db.conn.execute("SELECT value FROM journal_meta WHERE key=?", (key,)).fetchone()
+        row = db.execute("SELECT value FROM journal_meta WHERE key=?", (key,)).fetchone()
     except sqlite3.OperationalError:
         return None
     return None if row is None else str(row[0])

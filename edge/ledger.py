@@ -12,12 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import sqlite_utils
 
 from core.clock import now_rfc3339, parse_rfc3339
 from edge.matching.reasons import label_zh
@@ -56,9 +55,9 @@ def _utc_range(day: date, tz: ZoneInfo) -> tuple[str, str]:
     return now_rfc3339(start), now_rfc3339(start + timedelta(days=1))
 
 
-def rows(db: sqlite_utils.Database, day: date, tz: ZoneInfo) -> Iterator[dict[str, Any]]:
+def rows(db: sqlite3.Connection, day: date, tz: ZoneInfo) -> Iterator[dict[str, Any]]:
     lo, hi = _utc_range(day, tz)
-    cur = db.conn.execute(
+    cur = db.execute(
         "SELECT event FROM events WHERE type IN ('line.accepted','line.rejected') "
         "AND at >= ? AND at < ? ORDER BY seq", (lo, hi))
     for (text,) in cur:

@@ -1,4 +1,4 @@
-"""Bodies of the ``line.accepted`` / ``line.rejected`` events (CONTRACT.md §3).
+"""Bodies of the ``line.accepted`` / ``line.rejected`` events (docs/contract.md §3).
 
 One function builds the incoming-inspection record from the order, what was
 measured and the decision, so the kiosk, the demo and the tests record the same

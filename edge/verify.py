@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from contract.chain import ChainProblem, verify_chain
@@ -21,7 +21,7 @@ class VerifyResult:
 
 
 def _events_checked_against_rows(
-    db: sqlite_utils.Database, problems: list[ChainProblem], counter: list[int]
+    db: sqlite3.Connection, problems: list[ChainProblem], counter: list[int]
 ) -> Iterator[dict[str, Any]]:
     for seq, event in stored_rows(db):
         counter[0] += 1
@@ -36,7 +36,7 @@ def _events_checked_against_rows(
         yield event
 
 
-def verify_db(db: sqlite_utils.Database, public_key: Ed25519PublicKey) -> VerifyResult:
+def verify_db(db: sqlite3.Connection, public_key: Ed25519PublicKey) -> VerifyResult:
     """Check every event; return the count and the first problem (by seq), if any."""
     row_problems: list[ChainProblem] = []
     counter = [0]
@@ -48,5 +48,5 @@ def verify_db(db: sqlite_utils.Database, public_key: Ed25519PublicKey) -> Verify
     # so any row problem at a lower seq has been seen by then.
     candidates = [p for p in (*row_problems, chain_problem) if p is not None]
     first = min(candidates, key=lambda p: p.seq) if candidates else None
-    last = db.conn.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+    last = db.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
     return VerifyResult(count=counter[0], last_seq=int(last), first_problem=first)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian / Raspberry Pi OS machine: system packages
 # the project needs (installed only when missing), a virtualenv in .venv, and the
-# project installed into it in editable mode with its dev tools.
+# project installed into it in editable mode with its dev tools, from the hashed lock
+# files in requirements/ (scripts/lock.sh makes them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,14 +21,26 @@ if ((${#missing[@]})); then
 fi
 
 PY="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
+# The venv holds exactly the lock (requirements/dev.lock: station, central and dev tools,
+# every file checked against its sha256). When a lock changes the venv is built anew, so
+# nothing an older lock brought stays behind; a pyproject.toml change reinstalls the project.
+lock_stamp=.venv/.lock-$(cat requirements/build.lock requirements/dev.lock | sha256sum | cut -c1-16)
+if [ ! -f "$lock_stamp" ]; then
   "$PY" -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+  rm -rf .venv
   "$PY" -m venv .venv
+  .venv/bin/python -m pip install -q --require-hashes -r requirements/build.lock >&2
+  .venv/bin/python -m pip install -q --require-hashes --no-build-isolation -r requirements/dev.lock >&2
+  touch "$lock_stamp"
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
-if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip >&2
-  .venv/bin/python -m pip install -q -e '.[dev]' >&2
-  rm -f .venv/.installed-*
-  touch "$stamp"
+project_stamp=.venv/.project-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$project_stamp" ]; then
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . >&2
+  if ! broken=$(.venv/bin/python -m pip check); then
+    echo "$broken" >&2
+    echo "setup: pyproject.toml asks for what requirements/ does not hold: run scripts/lock.sh" >&2
+    exit 1
+  fi
+  rm -f .venv/.project-*
+  touch "$project_stamp"
 fi

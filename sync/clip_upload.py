@@ -1,4 +1,4 @@
-"""Clip upload (CONTRACT.md §5), in the uplink process, with ``requests``.
+"""Clip upload (docs/contract.md §5), in the uplink process, with ``requests``.
 
 Every ``clip.finalized`` event in the journal becomes a row of
 ``clip_uploads``; the row survives restarts, so uploading resumes where it
@@ -12,13 +12,13 @@ missing local file are kept with their error and retried at the longest delay.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import requests
-import sqlite_utils
 
 from core import log
 from core.backoff import exp_delay
@@ -35,13 +35,13 @@ class FinalizedClips(Protocol):
     def bodies_of_type(self, type_: str, after_seq: int) -> list[tuple[int, dict[str, Any]]]: ...
 
 
-def enqueue_new(db: sqlite_utils.Database, journal: FinalizedClips) -> int:
+def enqueue_new(db: sqlite3.Connection, journal: FinalizedClips) -> int:
     """Add a row for each finalized clip not yet known; returns how many were added."""
     return state.enqueue_clips(db, journal.bodies_of_type("clip.finalized", state.last_enqueued_seq(db)))
 
 
 class ClipUploader:
-    def __init__(self, cfg: UplinkHost, db: sqlite_utils.Database, journal: FinalizedClips,
+    def __init__(self, cfg: UplinkHost, db: sqlite3.Connection, journal: FinalizedClips,
                  session: requests.Session | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         from core.http import make_session
@@ -103,7 +103,7 @@ class ClipUploader:
 
 
 
-def start(cfg: UplinkHost, stop: threading.Event, db: sqlite_utils.Database,
+def start(cfg: UplinkHost, stop: threading.Event, db: sqlite3.Connection,
           journal: FinalizedClips, interval_s: float = 2.0) -> Periodic:
     """The uploader's thread in the uplink process (give it a DB connection of its own)."""
     worker = Periodic("clip-upload", ClipUploader(cfg, db, journal).step, interval_s, stop=stop)

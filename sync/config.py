@@ -46,7 +46,7 @@ class UplinkSection(Section):
         default=True, description="Fetch today's and tomorrow's orders on the [orders] schedule."
     )
     clip_upload: bool = Field(
-        default=True, description="Upload finalized clips to the central API (CONTRACT.md §5)."
+        default=True, description="Upload finalized clips to the central API (docs/contract.md §5)."
     )
     clip_backoff_min_s: float = Field(
         default=2.0, gt=0, description="First retry delay of a failed clip upload (doubles per try)."

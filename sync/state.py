@@ -15,8 +15,6 @@ import json
 import sqlite3
 from typing import Any
 
-import sqlite_utils
-
 from core.clock import now_rfc3339
 from core.db import Migration, migrate
 
@@ -56,7 +54,7 @@ MIGRATIONS: list[Migration] = [
 ]
 
 
-def ensure_tables(db: sqlite_utils.Database) -> None:
+def ensure_tables(db: sqlite3.Connection) -> None:
     migrate(db, MIGRATIONS)
 
 
@@ -65,9 +63,9 @@ def _absent(exc: sqlite3.OperationalError) -> bool:
     return "no such table" in str(exc)
 
 
-def get_cursor(db: sqlite_utils.Database, station_id: str) -> int:
+def get_cursor(db: sqlite3.Connection, station_id: str) -> int:
     try:
-        row = db.conn.execute("SELECT stored_through_seq FROM sync_cursor WHERE station_id=?",
+        row = db.execute("SELECT stored_through_seq FROM sync_cursor WHERE station_id=?",
                               (station_id,)).fetchone()
     except sqlite3.OperationalError as exc:
         if _absent(exc):
@@ -76,23 +74,23 @@ def get_cursor(db: sqlite_utils.Database, station_id: str) -> int:
     return 0 if row is None else int(row[0])
 
 
-def set_cursor(db: sqlite_utils.Database, station_id: str, seq: int) -> None:
-    db.conn.execute(
+def set_cursor(db: sqlite3.Connection, station_id: str, seq: int) -> None:
+    db.execute(
         "INSERT INTO sync_cursor(station_id, stored_through_seq, updated_at) VALUES (?,?,?) "
         "ON CONFLICT(station_id) DO UPDATE SET stored_through_seq=excluded.stored_through_seq, "
         "updated_at=excluded.updated_at", (station_id, seq, now_rfc3339()))
 
 
-def put_state(db: sqlite_utils.Database, key: str, value: Any) -> None:
-    db.conn.execute(
+def put_state(db: sqlite3.Connection, key: str, value: Any) -> None:
+    db.execute(
         "INSERT INTO sync_state(key, value, updated_at) VALUES (?,?,?) ON CONFLICT(key) DO UPDATE "
         "SET value=excluded.value, updated_at=excluded.updated_at",
         (key, json.dumps(value, ensure_ascii=False), now_rfc3339()))
 
 
-def get_state(db: sqlite_utils.Database) -> dict[str, Any]:
+def get_state(db: sqlite3.Connection) -> dict[str, Any]:
     try:
-        rows = db.conn.execute("SELECT key, value FROM sync_state").fetchall()
+        rows = db.execute("SELECT key, value FROM sync_state").fetchall()
     except sqlite3.OperationalError as exc:
         if _absent(exc):
             return {}
@@ -100,10 +98,10 @@ def get_state(db: sqlite_utils.Database) -> dict[str, Any]:
     return {k: json.loads(v) for k, v in rows}
 
 
-def stored_clip_ids(db: sqlite_utils.Database) -> set[str]:
+def stored_clip_ids(db: sqlite3.Connection) -> set[str]:
     """Clip ids central holds; empty when no uploader has run yet (no table)."""
     try:
-        rows = db.conn.execute("SELECT clip_id FROM clip_uploads WHERE stored_at IS NOT NULL").fetchall()
+        rows = db.execute("SELECT clip_id FROM clip_uploads WHERE stored_at IS NOT NULL").fetchall()
     except sqlite3.OperationalError as exc:
         if _absent(exc):
             return set()
@@ -111,44 +109,44 @@ def stored_clip_ids(db: sqlite_utils.Database) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
-def enqueue_clips(db: sqlite_utils.Database, finalized: list[tuple[int, dict[str, Any]]]) -> int:
+def enqueue_clips(db: sqlite3.Connection, finalized: list[tuple[int, dict[str, Any]]]) -> int:
     """One upload row per ``clip.finalized`` (seq, body) not yet known; returns how many were added."""
     added = 0
     for seq, body in finalized:
-        cur = db.conn.execute(
+        cur = db.execute(
             "INSERT OR IGNORE INTO clip_uploads(clip_id, file, sha256, bytes, event_seq)"
             " VALUES (?,?,?,?,?)", (body["clip_id"], body["file"], body["sha256"], body["bytes"], seq))
         added += int(cur.rowcount or 0)
     return added
 
 
-def last_enqueued_seq(db: sqlite_utils.Database) -> int:
-    return int(db.conn.execute("SELECT coalesce(max(event_seq), 0) FROM clip_uploads").fetchone()[0])
+def last_enqueued_seq(db: sqlite3.Connection) -> int:
+    return int(db.execute("SELECT coalesce(max(event_seq), 0) FROM clip_uploads").fetchone()[0])
 
 
-def clips_due(db: sqlite_utils.Database, now: float) -> list[dict[str, Any]]:
+def clips_due(db: sqlite3.Connection, now: float) -> list[dict[str, Any]]:
     """Clips not yet at central whose next try is due, oldest event first."""
-    cur = db.conn.execute("SELECT * FROM clip_uploads WHERE stored_at IS NULL AND next_try_at <= ?"
+    cur = db.execute("SELECT * FROM clip_uploads WHERE stored_at IS NULL AND next_try_at <= ?"
                           " ORDER BY event_seq", (now,))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur]
 
 
-def clip_failed(db: sqlite_utils.Database, clip_id: str, attempts: int, next_try_at: float,
+def clip_failed(db: sqlite3.Connection, clip_id: str, attempts: int, next_try_at: float,
                 error: str) -> None:
-    db.conn.execute("UPDATE clip_uploads SET attempts=?, next_try_at=?, last_error=? WHERE clip_id=?",
+    db.execute("UPDATE clip_uploads SET attempts=?, next_try_at=?, last_error=? WHERE clip_id=?",
                     (attempts, next_try_at, error[:500], clip_id))
 
 
-def clip_stored(db: sqlite_utils.Database, clip_id: str) -> None:
-    db.conn.execute("UPDATE clip_uploads SET stored_at=?, last_error=NULL WHERE clip_id=?",
+def clip_stored(db: sqlite3.Connection, clip_id: str) -> None:
+    db.execute("UPDATE clip_uploads SET stored_at=?, last_error=NULL WHERE clip_id=?",
                     (now_rfc3339(), clip_id))
 
 
-def clip_backlog(db: sqlite_utils.Database) -> int:
+def clip_backlog(db: sqlite3.Connection) -> int:
     """Clips not yet stored at central, from the station's ``clip_uploads`` table when present."""
     try:
-        row = db.conn.execute("SELECT count(*) FROM clip_uploads WHERE stored_at IS NULL").fetchone()
+        row = db.execute("SELECT count(*) FROM clip_uploads WHERE stored_at IS NULL").fetchone()
         return int(row[0])
     except Exception:  # clips are issue 7's; absent table means no backlog known
         return 0

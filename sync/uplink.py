@@ -2,7 +2,7 @@
 
 One thread owns everything (the paho client via ``Link.pump``, the window of
 batches in flight, the cursor); callbacks run inside ``pump`` in that thread.
-The rules (CONTRACT.md §4):
+The rules (docs/contract.md §4):
 
 - batches go out in seq order from ``next_seq`` (initially cursor + 1), at
   most ``max_in_flight`` unanswered at once;

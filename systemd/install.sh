@@ -47,6 +47,8 @@ put() {  # put MODE SRC DEST
 # 1. System packages.
 if [ "$SKIP_PACKAGES" = 0 ] && [ -z "$ROOT" ]; then
   pkgs=(python3-venv python3-dev libzbar0 fonts-noto-cjk chromium cage ffmpeg)
+  # evdev has wheels for x86_64 only (evdev-binary); elsewhere (the Pi) it builds from source.
+  [ "$(uname -m)" = x86_64 ] || pkgs+=(gcc libc6-dev)
   missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -72,16 +74,21 @@ else
   say "scratch root: users $USER_NAME and $HALL_USER are created on the target, not here"
 fi
 
-# 3. The program in a venv under /opt (rebuilt only when the source changed).
+# 3. The program in a venv under /opt (rebuilt only when the lock or the source changed):
+#    every dependency from requirements/station.lock, each file checked against its sha256,
+#    then the program itself without dependencies. Never psycopg: that is central's.
 BIN="${ACCEPTANCE_BIN:-acceptance-station}"
 if [ "$SKIP_VENV" = 0 ]; then
-  stamp_want=$(cd "$SRC" && cat pyproject.toml $(git ls-files edge firmware_bridge sync 2>/dev/null) \
-    2>/dev/null | sha256sum | cut -c1-16)
+  stamp_want=$(cd "$SRC" && cat pyproject.toml requirements/build.lock requirements/station.lock \
+    $(git ls-files edge firmware_bridge sync 2>/dev/null) 2>/dev/null | sha256sum | cut -c1-16)
   if [ ! -x "$OPT/venv/bin/python" ]; then
     python3 -m venv "$OPT/venv"
   fi
   if [ "$(cat "$OPT/venv/.source-stamp" 2>/dev/null)" != "$stamp_want" ]; then
-    "$OPT/venv/bin/pip" install -q --upgrade "$SRC"
+    pip=("$OPT/venv/bin/python" -m pip install -q)
+    "${pip[@]}" --require-hashes -r "$SRC/requirements/build.lock"
+    "${pip[@]}" --require-hashes --no-build-isolation -r "$SRC/requirements/station.lock"
+    "${pip[@]}" --no-deps --no-build-isolation --force-reinstall "$SRC"
     echo "$stamp_want" > "$OPT/venv/.source-stamp"
     say "installed the program into $OPT/venv"
   fi

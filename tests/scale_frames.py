@@ -2,7 +2,7 @@
 
 Expected is (weight_g, stable, net, status, exact) for a reading, SKIP for a
 well-formed non-weight reply, BAD for a frame that must be refused. Sources:
-DOMAIN.md examples, the MT-SICS / A&D / XK3190-A12 formats as public drivers and
+the team's protocol notes' examples, the MT-SICS / A&D / XK3190-A12 formats as public drivers and
 manuals print them (see docs/scales.md), and hand-built edge cases.
 """
 

@@ -86,7 +86,7 @@ def test_ledger_csv_for_excel(tmp_path: Path, journal: Journal) -> None:
     journal.append(kind, body)
     today = journal.clock.now()[:10]
     out = tmp_path / "ledger.csv"
-    r = run_cli("ledger", "--db", str(journal.db.conn.execute(
+    r = run_cli("ledger", "--db", str(journal.db.execute(
         "PRAGMA database_list").fetchone()[2]), "--date", today, "--timezone", "UTC",
         "--output", str(out))
     assert r.returncode == 0, r.stderr

@@ -82,6 +82,6 @@ def test_sigkill_never_loses_a_returned_append(tmp_path: Path) -> None:
         assert res.last_seq == res.count
         if returned:
             assert max(returned) <= res.last_seq, f"round {_round}: lost a committed append"
-        db.conn.close()
+        db.close()
     j = Journal(db_path, key, "crash-station-01")
     assert j.append("alert.raised", {"code": "after"})["seq"] == res.last_seq + 1

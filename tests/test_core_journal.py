@@ -120,9 +120,12 @@ def test_float_in_body_refused(journal: Journal) -> None:
 def test_triggers_refuse_rewrite(journal: Journal) -> None:
     journal.append("alert.raised", {"m": 1})
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        journal.db.conn.execute("UPDATE events SET type='x'")
+        journal.db.execute("UPDATE events SET type='x'")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        journal.db.conn.execute("DELETE FROM events")
+        journal.db.execute("DELETE FROM events")
+    # REPLACE deletes the old row first; with recursive triggers on that is refused too.
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        journal.db.execute("INSERT OR REPLACE INTO events SELECT * FROM events WHERE seq=1")
 
 
 def test_other_key_refused(tmp_path: Path, key: Ed25519PrivateKey) -> None:

@@ -57,6 +57,29 @@ def _install(root: Path) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
 
 
+def _station_venv_is_the_lock(python: Path) -> None:
+    """The kiosk venv holds station.lock (no psycopg: central's) and every module imports."""
+    r = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
+    r = subprocess.run([str(python), "-m", "pip", "list", "--format=freeze"],
+                       capture_output=True, text=True, check=True)
+    installed = {ln.split("==")[0].lower() for ln in r.stdout.split()}
+    assert "psycopg" not in installed and "psycopg-binary" not in installed
+    code = ("import importlib, pathlib, sys\n"
+            "names = []\n"
+            "for top in ('edge', 'firmware_bridge', 'sync'):\n"
+            "    base = pathlib.Path(importlib.import_module(top).__file__).parent.parent\n"
+            "    for f in sorted((base / top).rglob('*.py')):\n"
+            "        names.append('.'.join(f.relative_to(base).with_suffix('').parts)"
+            ".removesuffix('.__init__'))\n"
+            "for n in names:\n"
+            "    importlib.import_module(n)\n"
+            "assert 'central.store' in sys.modules\n"
+            "print(len(names))\n")
+    r = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd="/")
+    assert r.returncode == 0 and int(r.stdout) > 100, r.stderr
+
+
 def test_install_twice_changes_nothing(tmp_path: Path) -> None:
     root = tmp_path / "root"
     first = _install(root)
@@ -65,6 +88,7 @@ def test_install_twice_changes_nothing(tmp_path: Path) -> None:
     key = etc / "station.key"
     assert oct(key.stat().st_mode & 0o777) == "0o600"
     assert (root / "opt/acceptance-station/venv/bin/acceptance-station").exists()
+    _station_venv_is_the_lock(root / "opt/acceptance-station/venv/bin/python")
     assert (root / "etc/systemd/system/multi-user.target.wants/acceptance-station.service").is_symlink()
     assert (root / "etc/udev/rules.d/99-acceptance-scale.rules").exists()
     before = _manifest(root)

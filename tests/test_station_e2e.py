@@ -234,7 +234,7 @@ def test_central_rejection_becomes_one_alert(running: tuple[Station, str]) -> No
     sync_state.put_state(uplink_db, "last_rejection", {"at": "2026-11-28T06:00:00.000Z",
                                                        "first_seq": 2, "last_seq": 3,
                                                        "error": "schema: $.body.x"})
-    uplink_db.conn.close()
+    uplink_db.close()
     station.housekeep_once()
     station.housekeep_once()
     alerts = [e for e in read_events(j.db, types=("alert.raised",))

@@ -161,9 +161,9 @@ def test_rejected_batch_is_an_alert_state_at_the_station(tmp_path: Path, broker:
     j = make_station(tmp_path, "st-aaa", keys)
     append_events(j, 10)
     # Tamper with event 6 behind the journal's back (the triggers forbid it, so drop them).
-    j.db.conn.execute("DROP TRIGGER events_no_update")
-    text = j.db.conn.execute("SELECT event FROM events WHERE seq=6").fetchone()[0]
-    j.db.conn.execute("UPDATE events SET event=? WHERE seq=6", (text.replace('"i":5', '"i":7'),))
+    j.db.execute("DROP TRIGGER events_no_update")
+    text = j.db.execute("SELECT event FROM events WHERE seq=6").fetchone()[0]
+    j.db.execute("UPDATE events SET event=? WHERE seq=6", (text.replace('"i":5', '"i":7'),))
     dsn = f"sqlite:///{tmp_path / 'central.db'}"
     worker = InThread(Worker(load_central_config(central_config(tmp_path, broker, dsn, keys)), 0))
     up = InThread(build_uplink(load_config(station_config(tmp_path, "st-aaa", broker))))

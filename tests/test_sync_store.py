@@ -55,7 +55,7 @@ def station(tmp_path: Path) -> Iterator[tuple[Journal, KeyRegistry]]:
 
 
 def rows(j: Journal, first: int, last: int) -> list[tuple[int, str]]:
-    return [(int(s), str(t)) for s, t in j.db.conn.execute(
+    return [(int(s), str(t)) for s, t in j.db.execute(
         "SELECT seq, event FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq", (first, last))]
 
 

@@ -50,10 +50,10 @@ def test_upload_with_central_down_then_up(tmp_path: Path) -> None:
     now = [1000.0]
     up = ClipUploader(cfg, j.db, JournalReader(j.db), clock=lambda: now[0])
     assert up.step() == 0  # central down: a retry is scheduled, nothing lost
-    row = next(j.db.query("SELECT * FROM clip_uploads"))
-    assert row["attempts"] == 1 and row["next_try_at"] == 1005.0 and "Connection" in row["last_error"]
+    row = j.db.execute("SELECT attempts, next_try_at, last_error FROM clip_uploads").fetchone()
+    assert row[0] == 1 and row[1] == 1005.0 and "Connection" in row[2]
     assert state.clip_backlog(j.db) == 1
-    assert up.step() == 0 and next(j.db.query("SELECT attempts FROM clip_uploads"))["attempts"] == 1
+    assert up.step() == 0 and j.db.execute("SELECT attempts FROM clip_uploads").fetchone()[0] == 1
 
     http = HttpSection(bind=f"127.0.0.1:{port}", orders_dir=tmp_path / "o", menus_dir=tmp_path / "m",
                        clips_dir=tmp_path / "central-clips")

@@ -248,10 +248,10 @@ def test_failed_commit_leaves_line_undecided(journal: Journal) -> None:
     start(wf)
     wf.handle(SelectLine("1"))
     wf.handle(stable(15000))
-    journal.db.conn.execute("PRAGMA query_only=1")  # the disk refuses writes
+    journal.db.execute("PRAGMA query_only=1")  # the disk refuses writes
     res = confirm(wf)
     assert res.refused is not None and res.refused.code == "COMMIT_FAILED"
     assert wf.state.pending is None and not wf.state.placement.decided
-    journal.db.conn.execute("PRAGMA query_only=0")
+    journal.db.execute("PRAGMA query_only=0")
     assert confirm(wf).decision.outcome == "accepted"  # type: ignore[union-attr]
     assert len(lines(journal)) == 1

@@ -1,1 +1,1 @@
-"""Orders of CONTRACT.md §1: validation, the local cache, fetching over HTTP."""
+"""Orders of docs/contract.md §1: validation, the local cache, fetching over HTTP."""

@@ -1,4 +1,4 @@
-"""Fetching orders from the central API (CONTRACT.md §1) with ETag, timeouts and retries.
+"""Fetching orders from the central API (docs/contract.md §1) with ETag, timeouts and retries.
 
 Retries with backoff come from urllib3's ``Retry`` mounted on the session (a
 well-kept mechanism, not a hand loop). Only the HTTP exchange lives here; what

@@ -10,9 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 from typing import Any
-
-import sqlite_utils
 
 from contract.chain import canonical_json
 from core import log
@@ -47,7 +46,7 @@ MIGRATIONS: list[Migration] = [
 ]
 
 
-def ensure_tables(db: sqlite_utils.Database) -> None:
+def ensure_tables(db: sqlite3.Connection) -> None:
     migrate(db, MIGRATIONS)
 
 
@@ -55,8 +54,8 @@ def doc_sha256(doc: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(doc)).hexdigest()
 
 
-def sha_in_use(db: sqlite_utils.Database, delivery_date: str) -> str | None:
-    row = db.conn.execute(
+def sha_in_use(db: sqlite3.Connection, delivery_date: str) -> str | None:
+    row = db.execute(
         "SELECT json_extract(event, '$.body.sha256') FROM events WHERE type='orders.loaded' "
         "AND json_extract(event, '$.body.delivery_date')=? ORDER BY seq DESC LIMIT 1",
         (delivery_date,),
@@ -64,18 +63,18 @@ def sha_in_use(db: sqlite_utils.Database, delivery_date: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def doc_in_use(db: sqlite_utils.Database, delivery_date: str) -> dict[str, Any] | None:
+def doc_in_use(db: sqlite3.Connection, delivery_date: str) -> dict[str, Any] | None:
     sha = sha_in_use(db, delivery_date)
     if sha is None:
         return None
-    row = db.conn.execute("SELECT doc FROM orders_docs WHERE sha256=?", (sha,)).fetchone()
+    row = db.execute("SELECT doc FROM orders_docs WHERE sha256=?", (sha,)).fetchone()
     if row is None:
         return None
     doc: dict[str, Any] = json.loads(row[0])
     return doc
 
 
-def orders_in_use(db: sqlite_utils.Database, delivery_date: str) -> dict[str, Order]:
+def orders_in_use(db: sqlite3.Connection, delivery_date: str) -> dict[str, Order]:
     doc = doc_in_use(db, delivery_date)
     return {} if doc is None else orders_from_doc(doc)
 
@@ -151,15 +150,15 @@ def refuse(journal: Journal, day: str, body: bytes, reason: str, *, source: str)
     return int(ev["seq"])
 
 
-def stored_etag(db: sqlite_utils.Database, day: str) -> str | None:
+def stored_etag(db: sqlite3.Connection, day: str) -> str | None:
     ensure_tables(db)
-    row = db.conn.execute("SELECT etag FROM orders_fetch WHERE delivery_date=?", (day,)).fetchone()
+    row = db.execute("SELECT etag FROM orders_fetch WHERE delivery_date=?", (day,)).fetchone()
     return None if row is None or row[0] is None else str(row[0])
 
 
 # -- the uplink's scheduled fetch (it may not append events) and the station's adoption --------
 
-def store_fetched(db: sqlite_utils.Database, doc: dict[str, Any], etag: str | None) -> str:
+def store_fetched(db: sqlite3.Connection, doc: dict[str, Any], etag: str | None) -> str:
     """Cache a validated document fetched by the uplink, without adopting it.
 
     Writes only ``orders_docs``/``orders_fetch`` (the orders cache the uplink
@@ -169,27 +168,26 @@ def store_fetched(db: sqlite_utils.Database, doc: dict[str, Any], etag: str | No
     ensure_tables(db)
     sha = doc_sha256(doc)
     day = doc["delivery_date"]
-    conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
+    db.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute(
+        db.execute(
             "INSERT OR IGNORE INTO orders_docs(sha256, station_id, delivery_date, doc, received_at) "
             "VALUES (?,?,?,?,?)",
             (sha, doc["station_id"], day, canonical_json(doc).decode(), now_rfc3339()),
         )
-        _upsert_fetch(conn, day, etag, sha, None)
-        conn.execute("COMMIT")
+        _upsert_fetch(db, day, etag, sha, None)
+        db.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        db.execute("ROLLBACK")
         raise
     return sha
 
 
-def refuse_fetched(db: sqlite_utils.Database, day: str, body: bytes) -> str:
+def refuse_fetched(db: sqlite3.Connection, day: str, body: bytes) -> str:
     """Record that the uplink refused an answer (its sha256); the good copy stays in use."""
     ensure_tables(db)
     bad_sha = hashlib.sha256(body).hexdigest()
-    _upsert_fetch(db.conn, day, None, None, bad_sha)
+    _upsert_fetch(db, day, None, None, bad_sha)
     return bad_sha
 
 
@@ -211,7 +209,7 @@ def adopt_pending(journal: Journal, day: str) -> int | None:
     refused. Returns the seq of the last event appended, or None.
     """
     ensure_tables(journal.db)
-    row = journal.db.conn.execute(
+    row = journal.db.execute(
         "SELECT f.etag, f.sha256, f.refused_sha256, d.doc FROM orders_fetch f "
         "LEFT JOIN orders_docs d ON d.sha256 = f.sha256 WHERE f.delivery_date=?", (day,)
     ).fetchone()

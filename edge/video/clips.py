@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import sqlite_utils
 
 from core import log
 from edge.journal import Journal
@@ -66,7 +65,7 @@ def recover(journal: Journal, clips_dir: Path) -> int:
     ``clip.missing`` (the station stopped while recording). Returns how many were marked."""
     for p in remove_leftovers(clips_dir):
         log.kv(logger, logging.INFO, "removed leftover clip file", path=str(p))
-    rows = journal.db.conn.execute(
+    rows = journal.db.execute(
         "SELECT seq, event_id, json_extract(event, '$.body.clip_id') FROM events"
         " WHERE type IN ('line.accepted', 'line.rejected')"
         " AND json_extract(event, '$.body.clip_id') IS NOT NULL"
@@ -92,9 +91,9 @@ class ClipEntry:
     event: dict[str, Any]
 
 
-def finalized(db: sqlite_utils.Database, *, since_at: str = "") -> list[ClipEntry]:
+def finalized(db: sqlite3.Connection, *, since_at: str = "") -> list[ClipEntry]:
     """Finalized clips whose decision was at or after ``since_at``, oldest first."""
-    rows = db.conn.execute(
+    rows = db.execute(
         "SELECT c.event, e.event FROM events c JOIN events e"
         " ON e.seq = json_extract(c.event, '$.body.event_seq')"
         " WHERE c.type = 'clip.finalized' AND e.at >= ? ORDER BY e.seq", (since_at,)).fetchall()

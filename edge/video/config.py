@@ -42,7 +42,7 @@ class VideoSection(Section):
     )
     retention_days: int = Field(
         default=730, ge=1,
-        description="Legal retention of a clip that exists only here (DOMAIN.md: at least 2 years).",
+        description="Legal retention of a clip that is the only copy (2 years: docs/contract.md §3).",
     )
     retention_interval_s: float = Field(
         default=300.0, gt=0, description="How often the retention job runs."

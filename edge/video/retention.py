@@ -3,7 +3,7 @@
 Rules, in order of precedence:
 - never delete a clip central has not stored (it is the only copy);
 - never delete a clip of today (the hall plays them) nor one inside ``keep_days``;
-- the only copy is never deleted before the legal retention (DOMAIN.md) allows —
+- the only copy is never deleted before the legal retention (docs/contract.md §3) allows —
   implied by the first rule, and checked on its own so a policy change cannot lose it;
 - otherwise delete oldest first while the clips exceed the disk budget or the
   free space is below the minimum;

@@ -94,7 +94,7 @@ class VideoService:
                 self.set_device(True, "录像中")
 
     def _event(self, seq: int) -> dict[str, Any] | None:
-        row = self.journal.db.conn.execute("SELECT event FROM events WHERE seq=?", (seq,)).fetchone()
+        row = self.journal.db.execute("SELECT event FROM events WHERE seq=?", (seq,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
     def _describe(self, st: State) -> tuple[str | None, str | None]:

@@ -1,7 +1,7 @@
 """Mettler Toledo 8217 ("weight-only") protocol: polled with ``W``, 9600 7E1.
 
 Wire format (Odoo's hw_scale driver citing the Viva service manual, and
-DOMAIN.md): the host sends single bytes ``W`` (weight), ``Z`` (zero), ``T``
+the team's protocol notes): the host sends single bytes ``W`` (weight), ``Z`` (zero), ``T``
 (tare), ``C`` (clear tare), no terminator. A weight reply is ``STX weight CR``
 (``\\x02 12.345\\r``), sent only when the weight is valid and settled; otherwise
 the scale answers ``STX ? status CR`` whose status byte bits are: 0 in motion,

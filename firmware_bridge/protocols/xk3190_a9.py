@@ -1,7 +1,8 @@
 """Yaohua XK3190-A9 continuous 12-byte frame with an XOR check.
 
 ``STX``, sign (``+``/``-``), 6 digits, decimal-places digit, two upper-case hex
-characters holding the XOR of bytes 1..8, ``ETX``. Example from DOMAIN.md:
+characters holding the XOR of bytes 1..8, ``ETX``. Example (from the team's protocol notes,
+its check byte verified by computation):
 ``02 2B 30 31 32 34 35 30 30 31 39 03`` is +012450 with 0 decimals, check 0x19.
 The frame has no unit (configured; kg by default) and no stable flag: the
 stability detector decides. 1200..9600 8N1; no host commands.

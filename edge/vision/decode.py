@@ -59,6 +59,7 @@ class Decoded:
     format: str
     text: str
     corners: tuple[tuple[int, int], ...] = ()  # outline, in the decoded image's pixels
+    via: str = ""  # the ensemble pass that read it ("" outside the ensemble)
 
 
 class Decoder(Protocol):
@@ -111,7 +112,7 @@ def to_frame_coords(found: list[Decoded], shape: tuple[int, ...], roi: Sequence[
     """Outlines mapped back from the preprocessed image to the camera frame."""
     x0, y0, _, _, scale = geometry(shape, roi, max_width)
     return [Decoded(d.format, d.text, tuple((round(x0 + x / scale), round(y0 + y / scale))
-                                            for x, y in d.corners)) for d in found]
+                                            for x, y in d.corners), d.via) for d in found]
 
 
 class ZxingDecoder:
@@ -195,32 +196,44 @@ def make_decoder(backend: str, formats: Sequence[str]) -> Decoder:
 class FrameDecoder:
     """Preprocess + decode, as configured: what the worker and the CLI call per frame.
 
-    With several zxing binarizers, ``strategy`` says how they share the work:
-    ``alternate`` uses the next one on each call (a code held in view meets
-    every binarizer within a few frames, at the cost of one pass per frame: the
-    live camera), ``fallback`` tries them in order until one finds a code (one
-    still image: the CLI, and the success rates in docs/vision.md).
+    With ``decoder.ensemble`` (the default, zxing backend) the frame goes to
+    :class:`edge.vision.ensemble.Ensemble`; ``strategy`` ``alternate`` (the live
+    camera) lets its passes continue on the next frame, ``fallback`` (one still
+    image) tries them all within the budget. Without the ensemble, several zxing
+    binarizers share the work the same way: ``alternate`` uses the next one on
+    each call, ``fallback`` tries them in order until one finds a code.
     """
 
     def __init__(
         self, cfg: DecoderSection, backend: str | None = None, strategy: str | None = None
     ) -> None:
+        from edge.vision.ensemble import Ensemble
+
         self.cfg = cfg
         self.strategy = strategy or cfg.strategy
-        self.decoders = make_decoders(backend or cfg.backend, cfg.formats, cfg.binarizers)
+        backend = backend or cfg.backend
+        self.ensemble: Ensemble | None = None
+        self.decoders: list[Decoder] = []
+        if cfg.ensemble and backend == "zxing":
+            self.ensemble = Ensemble(cfg.formats, cfg.passes, cfg.budget_ms,
+                                     live=self.strategy == "alternate")
+        else:
+            self.decoders = make_decoders(backend, cfg.formats, cfg.binarizers)
         self._calls = 0
 
-    def __call__(self, frame: npt.NDArray[Any]) -> list[Decoded]:
-        """Codes in ``frame``, outlines in the frame's own pixels."""
-        grey = preprocess(frame, self.cfg.roi, self.cfg.max_width)
-        found: list[Decoded] = []
+    def _plain(self, grey: Image) -> list[Decoded]:
         if self.strategy == "alternate":
             dec = self.decoders[self._calls % len(self.decoders)]
             self._calls += 1
+            return [Decoded(d.format, d.text, d.corners, dec.name) for d in dec.decode(grey)]
+        for dec in self.decoders:
             found = dec.decode(grey)
-        else:
-            for dec in self.decoders:
-                found = dec.decode(grey)
-                if found:
-                    break
+            if found:
+                return [Decoded(d.format, d.text, d.corners, dec.name) for d in found]
+        return []
+
+    def __call__(self, frame: npt.NDArray[Any]) -> list[Decoded]:
+        """Codes in ``frame``, outlines in the frame's own pixels, ``via`` the pass that read each."""
+        grey = preprocess(frame, self.cfg.roi, self.cfg.max_width)
+        found = self.ensemble.decode(grey) if self.ensemble is not None else self._plain(grey)
         return to_frame_coords(found, frame.shape, self.cfg.roi, self.cfg.max_width)

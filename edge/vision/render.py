@@ -19,7 +19,7 @@ from edge.codes.gs1_ais import AI_TABLE
 from edge.vision.decode import Decoded, Image
 
 _CREATE = {
-    "ean-13": "EAN13", "ean-8": "EAN8", "code-128": "Code128", "qr-code": "QRCode",
+    "ean-13": "EAN13", "ean-8": "EAN8", "upc-a": "UPCA", "code-128": "Code128", "qr-code": "QRCode",
     "data-matrix": "DataMatrix", "databar-expanded": "DataBarExp", "code-39": "Code39",
 }
 

@@ -18,15 +18,8 @@ from edge.codes.config import CodesSection
 from edge.codes.delivery_note import PREFIX as DELIVERY_NOTE_PREFIX
 from edge.codes.delivery_note import DeliveryNote, parse_delivery_note
 from edge.codes.errors import ParseError
-from edge.codes.gs1 import (
-    GS,
-    GS1_SYMBOLOGY_IDS,
-    GS1Result,
-    looks_like_digital_link,
-    parse_bracketed,
-    parse_digital_link,
-    parse_element_string,
-)
+from edge.codes.gs1 import GS, GS1_SYMBOLOGY_IDS, GS1Result, parse_bracketed, parse_element_string
+from edge.codes.gs1_link import looks_like_digital_link, parse_digital_link
 from edge.codes.weight_label import WeightLabel, is_weight_label, parse_weight_label
 
 __all__ = [

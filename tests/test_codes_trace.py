@@ -62,3 +62,11 @@ def test_nested_quantifiers_cannot_stall_matching() -> None:
     t0 = time.perf_counter()
     r = parse_code("https://x/" + "a" * 1900 + "!", codes)
     assert isinstance(r, PlainCode) and time.perf_counter() - t0 < 0.5
+
+
+def test_example_config_shows_the_default_schemes() -> None:
+    from edge.config import load_config
+    from tests.conftest import ROOT
+
+    cfg = load_config(ROOT / "config" / "station.example.toml")
+    assert cfg.codes.trace == CodesSection().trace

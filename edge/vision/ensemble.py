@@ -37,6 +37,7 @@ from edge.vision.passes import PASSES, PassSpec, engines, run_pass
 from edge.vision.regions import Box, candidate_regions
 
 BASE = "zxing"
+MARGIN = 1.2  # estimated cost x this must fit in what is left of the budget
 TRUSTED = ("zxing",)  # zxing-cpp on the image as the camera saw it
 STRONG_FORMATS = ("qr-code", "data-matrix")  # Reed-Solomon: a misread is corrected or refused
 WEAK_FORMATS = ("databar", "databar-expanded")  # GTIN check digit computed, not read
@@ -139,8 +140,14 @@ class Ensemble:
         # After each pass of the last frame: (pass, what the frame would report if it stopped there).
         self.steps: list[tuple[str, list[Decoded]]] = []
 
-    def _estimate(self, name: str, pixels: int) -> float:
-        return self._rate.get(name, 0.0) * pixels / 1e6
+    def _fits(self, name: str, pixels: int, spent_ms: float) -> bool:
+        """Whether the pass is expected to end within the budget (pessimistic estimates)."""
+        if not self.budget_ms:
+            return True
+        rate = self._rate.get(name)
+        if rate is None:  # never run: try it only while half the budget is left
+            return spent_ms <= self.budget_ms / 2
+        return spent_ms + MARGIN * rate * pixels / 1e6 <= self.budget_ms
 
     def _run(self, name: str, grey: Image, boxes: list[Box] | None) -> tuple[list[Decoded], int]:
         spec: PassSpec = PASSES[name]
@@ -162,7 +169,9 @@ class Ensemble:
         ms = (self._clock() - t0) * 1000
         rate = ms * 1e6 / max(pixels, 1)
         old = self._rate.get(name)
-        self._rate[name] = rate if old is None else 0.8 * old + 0.2 * rate
+        # Up fast, down slowly: a load spike makes the estimates careful at once.
+        self._rate[name] = rate if old is None else (
+            0.5 * old + 0.5 * rate if rate > old else 0.9 * old + 0.1 * rate)
         st = self.stats[name]
         st.runs += 1
         st.ms += ms
@@ -189,8 +198,7 @@ class Ensemble:
                 boxes = candidate_regions(grey)
             pixels = sum((b[2] - b[0]) * (b[3] - b[1]) for b in boxes) if (
                 PASSES[name].regional and boxes) else grey.size
-            spent = (self._clock() - t0) * 1000
-            if self.budget_ms and spent + self._estimate(name, pixels) > self.budget_ms:
+            if not self._fits(name, pixels, (self._clock() - t0) * 1000):
                 self.stats[name].skipped += 1
                 continue
             self._timed(name, grey, boxes, merge)

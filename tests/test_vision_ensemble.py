@@ -173,3 +173,29 @@ def test_frame_decoder_uses_the_ensemble_by_default(samples: list[Sample]) -> No
     found = FrameDecoder(cfg, strategy="fallback")(s.image)
     assert [norm_text(d) for d in found] == [_expected(s)] and found[0].via != "zxing"
     assert FrameDecoder(cfg.model_copy(update={"ensemble": False}), strategy="fallback").ensemble is None
+
+
+def test_live_worker_reports_a_hard_code_once_per_placement(samples: list[Sample]) -> None:
+    """Frames of a label only a later pass reads: one scan through the hub, not one per frame."""
+    from edge.codes.scan import ScanHub
+    from edge.vision.worker import DecodeWorker, Frame
+    from tests.vision_helpers import wait_for
+
+    zx = ZxingDecoder(FORMATS)
+    s = next(s for s in samples if s.format in ("qr-code", "data-matrix")
+             and not _score(zx.decode(s.image), s)[0]
+             and _score(Ensemble(FORMATS, ["zxing-fixed", "upscale-sharpen"], 0).decode(s.image),
+                        s)[0])
+    hub = ScanHub(window_s=3.0)
+    cfg = DecoderSection(formats=FORMATS, budget_ms=0)
+    worker = DecodeWorker(FrameDecoder(cfg, strategy="alternate"), hub.submit)
+    worker.start()
+    try:
+        for i in range(6):
+            worker.submit(Frame(s.image, at=100.0 + i * 0.07, seq=i))
+            assert wait_for(lambda i=i: worker.decoded >= i + 1, 20)  # one frame at a time
+    finally:
+        worker.stop()
+    first = hub.get(timeout=1)
+    assert first is not None and norm_text(Decoded(first.format or "", first.text)) == _expected(s)
+    assert hub.get(timeout=0.2) is None and hub.repeats >= 1

@@ -18,9 +18,11 @@ disagree are both dropped and counted in ``conflicts``. On the hard set every
 false read the single passes make is of these kinds: a missed code is read
 again on the next frame, a false one would be recorded.
 
-Live camera (``live=True``): the passes after the base one continue where the
-previous frame stopped, so over consecutive frames a code held in view meets
-every pass while no single frame exceeds the budget.
+Live camera (``live=True``): when the budget made a frame skip passes, the
+next frame starts with the first pass skipped (and wraps round), so over
+consecutive frames a code held in view meets every pass while no single frame
+exceeds the budget; a frame that tried everything or read a code leaves the
+next one to start from the first pass, in the measured order.
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ class Ensemble:
         self._clock = clock
         self._engines = decoders if decoders is not None else engines(formats)
         self._rate: dict[str, float] = {}  # EWMA of ms per megapixel, per pass
-        self._cursor = 0
+        self._resume = 0  # live: the first pass the last frame had to skip for the budget
         self.conflicts = 0  # symbols two passes read differently: neither reported
         self.unconfirmed = 0  # weak reads (1D or DataBar off a transformed image) no pass confirmed
         self.stats = {name: PassStats() for name in [BASE, *self.passes]}
@@ -180,7 +182,7 @@ class Ensemble:
 
     def _order(self) -> list[int]:
         n = len(self.passes)
-        start = self._cursor % n if (self.live and n) else 0
+        start = self._resume % n if (self.live and n) else 0
         return [(start + i) % n for i in range(n)]
 
     def decode(self, grey: Image) -> list[Decoded]:
@@ -190,8 +192,10 @@ class Ensemble:
         self.steps = []
         self._timed(BASE, grey, None, merge)
         boxes: list[Box] | None = None
+        skipped: int | None = None
         for i in self._order():
             if merge.confident():
+                skipped = None  # done: the next frame starts from the first pass again
                 break
             name = self.passes[i]
             if PASSES[name].regional and boxes is None:
@@ -200,9 +204,10 @@ class Ensemble:
                 PASSES[name].regional and boxes) else grey.size
             if not self._fits(name, pixels, (self._clock() - t0) * 1000):
                 self.stats[name].skipped += 1
+                skipped = i if skipped is None else skipped
                 continue
             self._timed(name, grey, boxes, merge)
-            self._cursor = i + 1
+        self._resume = skipped if skipped is not None else 0
         found, dropped, weak = merge.result()
         self.conflicts += dropped
         self.unconfirmed += weak

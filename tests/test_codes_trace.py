@@ -70,3 +70,11 @@ def test_example_config_shows_the_default_schemes() -> None:
 
     cfg = load_config(ROOT / "config" / "station.example.toml")
     assert cfg.codes.trace == CodesSection().trace
+
+
+@pytest.mark.parametrize("text", ["https://zsl.zj.gov.cn/t?code=\ud800abc", "plain\udfff"])
+def test_text_that_is_not_unicode_is_a_parse_error(text: str) -> None:
+    from edge.codes import ParseError
+
+    with pytest.raises(ParseError, match="not valid Unicode"):
+        parse_code(text)

@@ -79,6 +79,10 @@ def parse_code(text: str, cfg: CodesSection | None = None, today: date | None = 
         raise ParseError("empty code")
     if len(text) > MAX_TEXT:
         raise ParseError(f"code is longer than {MAX_TEXT} characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParseError("code text is not valid Unicode (lone surrogate)") from None
     if text.startswith(DELIVERY_NOTE_PREFIX):
         return parse_delivery_note(text)
     symbology = None

@@ -292,7 +292,7 @@ class Station:
 
     def _start_vision(self) -> None:
         from edge.vision.camera import Camera
-        from edge.vision.decode import FrameDecoder
+        from edge.vision.frame_decoder import FrameDecoder
         from edge.vision.sources import SourceError, make_source
         from edge.vision.worker import DecodeWorker
         from firmware_bridge.scan import ScanHub

@@ -33,7 +33,7 @@ def _d(value: object) -> str | None:
 
 def line_event(
     order: Order, obs: Observation, decision: Decision, m: Measurement, *,
-    delivery_id: str, clip_id: str | None,
+    delivery_id: str, clip_id: str | None, trace_codes: tuple[dict[str, str], ...] = (),
 ) -> tuple[str, dict[str, Any]]:
     """(event type, body) for one decided line; no floats, dates as ISO strings."""
     line = decision.line
@@ -78,6 +78,7 @@ def line_event(
         "reasons": list(decision.reasons),
         "warnings": list(decision.warnings),
         "clip_id": clip_id,
+        "trace_codes": [dict(t) for t in trace_codes],  # 浙食链 etc. scanned with the item
     }
     kind = "line.accepted" if decision.outcome == "accepted" else "line.rejected"
     return kind, body

@@ -14,7 +14,7 @@ import numpy as np
 from edge.codes import GS1Result, parse_code
 from edge.vision.camera import Camera
 from edge.vision.config import CameraSection, DecoderSection
-from edge.vision.decode import FrameDecoder
+from edge.vision.frame_decoder import FrameDecoder
 from edge.vision.render import symbol
 from edge.vision.sources import FolderSource, SyntheticSource, make_source
 from edge.vision.worker import DecodeWorker, Frame, LatestSlot

@@ -36,6 +36,7 @@ from edge.workflow.model import (
     Refusal,
     Result,
     ScanItem,
+    ScanTrace,
     SelectLine,
     SetPieces,
     SetTemperature,
@@ -47,6 +48,7 @@ from edge.workflow.model import (
 )
 
 MAX_INSPECTORS = 10
+MAX_TRACE_CODES = 8  # per placement
 
 
 def _refuse(state: State, code: str, message: str) -> Result:
@@ -169,6 +171,8 @@ def step(state: State, inp: Input, ctx: Context) -> Result:
                                      batch=inp.batch or p.batch,
                                      production_date=inp.production_date or p.production_date,
                                      expiry_date=inp.expiry_date or p.expiry_date))
+        case ScanTrace():
+            return _trace(state, inp)
         case Reading(weight=w):
             return _reading(state, w, ctx)
         case SetTemperature(temperature_c=t):
@@ -209,6 +213,19 @@ def _open(state: State, inp: OpenDelivery, ctx: Context) -> Result:
                          "contact": s.contact, "license_no": s.license_no},
             "note": inp.note, "inspectors": list(state.inspectors)}
     return Result(state, (Append((("delivery.opened", body),)),))
+
+
+def _trace(state: State, inp: ScanTrace) -> Result:
+    """Keep the code with the item on the scale; the line is identified some other way."""
+    if state.delivery is None:
+        return _refuse(state, "NO_DELIVERY", "请先打开送货单")
+    entry = {"scheme": inp.scheme, "code": inp.code, "url": inp.url}
+    p = state.placement
+    if entry in p.trace:
+        return Result(state)
+    if len(p.trace) >= MAX_TRACE_CODES:
+        return _refuse(state, "TOO_MANY_TRACE_CODES", "追溯码过多")
+    return Result(_placement(state, trace=(*p.trace, entry)))
 
 
 def _reading(state: State, w: Any, ctx: Context) -> Result:
@@ -259,7 +276,7 @@ def _confirm(state: State, pid: int, ctx: Context) -> Result:
                     protocol=w.protocol if w else "manual", stable=w.stable if w else None,
                     raw=w.raw if w else "")
     kind, body = line_event(order, obs, decision, m, delivery_id=d.delivery_id,
-                            clip_id=ctx.clip_id)
+                            clip_id=ctx.clip_id, trace_codes=p.trace)
     return Result(replace(state, pending=pid), (Append(((kind, body),), pid),), decision=decision)
 
 

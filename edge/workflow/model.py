@@ -77,6 +77,7 @@ class Placement:
     pieces: int | None = None
     temperature_c: Decimal | None = None
     partial: bool = False
+    trace: tuple[dict[str, str], ...] = ()  # traceability codes scanned with it (scheme, code, url)
     loaded: bool = False  # a stable load above empty was seen (reset by a tare)
     decided: bool = False
 
@@ -141,6 +142,15 @@ class ScanItem:
 
 
 @dataclass(frozen=True)
+class ScanTrace:
+    """A traceability code (浙食链, 承诺达标合格证 ...): recorded with the item, never identifies it."""
+
+    scheme: str
+    code: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Reading:
     weight: Weight
 
@@ -188,8 +198,9 @@ class CloseDelivery:
     pass
 
 
-Input = (SignIn | SignOut | OpenDelivery | SelectLine | ScanItem | Reading | SetTemperature
-         | SetPieces | MarkPartial | Tare | Confirm | Committed | CommitFailed | CloseDelivery)
+Input = (SignIn | SignOut | OpenDelivery | SelectLine | ScanItem | ScanTrace | Reading
+         | SetTemperature | SetPieces | MarkPartial | Tare | Confirm | Committed | CommitFailed
+         | CloseDelivery)
 
 # -- effects ---------------------------------------------------------------------------------
 

@@ -14,8 +14,9 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from edge.codes.config import CodesSection
 from edge.config_base import ConfigError, Section, validation_problem
@@ -47,6 +48,13 @@ class StationSection(Section):
         default=Path("/etc/acceptance-station/station.key"),
         description="Ed25519 private key (PEM, mode 0600) that signs every journal event.",
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if not known_time_zone(value):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)")
+        return value
 
     @property
     def db_path(self) -> Path:
@@ -202,6 +210,15 @@ def load_config(path: Path) -> StationConfig:
 def config_digest(cfg: StationConfig) -> str:
     """SHA-256 of the normalised config, recorded in ``station.started``."""
     return hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()
+
+
+def known_time_zone(name: str) -> bool:
+    """True when ``name`` is an IANA time zone this machine knows (tzdata)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # not a key, or a tzdata folder
+        return False
+    return True
 
 
 def is_valid_id(value: str) -> bool:

@@ -8,24 +8,50 @@ has its own list of migrations, applied at start, recorded by name.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import sqlite_utils
 
 Migration = tuple[str, str]  # (unique name, SQL script)
+BUSY_TIMEOUT_S = 30.0
 
 
 def connect(path: Path | str, *, synchronous: str = "FULL") -> sqlite_utils.Database:
     """Open (creating) the DB in autocommit mode so transactions are explicit."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                           timeout=BUSY_TIMEOUT_S)
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    use_wal(conn)
     conn.execute(f"PRAGMA synchronous={synchronous}")
-    conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA foreign_keys=ON")
     return sqlite_utils.Database(conn)
+
+
+def use_wal(conn: sqlite3.Connection, timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    """Switch the database to WAL, waiting out other processes opening it at the same time.
+
+    Switching needs an exclusive lock on a file this connection already reads, and
+    SQLite answers that lock upgrade with SQLITE_BUSY at once, without the busy
+    handler; so several processes opening a fresh file together would fail at random.
+    Retried here until the busy timeout; a file already in WAL answers at once.
+    """
+    deadline = time.monotonic() + timeout_s
+    pause = 0.001
+    while True:
+        try:
+            mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    if mode not in ("wal", "memory"):
+        raise sqlite3.OperationalError(f"cannot use WAL for this database (journal mode {mode})")
 
 
 def migrate(db: sqlite_utils.Database, migrations: Sequence[Migration]) -> list[str]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -54,6 +55,25 @@ def use_wal(conn: sqlite3.Connection, timeout_s: float = BUSY_TIMEOUT_S) -> None
         raise sqlite3.OperationalError(f"cannot use WAL for this database (journal mode {mode})")
 
 
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction on an autocommit connection: commit on success, else roll back.
+
+    ``BEGIN IMMEDIATE`` takes the write lock first, waiting out the busy timeout; a
+    deferred transaction that reads and then writes would have to upgrade its lock,
+    which SQLite refuses at once ("database is locked") when another process wrote.
+    The connection must not be shared with a thread that reads through it meanwhile.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:  # SQLite may have rolled back already: keep the first error
+            conn.execute("ROLLBACK")
+        raise
+
+
 def migrate(db: sqlite_utils.Database, migrations: Sequence[Migration]) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction."""
     conn = db.conn
@@ -66,18 +86,12 @@ def migrate(db: sqlite_utils.Database, migrations: Sequence[Migration]) -> list[
     for name, sql in migrations:
         if name in done:
             continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(conn):
             if conn.execute("SELECT 1 FROM schema_migrations WHERE name=?", (name,)).fetchone():
-                conn.execute("ROLLBACK")
-                continue
+                continue  # another process applied it meanwhile
             for stmt in _statements(sql):
                 conn.execute(stmt)
             conn.execute("INSERT INTO schema_migrations(name) VALUES (?)", (name,))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         applied.append(name)
     return applied
 

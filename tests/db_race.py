@@ -8,8 +8,16 @@ and central's workers on a real machine.
 from __future__ import annotations
 
 import os
-from multiprocessing.synchronize import Barrier
+from multiprocessing.synchronize import Barrier, Event
+from pathlib import Path
 from typing import Any
+
+
+def burn(stop: Event) -> None:
+    """Keep one core busy until ``stop`` (other processes' load on a small Pi)."""
+    while not stop.is_set():
+        for _ in range(20000):
+            pass
 
 
 def open_fresh(kind: str, folder: str, rounds: int, barrier: Barrier, out: Any) -> None:
@@ -32,3 +40,25 @@ def open_fresh(kind: str, folder: str, rounds: int, barrier: Barrier, out: Any) 
         except Exception as exc:
             failures.append(f"round {r}: {exc!r}")
     out.put(failures)
+
+
+def uplink_writer(path: str, station_id: str, stop: Event, out: Any) -> None:
+    """What the uplink does to the station database: read events, move the cursor, set state."""
+    from edge.db import connect
+    from sync import state
+
+    db = connect(Path(path))
+    failures: list[str] = []
+    writes = 0
+    while not stop.is_set() and len(failures) < 10:
+        try:
+            cursor = state.get_cursor(db, station_id)
+            rows = state.read_rows(db, cursor + 1, 50)
+            if rows:
+                state.set_cursor(db, station_id, min(rows[-1][0], state.last_seq(db)))
+            state.put_state(db, "uplink", {"state": "connected", "n": writes})
+            writes += 1
+        except Exception as exc:
+            failures.append(f"uplink: {exc!r}")
+    db.conn.close()
+    out.put((writes, failures))

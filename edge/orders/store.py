@@ -17,7 +17,7 @@ import sqlite_utils
 from edge import log
 from edge.chain import canonical_json
 from edge.clock import now_rfc3339
-from edge.db import Migration, migrate
+from edge.db import Migration, migrate, write_transaction
 from edge.journal import Journal, Tx
 from edge.matching.types import Order
 from edge.orders.model import orders_from_doc
@@ -169,19 +169,13 @@ def store_fetched(db: sqlite_utils.Database, doc: dict[str, Any], etag: str | No
     ensure_tables(db)
     sha = doc_sha256(doc)
     day = doc["delivery_date"]
-    conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db.conn) as conn:
         conn.execute(
             "INSERT OR IGNORE INTO orders_docs(sha256, station_id, delivery_date, doc, received_at) "
             "VALUES (?,?,?,?,?)",
             (sha, doc["station_id"], day, canonical_json(doc).decode(), now_rfc3339()),
         )
         _upsert_fetch(conn, day, etag, sha, None)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return sha
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,18 +24,12 @@ from firmware_bridge.scenario import placement
 from testbed.demo_data import demo_orders
 from tests.conftest import CLI
 from tests.test_web_api import _free_port
+from tests.waiting import wait_until
 
 STATION_ID = "e2e-station-01"
 
 
-def _wait(pred: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+_wait = wait_until
 
 
 @pytest.fixture

@@ -35,8 +35,8 @@ from tests.sync_harness import (
     free_port,
     make_station,
     station_config,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 
 @pytest.fixture

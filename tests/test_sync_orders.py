@@ -18,7 +18,8 @@ from central.config import HttpSection
 from edge.journal import Journal, read_events
 from edge.orders import store
 from testbed.demo_data import demo_orders
-from tests.sync_harness import free_port, wait_until
+from tests.sync_harness import free_port
+from tests.waiting import wait_until
 
 SID = "st-orders-01"
 DAY = "2026-11-29"

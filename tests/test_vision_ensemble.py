@@ -180,7 +180,7 @@ def test_live_worker_reports_a_hard_code_once_per_placement(samples: list[Sample
     """Frames of a label only a later pass reads: one scan through the hub, not one per frame."""
     from edge.vision.worker import DecodeWorker, Frame
     from firmware_bridge.scan import ScanHub
-    from tests.vision_helpers import wait_for
+    from tests.waiting import wait_until
 
     zx = ZxingDecoder(FORMATS)
     s = next(s for s in samples if s.format in ("qr-code", "data-matrix")
@@ -194,7 +194,7 @@ def test_live_worker_reports_a_hard_code_once_per_placement(samples: list[Sample
     try:
         for i in range(6):
             worker.submit(Frame(s.image, at=100.0 + i * 0.07, seq=i))
-            assert wait_for(lambda i=i: worker.decoded >= i + 1, 20)  # one frame at a time
+            wait_until(lambda i=i: worker.decoded >= i + 1, 20)  # one frame at a time
     finally:
         worker.stop()
     first = hub.get(timeout=1)

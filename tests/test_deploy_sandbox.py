@@ -131,6 +131,16 @@ def _wait(pred: Callable[[], Any], timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _stop(p: subprocess.Popen[str]) -> str:
+    """SIGTERM as systemd stops a unit; the process's stderr."""
+    p.send_signal(signal.SIGTERM)
+    try:
+        return p.communicate(timeout=30)[1]
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.communicate()[1]
+
+
 def _station_config(tmp: Path, central: str, scale: Path, port: int, hall: int) -> Path:
     cfg = tmp / "station.toml"
     cfg.write_text(f"""
@@ -207,12 +217,7 @@ def test_station_process_works_under_its_unit(tmp_path: Path, central: str) -> N
         mp4 = requests.get(f"http://127.0.0.1:{hall}{clips[0]['url']}", timeout=10)
         assert mp4.status_code == 200 and mp4.content[4:8] == b"ftyp"
     finally:
-        station.send_signal(signal.SIGTERM)
-        try:
-            _, err = station.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            station.kill()
-            _, err = station.communicate()
+        err = _stop(station)
         sim.send_signal(signal.SIGTERM)
         sim.wait(10)
     assert station.returncode == 0, err[-3000:]
@@ -263,12 +268,7 @@ key_file = "{pki / (STATION_ID + '.key')}"
               "uplink connected to mosquitto over TLS")
         _wait(lambda: any("/orders" in x for x in Central.seen), 30, "orders fetched")
     finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            _, err = p.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            _, err = p.communicate()
+        err = _stop(p)
         broker.kill()
     assert p.returncode == 0, err[-3000:]
 

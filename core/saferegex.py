@@ -21,7 +21,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-import re2  # type: ignore[import-untyped]
+import re2
 
 # Python's own regex parser (re._parser; sre_parse is its deprecated alias): the
 # structure of a pattern without compiling it.
@@ -45,10 +45,10 @@ def _variable(item: Any) -> bool:
 
 def _body(items: Any) -> list[Any]:
     """A group's items, with plain groups around a single item unwrapped."""
-    items = list(items)
-    while len(items) == 1 and items[0][0] == _c.SUBPATTERN:
-        items = list(items[0][1][-1])
-    return items
+    out: list[Any] = list(items)
+    while len(out) == 1 and out[0][0] == _c.SUBPATTERN:
+        out = list(out[0][1][-1])
+    return out
 
 
 def _nested(items: Any) -> bool:
@@ -57,7 +57,7 @@ def _nested(items: Any) -> bool:
     input between the iterations. A group with a fixed part (``([a-z]+\\.)*``) is fine."""
     for op, av in items:
         if op in _REPEATS:
-            lo, hi, sub = av
+            _, hi, sub = av
             body = _body(sub)
             if hi > 1 and body and all(_variable(i) for i in body):
                 return True

@@ -23,7 +23,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,7 +38,9 @@ from testbed.demo_data import demo_orders
 from testbed.kiosk_client import kiosk_session
 from testbed.pki import make_pki
 from tests.conftest import CLI, ROOT
+from tests.factories import write_station_config
 from tests.unit_sandbox import preexec
+from tests.waiting import wait_until
 
 UNITS = ROOT / "systemd"
 STATION_ID = "sandbox-station-01"
@@ -118,17 +119,18 @@ def central() -> Iterator[str]:
     srv.shutdown()
 
 
-def _wait(pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
+def _quiet(pred: Callable[[], Any]) -> Callable[[], Any]:
+    """``pred``, with a server not up yet (or an answer without the key) as a falsy value."""
+    def call() -> Any:
         try:
-            v = pred()
-        except (requests.RequestException, KeyError, TypeError):
-            v = None
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+            return pred()
+        except (requests.RequestException, KeyError, TypeError, IndexError):
+            return None
+    return call
+
+
+def _wait(pred: Callable[[], Any], timeout: float, what: str) -> Any:
+    return wait_until(_quiet(pred), timeout, what, step=0.1)
 
 
 def _stop(p: subprocess.Popen[str]) -> str:
@@ -142,30 +144,11 @@ def _stop(p: subprocess.Popen[str]) -> str:
 
 
 def _station_config(tmp: Path, central: str, scale: Path, port: int, hall: int) -> Path:
-    cfg = tmp / "station.toml"
-    cfg.write_text(f"""
-[station]
-station_id = "{STATION_ID}"
-school_id = "{SCHOOL_ID}"
-data_dir = "{tmp / 'data'}"
-key_path = "{tmp / 'station.key'}"
-[orders]
-api_url = "{central}"
-[web]
-port = {port}
-hall_port = {hall}
-[scale]
-port = "{scale}"
-protocol = "ad"
-[camera]
-source = "synthetic"
-width = 320
-height = 240
-fps = 10
-[video]
-pre_roll_s = 0.5
-post_roll_s = 0.5
-""")
+    cfg = write_station_config(
+        tmp, STATION_ID, school_id=SCHOOL_ID, orders={"api_url": central},
+        web={"port": port, "hall_port": hall}, scale={"port": str(scale), "protocol": "ad"},
+        camera={"source": "synthetic", "width": 320, "height": 240, "fps": 10},
+        video={"pre_roll_s": 0.5, "post_roll_s": 0.5})
     subprocess.run([*CLI, "keys", "init", "--config", str(cfg)], check=True, capture_output=True)
     orders = tmp / "orders.json"
     orders.write_text(json.dumps(demo_orders(STATION_ID, _today()), ensure_ascii=False))
@@ -233,26 +216,12 @@ def test_sync_process_works_under_its_unit(tmp_path: Path, central: str) -> None
     make_pki(pki, [STATION_ID])
     broker = Broker(tmp_path, tls_dir=pki)
     broker.start()
-    cfg = tmp_path / "station.toml"
-    cfg.write_text(f"""
-[station]
-station_id = "{STATION_ID}"
-school_id = "{SCHOOL_ID}"
-data_dir = "{tmp_path / 'data'}"
-key_path = "{tmp_path / 'station.key'}"
-[orders]
-api_url = "{central}"
-[uplink]
-backoff_min_s = 0.1
-backoff_max_s = 1.0
-[uplink.broker]
-host = "localhost"
-port = {broker.port}
-[uplink.broker.tls]
-ca_file = "{pki / 'ca.crt'}"
-cert_file = "{pki / (STATION_ID + '.crt')}"
-key_file = "{pki / (STATION_ID + '.key')}"
-""")
+    tls = {"ca_file": str(pki / "ca.crt"), "cert_file": str(pki / f"{STATION_ID}.crt"),
+           "key_file": str(pki / f"{STATION_ID}.key")}
+    cfg = write_station_config(
+        tmp_path, STATION_ID, school_id=SCHOOL_ID, orders={"api_url": central},
+        uplink={"backoff_min_s": 0.1, "backoff_max_s": 1.0,
+                "broker": {"host": "localhost", "port": broker.port, "tls": tls}})
     (tmp_path / "data").mkdir()
     Central.seen.clear()
     p = subprocess.Popen([*CLI, "sync", "--config", str(cfg)], stdout=subprocess.DEVNULL,

@@ -42,6 +42,7 @@ from edge.orders.model import (
 )
 from testbed.demo_data import demo_orders
 from tests.conftest import CLI, ROOT
+from tests.factories import write_station_config
 from tests.test_core_cli import DAY, OBS
 
 # CI runs 150 examples a test (seconds); FUZZ_EXAMPLES=5000 searches deeper.
@@ -235,15 +236,13 @@ def test_decide_and_orders_import_refuse_hostile_json_with_exit_2(tmp_path: Path
     good.write_text(json.dumps(DOC, ensure_ascii=False), encoding="utf-8")
     obs = tmp_path / "obs.json"
     obs.write_text(json.dumps(OBS), encoding="utf-8")
-    cfg = tmp_path / "station.toml"
-    cfg.write_text(f'[station]\nstation_id = "test-station-01"\nschool_id = "s-01"\n'
-                   f'data_dir = "{tmp_path}"\nkey_path = "{tmp_path}/k"\n')
+    cfg = write_station_config(tmp_path)
     for argv in (["decide", "--orders", str(bad), "--observation", str(obs)],
                  ["decide", "--orders", str(good), "--observation", str(bad)],
                  ["orders", "import", str(bad), "--config", str(cfg)]):
         code, err = _cli(argv)
         assert code == 2 and needle in err, (argv, err[-300:])
-    assert not (tmp_path / "station.db").exists(), "nothing was changed"
+    assert not (tmp_path / "data").exists(), "nothing was changed"
 
 
 HOSTILE_TOML = [
@@ -278,9 +277,7 @@ def test_the_real_commands_exit_2_with_a_message(tmp_path: Path) -> None:
     """The same probes through the installed command (a subprocess, as a technician runs it)."""
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100000 + "]" * 100000)
-    cfg = tmp_path / "station.toml"
-    cfg.write_text('[station]\nstation_id = "test-station-01"\nschool_id = "s-01"\n'
-                   '[codes]\nbadge_pattern = "^(a+)+$"\n')
+    cfg = write_station_config(tmp_path, codes={"badge_pattern": "^(a+)+$"})
     for argv in (["decide", "--orders", str(deep), "--observation", str(deep)],
                  ["orders", "import", str(deep), "--config", str(cfg)],
                  ["config", "check", str(cfg)],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,9 @@ from contract.keys import load_key
 from edge.journal import Journal, read_events
 from edge.workflow.machine import Skipped, replay
 from tests.conftest import CLI
+from tests.factories import write_station_config
 from tests.test_web_api import _free_port
+from tests.waiting import wait_until
 
 STATION_ID = "replay-station-01"
 SUPPLIER = {"supplier_id": "sup-0031", "name": "绿源", "address": "杭州", "contact": "王",
@@ -78,12 +79,10 @@ def test_replay_skips_what_it_cannot_apply() -> None:
 
 
 def _config(tmp_path: Path, port: int) -> Path:
-    cfg = tmp_path / "station.toml"
-    cfg.write_text(f'[station]\nstation_id = "{STATION_ID}"\nschool_id = "replay-school"\n'
-                   f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n'
-                   f'[web]\nport = {port}\nhall_port = 0\n[scale]\nsimulate = true\n'
-                   '[camera]\nsource = "synthetic"\nwidth = 320\nheight = 240\nfps = 5\n'
-                   '[video]\nenabled = false\n')
+    cfg = write_station_config(tmp_path, STATION_ID, web={"port": port, "hall_port": 0},
+                               scale={"simulate": True}, video={"enabled": False},
+                               camera={"source": "synthetic", "width": 320, "height": 240,
+                                       "fps": 5})
     subprocess.run([*CLI, "keys", "init", "--config", str(cfg)], check=True, capture_output=True)
     return cfg
 
@@ -92,18 +91,17 @@ def _serve_once(cfg: Path, url: str) -> dict[str, Any]:
     """Start the real station process, read its state, stop it with SIGTERM."""
     p = subprocess.Popen([*CLI, "run", "--config", str(cfg)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
+
+    def served() -> dict[str, Any] | None:
+        assert p.poll() is None, p.communicate()[1][-3000:]
+        try:
+            r = requests.get(url + "/api/state", timeout=1)
+        except requests.ConnectionError:
+            return None
+        return dict(r.json()) if r.ok else None
+
     try:
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            assert p.poll() is None, p.communicate()[1][-3000:]
-            try:
-                r = requests.get(url + "/api/state", timeout=1)
-                if r.ok:
-                    return dict(r.json())
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("the station did not serve")
+        return wait_until(served, 30, "the station to serve")
     finally:
         p.send_signal(signal.SIGTERM)
         try:

@@ -77,17 +77,17 @@ def _nested(items: Any) -> bool:
 def problem(pattern: str) -> str | None:
     """Why ``pattern`` is refused, or None when it is fine."""
     try:
-        parsed = _p.parse(pattern)
-    except (re.error, RecursionError, OverflowError) as exc:
-        return f"not a valid regex: {exc}"
-    if _nested(parsed):
-        return ("a repeated group of only variable-length parts (like (a+)+) backtracks "
-                "catastrophically; write it without the nesting")
-    try:
         re2.compile(pattern, _options())
     except re2.error as exc:
         msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        return f"not supported (RE2 syntax: no backreferences or lookaround): {msg}"
+        return f"not a valid RE2 regex ({msg}; no backreferences or lookaround)"
+    try:
+        parsed = _p.parse(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return None  # RE2-only syntax: nothing to backtrack, RE2 matches it
+    if _nested(parsed):
+        return ("a repeated group of only variable-length parts (like (a+)+) backtracks "
+                "catastrophically; write it without the nesting")
     return None
 
 

@@ -20,8 +20,10 @@ from app.station import Station
 from edge.journal import read_events
 from edge.orders import store
 from edge.web.app import create_app
+from edge.web.guard import Access
 from firmware_bridge.scenario import placement
 from testbed.demo_data import demo_orders
+from testbed.kiosk_client import kiosk_session
 from tests.conftest import CLI
 from tests.test_web_api import _free_port
 from tests.waiting import wait_until
@@ -64,7 +66,7 @@ synthetic_format = "code-128"
     day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     store.adopt(station.journal, demo_orders(STATION_ID, day), etag=None, source="test")
     app = create_app(station.workflow, station.orders, station.devices.snapshot,  # type: ignore[arg-type]
-                     station.hub)
+                     station.hub, access=Access(port=port))
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
     t.start()
@@ -92,7 +94,7 @@ def test_weigh_scan_and_decide_through_devices(running: tuple[Station, str]) -> 
     sim = station.scale.simulator
     _wait(lambda: _state(url)["devices"].get("scale", {}).get("ok"), what="scale connected")
     _wait(lambda: _state(url)["devices"].get("camera", {}).get("ok"), what="camera running")
-    s = requests.Session()
+    s = kiosk_session(url)
     for who in ("zhang", "li"):
         s.post(url + "/api/inspectors", json={"inspector_id": who}).raise_for_status()
     orders = _state(url)["orders"]

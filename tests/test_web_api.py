@@ -20,9 +20,11 @@ from edge.journal import Journal, read_events
 from edge.matching.types import Policy
 from edge.orders.model import orders_from_doc
 from edge.web.app import create_app
+from edge.web.guard import TOKEN_HEADER, Access
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, Weight
 from testbed.demo_data import demo_orders
+from testbed.kiosk_client import kiosk_session, token_from_page
 
 ORDERS = orders_from_doc(demo_orders("test-station-01", "2026-11-28"))
 VEG = "PO-20261128-0012"
@@ -36,9 +38,16 @@ def wf(journal: Journal) -> Workflow:
     return Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW)
 
 
+KIOSK = "http://127.0.0.1:8080"
+
+
 @pytest.fixture
 def client(wf: Workflow) -> TestClient:
-    return TestClient(create_app(wf, lambda: ORDERS, lambda: DEVICES))
+    """A client that, like the kiosk page, carries the token of the page the app serves."""
+    c = TestClient(create_app(wf, lambda: ORDERS, lambda: DEVICES, access=Access(port=8080)),
+                   base_url=KIOSK)
+    c.headers[TOKEN_HEADER] = token_from_page(c.get("/").text)
+    return c
 
 
 def _ready(client: TestClient, wf: Workflow) -> None:
@@ -116,7 +125,8 @@ def _free_port() -> int:
 @pytest.fixture
 def server(wf: Workflow) -> Iterator[str]:
     port = _free_port()
-    app = create_app(wf, lambda: ORDERS, lambda: DEVICES, stream_interval_s=0.05)
+    app = create_app(wf, lambda: ORDERS, lambda: DEVICES, access=Access(port=port),
+                     stream_interval_s=0.05)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
     t.start()
@@ -134,7 +144,7 @@ def server(wf: Workflow) -> Iterator[str]:
 
 def test_concurrent_double_accept_records_one_event(server: str, wf: Workflow,
                                                     journal: Journal) -> None:
-    s = requests.Session()
+    s = kiosk_session(server)
     for i in ("zhang", "li"):
         s.post(server + "/api/inspectors", json={"inspector_id": i}).raise_for_status()
     s.post(server + "/api/deliveries", json={"order_id": VEG}).raise_for_status()
@@ -144,7 +154,7 @@ def test_concurrent_double_accept_records_one_event(server: str, wf: Workflow,
 
     def tap(_: int) -> int:
         return requests.post(server + "/api/confirm", json={"placement_id": pid},
-                             timeout=10).status_code
+                             headers=dict(s.headers), timeout=10).status_code
 
     with ThreadPoolExecutor(8) as pool:
         codes = sorted(pool.map(tap, range(16)))
@@ -157,7 +167,8 @@ def test_stream_pushes_changes(server: str) -> None:
         lines = r.iter_lines(decode_unicode=True)
         first = json.loads(next(ln for ln in lines if ln.startswith("data: "))[6:])
         assert first["inspectors"] == []
-        requests.post(server + "/api/inspectors", json={"inspector_id": "zhang"}, timeout=5)
+        kiosk_session(server).post(server + "/api/inspectors", json={"inspector_id": "zhang"},
+                                   timeout=5).raise_for_status()
         for ln in lines:
             if ln.startswith("data: ") and json.loads(ln[6:])["inspectors"] == ["zhang"]:
                 break

@@ -2,6 +2,8 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 let state = null;
+// This boot's token, put into the page by the station; every change sends it back.
+const TOKEN = document.querySelector('meta[name="kiosk-token"]').content;
 
 function toast(text) {
   const t = $("toast");
@@ -12,12 +14,16 @@ function toast(text) {
 }
 
 async function post(path, body) {
-  const r = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
+  const r = await fetch(path, {method: "POST",
+                               headers: {"Content-Type": "application/json", "X-Kiosk-Token": TOKEN},
                                body: JSON.stringify(body || {})});
   let data = {};
   try { data = await r.json(); } catch (e) { data = {}; }
   if (!r.ok) {
     toast(data.message || "请求无效（" + r.status + "）");
+  }
+  if (r.status === 403 && data.error === "KIOSK_TOKEN") {
+    setTimeout(() => location.reload(), 1500);  // the station restarted: a new token
   }
   if (data.state) render(data.state);
   return data;

@@ -169,6 +169,11 @@ def test_stream_pushes_changes(server: str) -> None:
         assert first["inspectors"] == []
         kiosk_session(server).post(server + "/api/inspectors", json={"inspector_id": "zhang"},
                                    timeout=5).raise_for_status()
-        for ln in lines:
+        deadline = time.monotonic() + 10
+        for ln in lines:  # a stream that ends, or goes on without the change, fails
             if ln.startswith("data: ") and json.loads(ln[6:])["inspectors"] == ["zhang"]:
                 break
+            if time.monotonic() > deadline:
+                pytest.fail("no state with the new inspector on the stream within 10 s")
+        else:
+            pytest.fail("the stream ended without the state that has the new inspector")

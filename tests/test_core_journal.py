@@ -165,3 +165,20 @@ def test_read_events_roundtrip(journal: Journal) -> None:
     _fill(journal, 5)
     evs = list(read_events(journal.db, from_seq=2, to_seq=4))
     assert [e["seq"] for e in evs] == [2, 3, 4]
+
+
+def test_full_database_reports_the_real_cause_and_writes_nothing(journal: Journal) -> None:
+    """SQLite rolls back by itself on SQLITE_FULL; the journal must not hide that cause."""
+    journal.append("station.started", {"version": "0.1.0", "config_digest": "x"})
+    pages = journal.db.execute("PRAGMA page_count").fetchone()[0]
+    journal.db.execute(f"PRAGMA max_page_count={pages}")  # as a full disk would
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"), \
+            journal.transaction() as tx:
+        for i in range(50):
+            tx.append("alert.raised", {"code": "TEST", "severity": "info",
+                                       "message": "x" * 3000, "refs": [i]})
+    assert not journal.db.in_transaction
+    assert journal.last_seq() == 1  # nothing half-written
+    journal.db.execute("PRAGMA max_page_count=1073741823")
+    assert journal.append("alert.raised", {"code": "TEST", "severity": "info", "message": "ok",
+                                           "refs": []})["seq"] == 2

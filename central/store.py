@@ -119,6 +119,15 @@ class Store:
             self._rollback_quietly()
             raise
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that see one state of the store (a read transaction)."""
+        self._exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if self.pg else "BEGIN")
+        try:
+            yield
+        finally:
+            self._rollback_quietly()
+
     def _rollback_quietly(self) -> None:
         """Roll back without hiding the error: SQLite may already have (SQLITE_FULL, IOERR)."""
         if not self.pg and not self.conn.in_transaction:

@@ -65,6 +65,12 @@ def test_units_have_the_required_settings() -> None:
                  "ProtectHome=yes", "PrivateTmp=yes", "NoNewPrivileges=yes", "DevicePolicy=closed"):
         assert line in station, line
     assert "--kiosk" in (ROOT / "systemd" / "acceptance-hall.service").read_text()
+    central = (ROOT / "systemd" / "acceptance-central.service").read_text()
+    for line in ("Type=notify", "WatchdogSec=", "Restart=on-failure", "KillMode=control-group",
+                 "StateDirectory=acceptance-central", "ProtectSystem=strict", "ProtectHome=yes",
+                 "PrivateTmp=yes", "PrivateDevices=yes", "NoNewPrivileges=yes",
+                 "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"):
+        assert line in central, line
 
 
 def _manifest(root: Path) -> dict[str, tuple[object, ...]]:

@@ -251,6 +251,11 @@ class JournalReader:
         rows = self._query("SELECT max(seq) FROM events")
         return int(rows[0][0] or 0) if rows else 0
 
+    def hash_at(self, seq: int) -> str | None:
+        """The hash of event ``seq``, or None when there is no such event."""
+        rows = self._query("SELECT hash FROM events WHERE seq = ?", (seq,))
+        return str(rows[0][0]) if rows else None
+
     def rows_from(self, from_seq: int, limit: int) -> list[tuple[int, str]]:
         """(seq, canonical event text) from ``from_seq`` on, as stored."""
         return [(int(s), str(t)) for s, t in self._query(

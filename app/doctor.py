@@ -64,6 +64,18 @@ def check_key(cfg: StationConfig) -> Finding:
 
 
 def check_database(cfg: StationConfig) -> Finding:
+    from core.db import is_disk_full
+
+    try:
+        return _check_database(cfg)
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        return Finding("database", False, f"cannot open {cfg.station.db_path}: {exc} (the disk is full)",
+                       "free space first (see the disk check), then run doctor again")
+
+
+def _check_database(cfg: StationConfig) -> Finding:
     from edge.journal import meta
     from edge.verify import verify_db
 
@@ -181,6 +193,16 @@ def check_disk(cfg: StationConfig) -> Finding:
     while not path.exists() and path != path.parent:
         path = path.parent
     free = shutil.disk_usage(path).free
+    reserve_mb = cfg.station.journal_reserve_mb
+    if free < reserve_mb * 1_000_000:
+        return Finding(
+            "disk", False, f"disk full: {free // 1_000_000} MB free on {path}, below the journal's "
+            f"reserve of {reserve_mb} MB; once the journal cannot write, the kiosk shows 磁盘已满 and "
+            "refuses decisions",
+            f"free space on {path} now: remove what is not the station's (`journalctl --vacuum-size="
+            "200M`, /var/tmp, core dumps) or old clips central already has (`acceptance-station video "
+            "retention --config ...`); never delete station.db or its -wal/-shm files; the station "
+            "resumes by itself within seconds, no restart needed")
     ok = free >= MIN_FREE_BYTES
     return Finding("disk", ok, f"{free / 2**30:.1f} GiB free on {path}",
                    "" if ok else "free space: old clips are kept until central has them")

@@ -139,6 +139,7 @@ class Journal:
         self.clock = clock or Clock()
         self.boot_id = self.clock.boot_id()
         self._lock = threading.Lock()
+        self.disk_full = False  # the last write failed for want of space (cleared by a commit)
         self._bind_identity()
 
     @property
@@ -172,8 +173,18 @@ class Journal:
 
     @contextmanager
     def transaction_raw(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, dbmod.write_transaction(self.db) as conn:
-            yield conn
+        with self._lock:
+            conn = self.db
+            changes = conn.total_changes
+            try:
+                with dbmod.write_transaction(conn):
+                    yield conn
+            except BaseException as exc:
+                if dbmod.is_disk_full(exc):
+                    self.disk_full = True
+                raise
+            if conn.total_changes != changes:  # something was written: there is room again
+                self.disk_full = False
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:

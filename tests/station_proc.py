@@ -213,9 +213,16 @@ class Operator:
             order = next(o["order_id"] for o in s["orders"] if o["order_id"].endswith("0012"))
             self.st.post("/api/deliveries", {"order_id": order})
         s = self.st.state() or s
+        p = s["placement"]
+        if p["decided"]:  # left over from an attempt cut short: a new placement first
+            if not p["loaded"]:
+                self.st.sim.play(placement(3000))
+                wait_for(lambda: (self.st.state() or {}).get("placement", {}).get("loaded"), 10, "loaded")
+            self.take_off(p["placement_id"])
+            s = wait_for(self.st.state, 5, "the kiosk API")
         if s["placement"]["line_id"] is None:
             self.st.post("/api/placement/line", {"line_id": "1"})
-        return wait_for(self.st.state, 5, "the kiosk API")
+        return dict(wait_for(self.st.state, 5, "the kiosk API"))
 
     def weigh(self, grams: int) -> dict[str, Any]:
         self.st.sim.play(placement(grams))

@@ -34,8 +34,9 @@ class UplinkSection(Section):
         default=0.5, gt=0, le=60,
         description=(
             "After a reconnect, or when the broker answers that nobody is subscribed (PUBACK 0x10:"
-            " central's workers are away), resend after a delay uniform in [0.5, 1.5] x this x 2^n"
-            " (n: such answers in a row, at most 2), one small probe batch first."
+            " central's workers are away), resend after a delay uniform in [0.5, 1.5] x this, doubled"
+            " from the second such answer in a row, one small probe batch first; also how long a"
+            " batch may stay unanswered while a later one is answered with a gap (2 x this)."
         ),
     )
     backoff_min_s: float = Field(

@@ -12,7 +12,9 @@ The rules (docs/contract.md §4):
   reason code (e.g. 0x87 not authorized) puts the uplink in the ``refused``
   state and pauses it;
 - ``gap`` resumes from ``expected_seq`` (or, when that seq is still in
-  flight in an earlier batch, from the gapped batch itself);
+  flight in an earlier batch, from the gapped batch itself; from that earlier
+  batch when it has been unanswered for over 2 x ``resend_soon_s``: a worker
+  that died with it in hand lost it);
 - ``rejected`` puts the uplink in the ``rejected`` alert state (status topic,
   ``sync_state``) and retries after ``rejected_retry_s``;
 - no ack within ``ack_timeout_s`` (doubled per timeout in a row without an
@@ -175,7 +177,7 @@ class Uplink:
 
     def _resend_soon(self, why: str) -> None:
         """Forget what is in flight and resend from the cursor after a short jittered delay."""
-        delay = self.up.resend_soon_s * 2 ** min(self.soon_round, 2) * self.rng.uniform(0.5, 1.5)
+        delay = self.up.resend_soon_s * 2 ** min(self.soon_round, 1) * self.rng.uniform(0.5, 1.5)
         self.soon_round += 1
         self.probing = True
         self.paused_until = max(self.paused_until, time.monotonic() + delay)
@@ -252,8 +254,13 @@ class Uplink:
         elif status == "gap" and f is not None:
             self.counters["gaps"] += 1
             expected = int(ack["expected_seq"])
-            pending = any(o.first <= expected <= o.last for o in self.inflight.values())
-            self._go_back(f.first if pending else expected)
+            holder = next((o for o in self.inflight.values() if o.first <= expected <= o.last), None)
+            if holder is None:
+                self._go_back(expected)
+            elif time.monotonic() - holder.sent_at > 2 * self.up.resend_soon_s:
+                self._go_back(holder.first)  # long unanswered while a later batch was: presumed lost
+            else:
+                self._go_back(f.first)  # still being stored by another worker: resend only this one
         elif status == "rejected" and f is not None:
             error = str(ack.get("error") or "rejected")
             log.kv(logger, logging.ERROR, "central rejected a batch", first_seq=f.first, last_seq=f.last,

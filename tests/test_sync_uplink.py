@@ -62,6 +62,11 @@ def test_gap_resumes_from_expected_or_resends_the_gapped_batch(setup: tuple[Jour
     up.on_ack(protocol.make_ack(b1, "gap", 0))
     assert up.next_seq == 11 and set(up.inflight) == {b0}
     assert up.cursor == 0  # a gap never moves the cursor
+    # b0 unanswered for long while b2 is answered: the worker holding b0 died; resend from b0.
+    b0, b1, b2 = _fly(up, (1, 10), (11, 20), (21, 30))
+    up.inflight[b0] = InFlight(b0, 1, 10, time.monotonic() - 5, 100)
+    up.on_ack(protocol.make_ack(b2, "gap", 0))
+    assert up.next_seq == 1 and up.inflight == {}
     # Central lost data: expected 5 is in no batch in flight.
     up.inflight.clear()
     _, b1, _ = _fly(up, (41, 50), (51, 60), (61, 70))

@@ -9,11 +9,9 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from central import audit, health
@@ -22,7 +20,7 @@ from central.config import HttpSection
 from central.ingest import KeyRegistry, ingest
 from central.store import Store
 from contract import protocol
-from tests.conftest import CLI
+from tests.conftest import CLI, assert_ready_then_pings
 from tests.sync_harness import (
     Broker,
     append_events,
@@ -30,19 +28,10 @@ from tests.sync_harness import (
     cli,
     free_port,
     make_station,
-    pg_schema,
     wait_until,
 )
 
 STATION = "st-aaa"
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path)
-    b.start()
-    yield b
-    b.kill()
 
 
 def _gone(pid: int) -> bool:
@@ -157,30 +146,10 @@ def test_central_notifies_systemd(tmp_path: Path, broker: Broker,
     keys = tmp_path / "keys"
     keys.mkdir()
     cfg = central_config(tmp_path, broker, f"sqlite:///{tmp_path / 'central.db'}", keys, workers=1)
-    sock, env = notify_socket
-    p = subprocess.Popen([*CLI, "central", "--config", str(cfg)],
-                         env={**os.environ, **env, "WATCHDOG_USEC": "400000"},
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        got = [sock.recv(100).decode() for _ in range(3)]
-        assert got == ["READY=1", "WATCHDOG=1", "WATCHDOG=1"], got
-        p.send_signal(signal.SIGTERM)
-        assert p.wait(20) == 0
-    finally:
-        if p.poll() is None:
-            p.kill()
+    assert_ready_then_pings([*CLI, "central", "--config", str(cfg)], notify_socket)
 
 
 # -- what central holds: central-verify and GET /v1/stations/{s}/head ------------------------------
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def dsn(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'central.db'}"
-        return
-    with pg_schema() as pg_dsn:
-        yield pg_dsn
-
 
 def _ingest_all(j: Any, store: Store, keys: KeyRegistry, after: int = 0) -> None:
     rows = [(int(s), str(t)) for s, t in j.db.conn.execute(

@@ -145,24 +145,11 @@ def test_install_twice_changes_nothing(tmp_path: Path) -> None:
 def test_sync_process_notifies_systemd(tmp_path: Path,
                                        notify_socket: tuple[socket.socket, dict[str, str]]) -> None:
     """The uplink unit is Type=notify too: READY=1, then pings while its loop runs."""
-    import signal
-
-    from tests.conftest import CLI
+    from tests.conftest import CLI, assert_ready_then_pings
 
     cfg = tmp_path / "station.toml"
     cfg.write_text(f'[station]\nstation_id = "notify-station-01"\nschool_id = "test-school"\n'
                    f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n'
                    '[uplink]\norders_fetch = false\nbackoff_min_s = 0.1\nbackoff_max_s = 0.5\n'
                    '[uplink.broker]\nhost = "127.0.0.1"\nport = 9\n')
-    sock, env = notify_socket
-    p = subprocess.Popen([*CLI, "sync", "--config", str(cfg)],
-                         env={**os.environ, **env, "WATCHDOG_USEC": "400000"},
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        got = [sock.recv(100).decode() for _ in range(3)]
-        assert got == ["READY=1", "WATCHDOG=1", "WATCHDOG=1"], got
-        p.send_signal(signal.SIGTERM)
-        assert p.wait(20) == 0
-    finally:
-        if p.poll() is None:
-            p.kill()
+    assert_ready_then_pings([*CLI, "sync", "--config", str(cfg)], notify_socket)

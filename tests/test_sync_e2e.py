@@ -62,14 +62,6 @@ def tls_broker(tmp_path: Path, pki: Path) -> Iterator[Broker]:
     b.kill()
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path)
-    b.start()
-    yield b
-    b.kill()
-
-
 def test_happy_path_with_tls_and_acl(tmp_path: Path, tls_broker: Broker) -> None:
     keys = tmp_path / "keys"
     j = make_station(tmp_path, "st-aaa", keys)

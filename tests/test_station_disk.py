@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser import page
 from tests.conftest import CLI
 from tests.station_proc import Operator, SmallDisk, StationProc, wait_for
 
@@ -93,8 +94,11 @@ def test_start_on_a_full_disk_is_degraded_not_a_crash_loop(station: StationProc,
     r = station.post("/api/inspectors", {"inspector_id": "zhang"})
     assert r.status_code == 503 and r.json()["error"] == "DISK_FULL"
     assert station.post("/api/confirm", {"placement_id": 0}).status_code == 503
-    html = subprocess.run(["curl", "-s", station.url + "/"], capture_output=True, text=True).stdout
-    assert 'id="fault"' in html
+    with page() as p:  # the kiosk page shows the fault over everything
+        p.goto(station.url + "/")
+        p.wait_for_selector("#fault:not([hidden])", timeout=15000)
+        assert p.inner_text("#fault").startswith("磁盘已满，未保存：无法验收")
+        assert "磁盘已满" in p.inner_text("#devices")
     doc = json.loads(subprocess.run([*CLI, "doctor", "--config", str(station.config), "--json"],
                                     capture_output=True, text=True, timeout=120).stdout)
     disk_check = next(c for c in doc["checks"] if c["check"] == "disk")

@@ -19,7 +19,7 @@ import threading
 from typing import Any
 
 from app.config import StationConfig
-from app.disk import MB, DiskFull, fault_message, free_bytes
+from app.disk import FAULT_CODE, MB, DiskFull, fault_message, free_bytes
 from contract.keys import load_key
 from core import log
 from core.db import is_disk_full
@@ -103,7 +103,7 @@ def serve_degraded(station: Any, host: str, port: int, cause: str) -> bool:
         while not stop.wait(1.0):
             wd.beat("web")
 
-    app = fault_app(lambda: {"code": "DISK_FULL", "message": fault_message(state["cause"])},
+    app = fault_app(lambda: {"code": FAULT_CODE, "message": fault_message(state["cause"])},
                     station.devices.snapshot, kiosk_access(station, port))
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     threading.Thread(target=retry, args=(server,), name="journal-retry", daemon=True).start()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 MB = 1_000_000
 FULL_TEXT = "磁盘已满，未保存"
+FAULT_CODE = "DISK_FULL"  # the kiosk's fault while the journal cannot write (not an alert code)
 
 
 class DiskFull(Exception):

@@ -166,10 +166,10 @@ class Station:
 
     def fault(self) -> dict[str, str] | None:
         """The fault the kiosk shows over everything (the journal cannot write), or None."""
-        from app.disk import fault_message
+        from app.disk import FAULT_CODE, fault_message
 
         if self.journal is not None and self.journal.disk_full:
-            return {"code": "DISK_FULL", "message": fault_message("database or disk is full")}
+            return {"code": FAULT_CODE, "message": fault_message("database or disk is full")}
         return None
 
     def _announce(self) -> None:

@@ -204,7 +204,7 @@ class Operator:
         self.st = st
 
     def ready(self) -> dict[str, Any]:
-        s = wait_for(self.st.state, 10, "the kiosk API")
+        s = wait_for(self.st.state, 60, "the kiosk API (the station starting)")
         for who in ("zhang", "li"):
             if who not in s["inspectors"]:
                 self.st.post("/api/inspectors", {"inspector_id": who})
@@ -228,12 +228,12 @@ class Operator:
         self.st.sim.play(placement(grams))
         return dict(wait_for(lambda: (lambda s: s if s and s["weight"] and s["weight"]["stable"]
                                       and s["weight"]["net_g"] == grams and s["placement"]["loaded"]
-                                      else None)(self.st.state()), 10, f"{grams} g stable"))
+                                      else None)(self.st.state()), 20, f"{grams} g stable"))
 
     def take_off(self, placement_id: int) -> None:
         self.st.sim.play(placement(0))
         wait_for(lambda: (lambda s: s is not None and s["placement"]["placement_id"] != placement_id)(
-            self.st.state()), 10, "the item taken off")
+            self.st.state()), 20, "the item taken off")
 
     def decide(self, grams: int) -> tuple[Reported | None, requests.Response]:
         """One decision; the API's answer, and what it reported (None when it refused)."""

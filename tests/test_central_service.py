@@ -152,7 +152,7 @@ def test_central_notifies_systemd(tmp_path: Path, broker: Broker,
 # -- what central holds: central-verify and GET /v1/stations/{s}/head ------------------------------
 
 def _ingest_all(j: Any, store: Store, keys: KeyRegistry, after: int = 0) -> None:
-    rows = [(int(s), str(t)) for s, t in j.db.conn.execute(
+    rows = [(int(s), str(t)) for s, t in j.db.execute(
         "SELECT seq, event FROM events WHERE seq > ? ORDER BY seq", (after,))]
     for b in protocol.frame_batches(rows, STATION, "2026-11-28T06:00:00.000Z", max_events=100,
                                     max_bytes=10**8):
@@ -180,7 +180,7 @@ def test_central_verify_and_the_head_route_say_the_same(tmp_path: Path, dsn: str
         r = _verify_cli(tmp_path, dsn)
         assert r.returncode == 0, r.stderr
         by_cli = json.loads(r.stdout)
-        head_hash = j.db.conn.execute("SELECT hash FROM events WHERE seq=450").fetchone()[0]
+        head_hash = j.db.execute("SELECT hash FROM events WHERE seq=450").fetchone()[0]
         assert by_cli == {"station_id": STATION, "count": 450, "head_seq": 450, "head_hash": head_hash,
                           "verified": True, "problem": None}
         assert requests.get(url, timeout=10).json() == by_cli

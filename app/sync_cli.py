@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
 import threading
@@ -105,8 +104,11 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _central(args: argparse.Namespace) -> int:
+    from core.process import die_with_parent, supervisor_pid
+    parent = supervisor_pid() if args.worker is not None else None
+    if parent is not None:
+        die_with_parent(parent)  # before anything slow: no orphan even while starting
     from central.config import load_central_config
-    from central.supervisor import SUPERVISOR_ENV
     try:
         cfg = load_central_config(args.config)
     except ConfigError as exc:
@@ -115,8 +117,7 @@ def _central(args: argparse.Namespace) -> int:
     if args.worker is not None:
         from central.worker import run_worker
         log.kv(logger, logging.INFO, "ingest worker starting", index=args.worker)
-        parent = os.environ.get(SUPERVISOR_ENV)
-        run_worker(cfg, args.worker, stop, supervisor_pid=int(parent) if parent else None)
+        run_worker(cfg, args.worker, stop, supervised=parent is not None)
         return 0
     _run_central(args.config, cfg, stop)
     return 0

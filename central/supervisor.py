@@ -1,8 +1,8 @@
 """Central's supervisor: runs the ingest worker processes, restarts the dead, knows their health.
 
 Each worker is a child process started with ``command + [index]``; it learns the
-supervisor's pid from ``SUPERVISOR_ENV`` (so it can die with it, see
-``central.worker.die_with_parent``) and writes one JSON line per beat to its
+supervisor's pid from ``core.process.SUPERVISOR_PID_ENV`` (so it can die with
+it, see ``core.process.die_with_parent``) and writes one JSON line per beat to its
 stdout, a pipe read here by one small thread per worker. ``health`` is what
 ``/healthz`` shows: per worker, alive (process running and beating), the last
 beat's age, its broker connection and its store.
@@ -25,9 +25,9 @@ from typing import IO, Any
 
 from central.config import IngestSection
 from core import log
+from core.process import SUPERVISOR_PID_ENV
 
 logger = logging.getLogger("central.supervisor")
-SUPERVISOR_ENV = "ACCEPTANCE_CENTRAL_SUPERVISOR"
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Supervisor:
             self._spawn(slot)
 
     def _spawn(self, slot: Slot) -> None:
-        env = {**os.environ, SUPERVISOR_ENV: str(os.getpid())}
+        env = {**os.environ, SUPERVISOR_PID_ENV: str(os.getpid())}
         proc = subprocess.Popen([*self.command, str(slot.index)], stdout=subprocess.PIPE, env=env)
         with self._lock:
             slot.proc, slot.started_at, slot.died_at = proc, self.clock(), None

@@ -8,9 +8,10 @@ dies between commit and ack, the station's ack timeout resends and the answer
 is ``duplicate``: nothing is stored twice, because ``(station_id, seq)`` is the
 primary key and each station's head row is locked for the transaction.
 
-A worker dies with its supervisor: ``die_with_parent`` asks the kernel for
-SIGTERM when the parent goes (``PR_SET_PDEATHSIG``), so a ``kill -9`` of the
-supervisor alone leaves no orphan holding a broker session. Its MQTT client id
+A worker dies with its supervisor: ``core.process.die_with_parent`` asks the
+kernel for SIGTERM when the parent goes (``PR_SET_PDEATHSIG``), first thing in
+the worker process, so a ``kill -9`` of the supervisor alone leaves no orphan
+holding a broker session. Its MQTT client id
 is new on every start (``<prefix>-<n>-<random>``): a restarted worker never
 takes over, or is taken over by, a live session of the same name. Every
 ``heartbeat_s`` it writes one JSON line (connected, store, batches) to its
@@ -20,12 +21,10 @@ supervisor's pipe; a broken pipe means the supervisor is gone, and it stops.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import logging
 import os
 import secrets
-import signal
 import sys
 import threading
 import time
@@ -42,24 +41,6 @@ from core import log
 
 logger = logging.getLogger("central")
 SHARED_STATUS = "$share/ingest/acceptance/v1/+/status"
-
-
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(parent_pid: int | None) -> None:
-    """Have the kernel send this process SIGTERM when its parent dies (Linux).
-
-    When the parent is already gone (it died before this call; the process was
-    re-parented), SIGTERM is sent at once.
-    """
-    if sys.platform != "linux":
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if parent_pid is not None and os.getppid() != parent_pid:
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def client_id(prefix: str, index: int) -> str:
@@ -179,8 +160,9 @@ class Worker:
 
 
 def run_worker(cfg: CentralConfig, index: int, stop: threading.Event, *,
-               supervisor_pid: int | None = None) -> None:
-    """One worker process. Under a supervisor: die with it, and beat on stdout (its pipe)."""
-    if supervisor_pid is not None:
-        die_with_parent(supervisor_pid)
-    Worker(cfg, index, beat_to=sys.stdout if supervisor_pid is not None else None).run(stop)
+               supervised: bool = False) -> None:
+    """One worker process; under a supervisor it beats on stdout (the supervisor's pipe).
+
+    The caller has already made it die with its supervisor (``core.process``).
+    """
+    Worker(cfg, index, beat_to=sys.stdout if supervised else None).run(stop)

@@ -90,7 +90,7 @@ def test_supervisor_kill_takes_its_workers_and_a_restart_takes_over_nothing(
 def test_die_with_parent_alone_ends_an_orphan(tmp_path: Path) -> None:
     """PR_SET_PDEATHSIG without the beat pipe: the child gets SIGTERM when its parent is killed."""
     pid_file = tmp_path / "child.pid"
-    child = ("import os, signal, time\nfrom central.worker import die_with_parent\n"
+    child = ("import os, signal, time\nfrom core.process import die_with_parent\n"
              "signal.signal(signal.SIGTERM, lambda *a: os._exit(0))\n"
              f"die_with_parent(os.getppid())\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
              "time.sleep(60)\n")

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +24,11 @@ import requests
 from firmware_bridge.scenario import placement
 from firmware_bridge.simulator import ScaleSimulator
 from testbed.demo_data import demo_orders
+from testbed.kiosk_client import kiosk_session
 from tests.conftest import CLI
-from tests.sync_harness import ROOT, broker_toml, free_port
+from tests.factories import write_station_config
+from tests.sync_harness import ROOT, free_port
+from tests.waiting import wait_until
 
 
 class SmallDisk:
@@ -87,48 +89,30 @@ class StationProc:
     data_dir: Path
     broker: Any = None  # tests.sync_harness.Broker when the uplink is wanted
     reserve_mb: int = 5
-    extra: str = ""
 
     def __post_init__(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.config = self.tmp / f"{self.station_id}-station.toml"
         self.sim = ScaleSimulator("ad", placement(0), link_path=self.tmp / f"{self.station_id}-scale",
                                   period_s=0.05).start()
         self.log = self.tmp / f"{self.station_id}-station.log"
         self.proc: subprocess.Popen[bytes] | None = None
-        uplink = "" if self.broker is None else (
-            "[uplink]\nbatch_max_events = 500\norders_fetch = false\nclip_upload = false\n"
-            f"[uplink.broker]\n{broker_toml(self.broker, None)}\n")
-        self.config.write_text(f"""
-[station]
-station_id = "{self.station_id}"
-school_id = "test-school"
-data_dir = "{self.data_dir}"
-key_path = "{self.tmp / (self.station_id + '.key')}"
-journal_reserve_mb = {self.reserve_mb}
-[orders]
-api_url = "http://127.0.0.1:9"
-timeout_s = 2.0
-retries = 0
-[web]
-port = {self.port}
-hall_port = 0
-[scale]
-simulate = false
-port = "{self.sim.path}"
-protocol = "ad"
-[camera]
-source = "synthetic"
-width = 320
-height = 240
-fps = 2
-synthetic_codes = ["(00)095212345000000018"]
-synthetic_format = "code-128"
-[video]
-enabled = false
-{self.extra}
-{uplink}""")
+        sections: dict[str, Any] = {
+            "station": {"data_dir": str(self.data_dir),
+                        "key_path": str(self.tmp / f"{self.station_id}.key"),
+                        "journal_reserve_mb": self.reserve_mb},
+            "orders": {"api_url": "http://127.0.0.1:9", "timeout_s": 2.0, "retries": 0},
+            "web": {"port": self.port, "hall_port": 0},
+            "scale": {"simulate": False, "port": self.sim.path, "protocol": "ad"},
+            "camera": {"source": "synthetic", "width": 320, "height": 240, "fps": 2,
+                       "synthetic_codes": ["(00)095212345000000018"], "synthetic_format": "code-128"},
+            "video": {"enabled": False}}
+        if self.broker is not None:  # the uplink's section, timings left at their defaults
+            sections["uplink"] = {"batch_max_events": 500, "orders_fetch": False, "clip_upload": False,
+                                  "broker": {"host": "127.0.0.1", "port": self.broker.port}}
+        self.config = write_station_config(self.tmp, self.station_id,
+                                           name=f"{self.station_id}-station.toml", **sections)
+        self.session: requests.Session | None = None
         self.cli("keys", "init", "--config", str(self.config))
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -175,17 +159,14 @@ enabled = false
             return None
 
     def post(self, path: str, body: dict[str, Any]) -> requests.Response:
-        return requests.post(self.url + path, json=body, timeout=10)
-
-
-def wait_for(pred: Any, timeout: float, what: str, step: float = 0.05) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        """POST as the kiosk page does: with the token of the page this process serves."""
+        if self.session is None:
+            self.session = kiosk_session(self.url)
+        r = self.session.post(self.url + path, json=body, timeout=10)
+        if r.status_code == 403:  # a restarted station has a new per-boot token
+            self.session = kiosk_session(self.url)
+            r = self.session.post(self.url + path, json=body, timeout=10)
+        return r
 
 
 @dataclass(frozen=True)
@@ -203,8 +184,12 @@ class Operator:
     def __init__(self, st: StationProc) -> None:
         self.st = st
 
+    def live(self) -> dict[str, Any]:
+        """The kiosk state, ``{}`` while the API does not answer."""
+        return self.st.state() or {}
+
     def ready(self) -> dict[str, Any]:
-        s = wait_for(self.st.state, 60, "the kiosk API (the station starting)")
+        s = wait_until(self.live, 60, "the kiosk API (the station starting)")
         for who in ("zhang", "li"):
             if who not in s["inspectors"]:
                 self.st.post("/api/inspectors", {"inspector_id": who})
@@ -217,22 +202,26 @@ class Operator:
         if p["decided"]:  # left over from an attempt cut short: a new placement first
             if not p["loaded"]:
                 self.st.sim.play(placement(3000))
-                wait_for(lambda: (self.st.state() or {}).get("placement", {}).get("loaded"), 10, "loaded")
+                wait_until(lambda: (self.st.state() or {}).get("placement", {}).get("loaded"), 10, "loaded")
             self.take_off(p["placement_id"])
-            s = wait_for(self.st.state, 5, "the kiosk API")
+            s = wait_until(self.live, 5, "the kiosk API")
         if s["placement"]["line_id"] is None:
             self.st.post("/api/placement/line", {"line_id": "1"})
-        return dict(wait_for(self.st.state, 5, "the kiosk API"))
+        return wait_until(self.live, 5, "the kiosk API")
 
     def weigh(self, grams: int) -> dict[str, Any]:
         self.st.sim.play(placement(grams))
-        return dict(wait_for(lambda: (lambda s: s if s and s["weight"] and s["weight"]["stable"]
-                                      and s["weight"]["net_g"] == grams and s["placement"]["loaded"]
-                                      else None)(self.st.state()), 20, f"{grams} g stable"))
+        def stable() -> dict[str, Any]:
+            s = self.live()
+            w = s.get("weight") or {}
+            ok = w.get("stable") and w.get("net_g") == grams and s["placement"]["loaded"]
+            return s if ok else {}
+
+        return wait_until(stable, 20, f"{grams} g stable")
 
     def take_off(self, placement_id: int) -> None:
         self.st.sim.play(placement(0))
-        wait_for(lambda: (lambda s: s is not None and s["placement"]["placement_id"] != placement_id)(
+        wait_until(lambda: (lambda s: s is not None and s["placement"]["placement_id"] != placement_id)(
             self.st.state()), 20, "the item taken off")
 
     def decide(self, grams: int) -> tuple[Reported | None, requests.Response]:

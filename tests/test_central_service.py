@@ -28,8 +28,8 @@ from tests.sync_harness import (
     cli,
     free_port,
     make_station,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 STATION = "st-aaa"
 

@@ -28,8 +28,9 @@ import requests
 
 from central.store import Store
 from tests.conftest import CLI
-from tests.station_proc import Operator, Reported, SmallDisk, StationProc, wait_for
+from tests.station_proc import Operator, Reported, SmallDisk, StationProc
 from tests.sync_harness import ROOT, Broker, central_config, cli, free_port
+from tests.waiting import wait_until
 
 SID = "chaos-station-01"
 
@@ -116,7 +117,7 @@ def kill_supervisor(s: System) -> None:
     s.central.wait(10)
     # Seconds at most (test_central_service measures it); more only when a worker was
     # itself just starting on a machine this loaded.
-    wait_for(lambda: all(_gone(p) for p in pids), 15, "central's workers to die with it")
+    wait_until(lambda: all(_gone(p) for p in pids), 15, "central's workers to die with it")
     time.sleep(s.rng.uniform(0.5, 2.0))  # systemd's RestartSec
     s.start_central()
 
@@ -226,7 +227,7 @@ def system(tmp_path: Path) -> Iterator[System]:
 def test_chaos_nothing_lost_nothing_twice(system: System) -> None:
     s = system
     s.start()
-    wait_for(lambda: s.station.state() is not None, 30, "the station")
+    wait_until(lambda: s.station.state() is not None, 30, "the station")
     staff = Staff(s.station)
     staff.start()
     faults = list(FAULTS) + [s.rng.choice(FAULTS) for _ in range(2)]
@@ -244,7 +245,7 @@ def test_chaos_nothing_lost_nothing_twice(system: System) -> None:
         staff.join(30)
     where = f"seed {s.seed} ({s.disk_mode}), faults {done}"
     # Everything reaches central without anyone's help.
-    wait_for(lambda: len(_central(s)) == len(_journal(s)) and _journal(s), 60,
+    wait_until(lambda: len(_central(s)) == len(_journal(s)) and _journal(s), 60,
              f"central to catch up; {where}")
     journal, central = _journal(s), _central(s)
     assert [r[0] for r in journal] == list(range(1, len(journal) + 1)), where

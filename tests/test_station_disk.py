@@ -15,7 +15,8 @@ import pytest
 
 from tests.browser import page
 from tests.conftest import CLI
-from tests.station_proc import Operator, SmallDisk, StationProc, wait_for
+from tests.station_proc import Operator, SmallDisk, StationProc
+from tests.waiting import wait_until
 
 SID = "disk-station-01"
 
@@ -59,7 +60,7 @@ def test_full_disk_refuses_truly_and_recovers_by_itself(station: StationProc, di
     first, _ = op.decide(15000)
     assert first is not None
     disk.fill()
-    wait_for(lambda: not _disk(station).get("ok", True), 20,
+    wait_until(lambda: not _disk(station).get("ok", True), 20,
              "the disk shown as nearly full")
     rep, r = op.decide(15100)
     assert rep is None and r.status_code == 409
@@ -67,13 +68,13 @@ def test_full_disk_refuses_truly_and_recovers_by_itself(station: StationProc, di
     assert r.json()["message"] == "磁盘已满，未保存：database or disk is full"
     s = station.state()
     assert s is not None and s["fault"]["code"] == "DISK_FULL" and "磁盘已满" in s["fault"]["message"]
-    wait_for(lambda: str(_disk(station).get("text")).startswith("磁盘已满，未保存"), 20,
+    wait_until(lambda: str(_disk(station).get("text")).startswith("磁盘已满，未保存"), 20,
              "the disk chip: full")
     assert not s["placement"]["decided"]  # the line is still open: nothing was recorded
     disk.free()
     r = station.post("/api/confirm", {"placement_id": s["placement"]["placement_id"]})
     assert r.status_code == 200 and r.json()["decision"]["outcome"] in ("accepted", "rejected")
-    wait_for(lambda: _disk(station).get("ok"), 20,
+    wait_until(lambda: _disk(station).get("ok"), 20,
              "the disk shown as fine again")
     assert station.state()["fault"] is None  # type: ignore[index]
     assert station.proc is not None and station.proc.poll() is None
@@ -92,7 +93,7 @@ def test_start_on_a_full_disk_is_degraded_not_a_crash_loop(station: StationProc,
     assert station.stop() == 0  # a clean stop: SQLite checkpoints and removes its -wal and -shm
     disk.fill()
     station.start()
-    s = wait_for(station.state, 60, "the degraded kiosk")
+    s = wait_until(station.state, 60, "the degraded kiosk")
     assert s["fault"]["code"] == "DISK_FULL" and s["fault"]["message"].startswith("磁盘已满，未保存")
     assert s["delivery"] is None and s["orders"] == []
     r = station.post("/api/inspectors", {"inspector_id": "zhang"})
@@ -110,7 +111,7 @@ def test_start_on_a_full_disk_is_degraded_not_a_crash_loop(station: StationProc,
     assert "free space" in disk_check["fix"] and "no restart needed" in disk_check["fix"]
     assert station.proc is not None and station.proc.poll() is None  # running, not exited
     disk.free()
-    s = wait_for(lambda: (lambda x: x if x and x.get("fault") is None and x["orders"] else None)(
+    s = wait_until(lambda: (lambda x: x if x and x.get("fault") is None and x["orders"] else None)(
         station.state()), 60, "the station to start by itself")
     rep, _ = Operator(station).decide(15300)
     assert rep is not None

@@ -52,11 +52,33 @@ class IngestSection(Section):
         default=2, ge=0, le=64, description="Ingest worker processes on the shared subscription."
     )
     client_id_prefix: str = Field(
-        default="central-ingest", description="MQTT client id prefix of the workers (suffixed with a number)."
+        default="central-ingest",
+        description=(
+            "MQTT client id prefix of the workers: <prefix>-<n>-<random>, new on every start, so a"
+            " restarted worker never takes over a live session of the same name."
+        ),
     )
     gap_wait_ms: int = Field(
         default=300, ge=0, le=10000,
         description="On a gap, wait this long for another worker to commit the preceding batch first.",
+    )
+    backoff_min_s: float = Field(
+        default=0.5, gt=0,
+        description="Base of a worker's reconnect backoff (full jitter: uniform in [0, base*2^n]).",
+    )
+    backoff_max_s: float = Field(
+        default=4.0, gt=0, description="Cap of a worker's reconnect backoff to the broker."
+    )
+    heartbeat_s: float = Field(
+        default=1.0, gt=0, le=60,
+        description="A worker reports to its supervisor this often (the /healthz 'last beat').",
+    )
+    stale_after_s: float = Field(
+        default=5.0, gt=0,
+        description="A worker whose last beat is older than this is reported not alive by /healthz.",
+    )
+    restart_delay_s: float = Field(
+        default=1.0, ge=0, le=60, description="The supervisor restarts a dead worker after this long."
     )
 
 

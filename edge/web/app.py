@@ -156,7 +156,8 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                devices: Callable[[], dict[str, Any]], hub: Hub | None = None,
                *, access: Access, stream_interval_s: float = 0.1, lifespan: Any = None,
                preview: Callable[[], bytes | None] | None = None,
-               hall: Any = None) -> FastAPI:
+               hall: Any = None,
+               fault: Callable[[], dict[str, str] | None] | None = None) -> FastAPI:
     """The kiosk app behind its guard; ``access`` holds the trusted hosts and this boot's token."""
     app = FastAPI(title="Acceptance station", version=__version__, lifespan=lifespan,
                   description="Local API of a food-acceptance station (kiosk and hall pages). "
@@ -167,7 +168,9 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     app.state.hub = hub
 
     def state_json() -> dict[str, Any]:
-        return snapshot(workflow.state, orders(), devices())
+        # ``fault``: what stops acceptance altogether (the journal cannot write), shown over all.
+        return {**snapshot(workflow.state, orders(), devices()),
+                "fault": None if fault is None else fault()}
 
     def run(inp: Input) -> JSONResponse:
         res: Result = workflow.handle(inp)

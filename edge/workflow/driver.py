@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from core import log
+from core.db import is_disk_full
 from edge.journal import Journal, read_events
 from edge.matching.types import Order, Policy
 from edge.workflow.machine import Skipped, replay, step
@@ -83,8 +84,9 @@ class Workflow:
             with self.journal.transaction() as tx:
                 events = tuple(tx.append(t, body) for t, body in eff.events)
         except Exception as exc:  # a failed commit must leave the line undecided, not crash
-            log.kv(logger, logging.ERROR, "commit failed", error=repr(exc))
-            res = step(self.state, CommitFailed(eff.placement_id, str(exc)), ctx)
+            full = is_disk_full(exc)
+            log.kv(logger, logging.ERROR, "commit failed", error=repr(exc), disk_full=full)
+            res = step(self.state, CommitFailed(eff.placement_id, str(exc), disk_full=full), ctx)
         else:
             res = step(self.state, Committed(events), ctx)
         self.state = res.state

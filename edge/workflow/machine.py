@@ -262,6 +262,9 @@ def step(state: State, inp: Input, ctx: Context) -> Result:
             return _confirm(state, pid, ctx)
         case Committed(events=events):
             return Result(replace(fold(state, events), pending=None))
+        case CommitFailed(reason=reason, disk_full=True):
+            return Result(replace(state, pending=None),
+                          refused=Refusal("DISK_FULL", f"磁盘已满，未保存：{reason}"))
         case CommitFailed(reason=reason):
             return Result(replace(state, pending=None),
                           refused=Refusal("COMMIT_FAILED", f"保存失败，未验收：{reason}"))

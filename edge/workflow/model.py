@@ -191,6 +191,7 @@ class Committed:
 class CommitFailed:
     placement_id: int | None
     reason: str
+    disk_full: bool = False  # the file system is full: nothing was saved
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ store (COPY; no ingest): per station a start, 4 deliveries of 24 decided lines
 with their clips, some price excesses, rejections, late and unsynced events.
 The hashes are well-formed but the rows are no real chain and the signatures
 do not verify: no indicator checks signatures (ingest did that before storing),
-so the evaluation does the same work as on real rows. Only the evaluated day
+so the evaluation does the same work as on real rows. Master data (a school
+per station, contract prices, diners) and a payments CSV are generated too. Only the evaluated day
 is in the store (no 30-day history: rolling indicators see one day). Times the
 read (query + JSON parse), the 13 indicators, and the warning inserts.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -78,10 +80,25 @@ def station_rows(n: int, per_station: int) -> list[tuple[Any, ...]]:
     return rows[:per_station]
 
 
+def master_files(tmp: Path, stations: int) -> IndicatorsSection:
+    """Master data (a school per station, contract prices, diners) and payments, so every
+    indicator has data to work through."""
+    master = {"stations": {f"st-{n:05d}": f"school-{n:05d}" for n in range(stations)},
+              "contract_prices": [{"supplier_id": f"sup-{s}", "item_code": f"veg-{i:04d}",
+                                   "unit_price_fen": 340 if (s + i) % 50 == 0 else 350, "price_per": "jin"}
+                                  for s in range(40) for i in range(24)],
+              "diners": [{"school_id": f"school-{n:05d}", "date": DAY.isoformat(), "count": 800}
+                         for n in range(stations)]}
+    (tmp / "master.json").write_text(json.dumps(master))
+    (tmp / "payments.csv").write_text("school_id,supplier_id,month,amount_fen\n" + "".join(
+        f"school-{n:05d},sup-{n % 40},2026-11,{800000 + n}\n" for n in range(stations)))
+    return IndicatorsSection(master_data_file=tmp / "master.json", payments_csv=tmp / "payments.csv")
+
+
 def main() -> None:
     stations = int(sys.argv[1]) if len(sys.argv) > 1 else 1300
     per = int(sys.argv[2]) if len(sys.argv) > 2 else 200
-    with pg_schema() as dsn:
+    with pg_schema() as dsn, tempfile.TemporaryDirectory() as tmp:
         store = Store(dsn)
         t0 = time.perf_counter()
         with store.conn.cursor() as cur, cur.copy(
@@ -91,7 +108,7 @@ def main() -> None:
                 for row in station_rows(n, per):
                     copy.write_row(row)
         load_s = time.perf_counter() - t0
-        t = IndicatorsSection()
+        t = master_files(Path(tmp), stations)
         wt.ensure_tables(store)
         t1 = time.perf_counter()
         inp = engine.gather(store, t, ROOT / "nonexistent-orders", DAY, as_of=START + timedelta(days=1))

@@ -90,13 +90,13 @@ def _per_station(inp: Inputs, indicator: str, bad: list[Ev], what: str) -> list[
 def late_arrival(inp: Inputs) -> list[Finding]:
     """Events received more than ``late_arrival_h`` hours after they happened (one per station-day)."""
     limit = timedelta(hours=inp.t.late_arrival_h)
-    bad = [e for e in inp.today(tuple({e.type for e in inp.events})) if e.received_at - e.at > limit]
+    bad = [e for e in inp.today() if e.received_at - e.at > limit]
     return _per_station(inp, "late_arrival", bad, f"arrived more than {inp.t.late_arrival_h} h late")
 
 
 def clock_unsynced(inp: Inputs) -> list[Finding]:
     """Events the station appended with ``clock_synced`` false (their ``at`` is not trustworthy)."""
-    bad = [e for e in inp.today(tuple({e.type for e in inp.events})) if not e.clock_synced]
+    bad = [e for e in inp.today() if not e.clock_synced]
     return _per_station(inp, "clock_unsynced", bad, "appended with an unsynchronised clock")
 
 
@@ -111,6 +111,8 @@ def chain_integrity(inp: Inputs) -> list[Finding]:
 def finance(inp: Inputs) -> list[Finding]:
     """Per school and supplier, the month's accepted amount against the imported payments; only for
     months (of ``day``) the payments file covers for that school."""
+    if not inp.payments:
+        return []
     month = inp.day.strftime("%Y-%m")
     paid: dict[tuple[str, str], int] = defaultdict(int)
     for p in inp.payments:

@@ -82,17 +82,26 @@ class Inputs:
     payments: list[Payment]
     t: IndicatorsSection
 
+    _days: dict[str, list[tuple[date, Ev]]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        days: dict[str, list[tuple[date, Ev]]] = {}
+        for e in self.events:  # each event's local day, once (astimezone is the hot spot)
+            days.setdefault(e.type, []).append((self.local_day(e.at), e))
+        object.__setattr__(self, "_days", days)
+
     def local_day(self, at: datetime) -> date:
         return at.astimezone(self.tz).date()
 
-    def today(self, types: tuple[str, ...]) -> list[Ev]:
-        """Events of the given types that happened on ``day`` (local time)."""
-        return [e for e in self.events if e.type in types and self.local_day(e.at) == self.day]
+    def today(self, types: tuple[str, ...] | None = None) -> list[Ev]:
+        """Events of the given types (default all) that happened on ``day`` (local time)."""
+        return self.since(1, types)
 
-    def since(self, days: int, types: tuple[str, ...]) -> list[Ev]:
-        """Events of the given types on the ``days`` local days ending with ``day``."""
+    def since(self, days: int, types: tuple[str, ...] | None = None) -> list[Ev]:
+        """Events of the given types (default all) on the ``days`` local days ending with ``day``."""
         first = self.day - timedelta(days=days - 1)
-        return [e for e in self.events if e.type in types and first <= self.local_day(e.at) <= self.day]
+        return [e for t in (self._days if types is None else types) for d, e in self._days.get(t, ())
+                if first <= d <= self.day]
 
 
 @dataclass(frozen=True)

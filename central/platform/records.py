@@ -53,6 +53,8 @@ def price_above_order(inp: Inputs) -> list[Finding]:
 
 def price_above_contract(inp: Inputs) -> list[Finding]:
     """The order's unit price above the contract (tender) price in master data, once per order line."""
+    if not inp.master.contract_prices:
+        return []
     lines: dict[tuple[str, str, str], list[Ev]] = defaultdict(list)
     for e in inp.today(LINES):
         lines[(e.station_id, str(e.body.get("order_id")), str(e.body.get("line_id")))].append(e)
@@ -124,6 +126,8 @@ def delivery_outside_window(inp: Inputs) -> list[Finding]:
 
 def quantity_per_diner(inp: Inputs) -> list[Finding]:
     """Accepted grams per diner per category outside ±band of the school's own 30-day median."""
+    if not inp.master.diners:
+        return []
     grams: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     seqs: dict[tuple[str, str], list[Ev]] = defaultdict(list)
     for e in inp.since(31, ("line.accepted",)):

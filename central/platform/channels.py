@@ -48,12 +48,17 @@ def send_mqtt(broker: BrokerSection, warning: dict[str, Any], timeout_s: float) 
         client.connect(broker.host, broker.port, broker.keepalive_s)
     except OSError as exc:
         raise SendError(f"mqtt: cannot reach the broker: {exc}") from exc
+    acks: dict[int, Any] = {}
+    client.on_publish = lambda c, u, mid, reason, props: acks.__setitem__(mid, reason)
     client.loop_start()
     try:
         info = client.publish(warning_topic(warning["school_id"]), payload(warning), qos=1, retain=False)
         info.wait_for_publish(timeout_s)
         if not info.is_published():
             raise SendError("mqtt: no PUBACK in time")
+        reason = acks.get(info.mid)
+        if reason is not None and reason.is_failure:  # e.g. 135 not authorized (the broker's ACL)
+            raise SendError(f"mqtt: the broker refused the publish: {reason}")
     except (RuntimeError, ValueError) as exc:
         raise SendError(f"mqtt: {exc}") from exc
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from central.platform import warnings as wt
 from central.store import Store
 from tests.platform_harness import DAY, Journal, put, utc
 from tests.sync_harness import ROOT
+from tests.waiting import wait_until
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -40,4 +42,30 @@ def test_cli_evaluates_a_day_and_refuses_bad_payments(tmp_path: Path) -> None:
     assert r.returncode == 2 and "p.csv: line 2: month" in r.stderr
     assert _cli("--config", str(conf), "--date", "2026-13-01").returncode == 2
     assert len(wt.warnings(store)) == 1
+    store.close()
+
+
+def test_periodic_mode_evaluates_today_and_stops_on_sigterm(tmp_path: Path) -> None:
+    from central.platform.config import IndicatorsSection
+    from central.platform.engine import local_today
+    dsn = f"sqlite:///{tmp_path}/central.db"
+    store = Store(dsn)
+    today = local_today(IndicatorsSection())
+    j = Journal()
+    j.line(utc(f"{today.isoformat()} 00:01"), delivered=400)
+    put(store, j)
+    wt.ensure_tables(store)
+    conf = tmp_path / "central.toml"
+    conf.write_text(f'[store]\ndsn = "{dsn}"\n[http]\norders_dir = "{tmp_path}/orders"\n'
+                    "[indicators]\ninterval_s = 5\n")
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "central", "indicators", "--config", str(conf),
+                             "--periodic"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: len(wt.warnings(store)) == 1, 30, "the periodic run to store the warning")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert wt.warnings(store)[0]["day"] == today.isoformat()
     store.close()

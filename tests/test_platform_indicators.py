@@ -176,7 +176,7 @@ def test_quantity_per_diner_band(store: Store, tmp_path: Path) -> None:
     assert run(store, tmp_path, master_data_file=master, quantity_band_pct=30) == {}
     found = run(store, tmp_path, master_data_file=master, quantity_band_pct=29)["quantity_per_diner"]
     ev = found[0]["evidence"]
-    assert ev["g_per_diner"] == "130" and ev["median_g_per_diner"] == "100"
+    assert ev["g_per_diner"] == "130.0" and ev["median_g_per_diner"] == "100.0"
 
 
 def test_split_orders(store: Store, tmp_path: Path) -> None:
@@ -195,6 +195,25 @@ def test_finance_against_payments(store: Store, tmp_path: Path) -> None:
     assert run(store, tmp_path, payments_csv=pay, finance_tolerance_fen=100) == {}
     found = run(store, tmp_path, payments_csv=pay, finance_tolerance_fen=99)["finance"]
     assert found[0]["evidence"]["accepted_fen"] == 31500 and found[0]["evidence"]["paid_fen"] == 31400
+
+
+def test_odd_bodies_and_orders_are_skipped_not_fatal(store: Store, tmp_path: Path) -> None:
+    """Central stores any body (the signature covers it): an odd shape must not stop the evaluation."""
+    d = tmp_path / "orders" / STATION
+    d.mkdir(parents=True)
+    (d / f"{DAY}.json").write_text(json.dumps({"orders": [
+        {"order_id": "PO-1", "window": {"from": "7am", "to": None}, "lines": "x"}, 5]}))
+    j = Journal()
+    j.add("delivery.opened", utc("04:00"), {"delivery_id": "d-1", "order_id": "PO-1"})
+    j.add("line.rejected", utc("06:40"), {"price": "x", "item": 5, "inspectors": "ab", "measured": None})
+    j.add("clip.finalized", utc("06:41"), {"event_seq": "2"})
+    j.add("alert.raised", utc("06:42"), {"code": None})
+    put(store, j)
+    master = tmp_path / "m.json"
+    master.write_text(json.dumps({"diners": [{"school_id": STATION, "date": DAY, "count": 1}],
+                                  "contract_prices": [{"supplier_id": "?", "item_code": "None",
+                                                       "unit_price_fen": 1, "price_per": "jin"}]}))
+    assert run(store, tmp_path, master_data_file=master) == {}
 
 
 def test_bad_master_data_and_payments_are_refused_whole(tmp_path: Path) -> None:

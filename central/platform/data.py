@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from central.platform.model import CentralAlert, ContractPrice, Ev, MasterData, Payment
+from central.platform.model import CentralAlert, ContractPrice, Ev, MasterData, Payment, part
 from central.store import Store
 
 EVENT_SQL = ("SELECT station_id, seq, type, at, hash, received_at, event FROM central_events "
@@ -45,7 +45,7 @@ def event_from_row(row: tuple[Any, ...]) -> Ev:
     station_id, seq, typ, at, hsh, received_at, text = row
     ev = json.loads(text)
     return Ev(str(station_id), int(seq), str(typ), parse_at(str(at)), str(hsh), parse_at(str(received_at)),
-              bool(ev.get("clock_synced", False)), ev.get("body") or {})
+              ev.get("clock_synced") is True, part(ev, "body"))
 
 
 def load_events(store: Store, first: date, last: date, tz: tzinfo) -> list[Ev]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from central.platform.model import Ev, Finding, Inputs
+from central.platform.model import Ev, Finding, Inputs, part
 from central.platform.records import finding, refs, supplier_of
 
 STATION_ALERTS = {"RETEST_AFTER_REJECT": "retest_after_reject",
@@ -58,7 +58,8 @@ def same_inspectors(inp: Inputs) -> list[Finding]:
     deliveries: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     first: dict[str, Ev] = {}
     for e in sorted(inp.since(days, ("line.accepted", "line.rejected")), key=lambda e: e.at):
-        inspectors = map(str, e.body.get("inspectors") or [])
+        listed = e.body.get("inspectors")
+        inspectors = map(str, listed if isinstance(listed, list) else [])
         deliveries[e.station_id][str(e.body.get("delivery_id"))].update(inspectors)
         first.setdefault(e.station_id, e)
     out = []
@@ -122,7 +123,7 @@ def finance(inp: Inputs) -> list[Finding]:
     accepted: dict[tuple[str, str], int] = defaultdict(int)
     evidence: dict[tuple[str, str], list[Ev]] = defaultdict(list)
     for e in inp.since(31, ("line.accepted",)):
-        amount = (e.body.get("price") or {}).get("amount_fen")
+        amount = part(e.body, "price").get("amount_fen")
         key = (inp.master.school_of(e.station_id), supplier_of(e))
         if inp.local_day(e.at).strftime("%Y-%m") == month and isinstance(amount, int) and key[0] in schools:
             accepted[key] += amount

@@ -11,6 +11,13 @@ from typing import Any
 from central.platform.config import IndicatorsSection
 
 
+def part(obj: Any, key: str) -> dict[str, Any]:
+    """``obj[key]`` when both are objects, else ``{}``: central stores any body (the signature covers
+    it), so an indicator must not fail on an older or newer station's shape."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass(frozen=True)
 class Ev:
     """One stored event, as central holds it (``central_events``)."""

@@ -12,7 +12,7 @@ from fractions import Fraction
 from statistics import median
 from typing import Any
 
-from central.platform.model import Ev, Finding, Inputs
+from central.platform.model import Ev, Finding, Inputs, part
 
 LINES = ("line.accepted", "line.rejected")
 EVIDENCE_CAP = 100
@@ -25,7 +25,7 @@ def finding(inp: Inputs, indicator: str, station_id: str, key: str, message: str
 
 
 def supplier_of(e: Ev) -> str:
-    sup = e.body.get("supplier") or {}
+    sup = part(e.body, "supplier")
     return str(e.body.get("delivered_by") or sup.get("supplier_id") or "?")
 
 
@@ -37,7 +37,7 @@ def price_above_order(inp: Inputs) -> list[Finding]:
     """Delivered unit price above the order's, on any decided line (a rejected line counts)."""
     out = []
     for e in inp.today(LINES):
-        p = e.body.get("price") or {}
+        p = part(e.body, "price")
         o, d = p.get("ordered_unit_price_fen"), p.get("delivered_unit_price_fen")
         if not (isinstance(o, int) and isinstance(d, int)):
             continue
@@ -61,9 +61,9 @@ def price_above_contract(inp: Inputs) -> list[Finding]:
     out = []
     for (station, order_id, line_id), evs in sorted(lines.items()):
         e = evs[0]
-        code = (e.body.get("item") or {}).get("code")
+        code = part(e.body, "item").get("code")
         contract = inp.master.contract_prices.get((supplier_of(e), str(code)))
-        p = e.body.get("price") or {}
+        p = part(e.body, "price")
         o = p.get("ordered_unit_price_fen")
         if contract is None or not isinstance(o, int) or p.get("price_per") != contract.price_per:
             continue
@@ -97,10 +97,6 @@ def supplier_rejection_rate(inp: Inputs) -> list[Finding]:
     return out
 
 
-def _local_hm(inp: Inputs, at: datetime) -> datetime:
-    return at.astimezone(inp.tz).replace(second=0, microsecond=0, tzinfo=None)
-
-
 def delivery_outside_window(inp: Inputs) -> list[Finding]:
     """A delivery opened more than ``window_grace_min`` outside its order's agreed window."""
     out = []
@@ -108,12 +104,13 @@ def delivery_outside_window(inp: Inputs) -> list[Finding]:
     for e in inp.today(("delivery.opened",)):
         order = next((o for o in inp.orders.get(e.station_id, [])
                       if o.get("order_id") == e.body.get("order_id")), None)
-        window = (order or {}).get("window") or {}
-        if not window.get("from") or not window.get("to"):
+        window = part(order, "window")
+        try:
+            start = datetime.combine(inp.day, datetime.strptime(str(window["from"]), "%H:%M").time()) - grace
+            end = datetime.combine(inp.day, datetime.strptime(str(window["to"]), "%H:%M").time()) + grace
+        except (KeyError, ValueError):  # no window, or not HH:MM: nothing to judge against
             continue
         local = e.at.astimezone(inp.tz).replace(tzinfo=None)
-        start = datetime.combine(inp.day, datetime.strptime(window["from"], "%H:%M").time()) - grace
-        end = datetime.combine(inp.day, datetime.strptime(window["to"], "%H:%M").time()) + grace
         if start <= local <= end:
             continue
         out.append(finding(inp, "delivery_outside_window", e.station_id, f"{e.station_id}|{e.seq}",
@@ -131,8 +128,8 @@ def quantity_per_diner(inp: Inputs) -> list[Finding]:
     grams: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     seqs: dict[tuple[str, str], list[Ev]] = defaultdict(list)
     for e in inp.since(31, ("line.accepted",)):
-        cat = (e.body.get("item") or {}).get("category")
-        net = (e.body.get("measured") or {}).get("net_g")
+        cat = part(e.body, "item").get("category")
+        net = part(e.body, "measured").get("net_g")
         if isinstance(cat, str) and isinstance(net, int):
             day = inp.local_day(e.at).isoformat()
             grams[(inp.master.school_of(e.station_id), cat)][day] += net
@@ -156,8 +153,8 @@ def quantity_per_diner(inp: Inputs) -> list[Finding]:
                            f"{cat}: {float(per[today]):.1f} g per diner, 30-day median {float(mid):.1f} g",
                            {"category": cat, "grams": by_day[today],
                             "diners": inp.master.diners[(school, today)],
-                            "g_per_diner": str(round(per[today], 1)),
-                            "median_g_per_diner": str(round(mid, 1)),
+                            "g_per_diner": f"{float(per[today]):.1f}",
+                            "median_g_per_diner": f"{float(mid):.1f}",
                             "days": len(earlier), "events": refs(seqs[(school, cat)])}, school))
     return out
 
@@ -168,8 +165,9 @@ def split_orders(inp: Inputs) -> list[Finding]:
     for station, orders in sorted(inp.orders.items()):
         by_item: dict[str, list[str]] = defaultdict(list)
         for o in orders:
-            for line in o.get("lines") or []:
-                code = (line.get("item") or {}).get("code")
+            lines = o.get("lines")
+            for line in lines if isinstance(lines, list) else []:
+                code = part(line, "item").get("code")
                 if code and o.get("order_id") not in by_item[code]:
                     by_item[code].append(str(o.get("order_id")))
         for code, ids in sorted(by_item.items()):

@@ -9,7 +9,7 @@ import hmac
 import json
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from central.config import CentralConfig
 from central.platform import channels, service
+from central.platform.data import rfc3339
 from central.store import Store
 from tests.platform_harness import DAY, STATION, Journal, put, store, utc
 from tests.sync_harness import Broker, free_port
@@ -152,3 +153,17 @@ def test_signature_is_hmac_sha256_of_the_exact_body() -> None:
     body = channels.payload({"warning_id": "w", "school_id": "s"})
     assert channels.signature(b"k", body) == "sha256=" + hmac.new(b"k", body, hashlib.sha256).hexdigest()
     assert body == b'{"schema":"acceptance.warning/1","school_id":"s","warning_id":"w"}'
+
+
+def test_old_warnings_are_not_sent_to_a_new_recipient(store: Store, world: dict[str, Any]) -> None:
+    j = Journal()
+    j.line(utc("06:40"), delivered=999)
+    put(store, j)
+    cfg = config(world, store.dsn)
+    off = CentralConfig.model_validate({**cfg.model_dump(mode="json"), "warnings": {
+        **cfg.warnings.model_dump(mode="json"), "enabled": False}})
+    assert len(service.cycle(store, off, date.fromisoformat(DAY))["new_warnings"]) == 1
+    store._exec("UPDATE platform_warnings SET created_at=?", ("2026-01-01T00:00:00.000Z",))
+    assert service.cycle(store, cfg, date.fromisoformat(DAY))["delivery"] == {"sent": 0, "failed": 0}
+    store._exec("UPDATE platform_warnings SET created_at=?", (rfc3339(datetime.now(UTC)),))
+    assert service.cycle(store, cfg, date.fromisoformat(DAY))["delivery"] == {"sent": 4, "failed": 0}

@@ -94,6 +94,11 @@ class DeliverySection(Section):
     backoff_min_s: float = Field(default=1.0, gt=0, description="First retry wait (doubles).")
     backoff_max_s: float = Field(default=60.0, gt=0, description="Longest retry wait.")
     timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one send (HTTP, SMTP, MQTT).")
+    max_age_h: int = Field(
+        default=72, ge=1,
+        description="Only warnings stored this many hours ago or less are sent (a new recipient does not "
+                    "get the whole history; an outage longer than this needs a manual resend).",
+    )
     schools: dict[str, SchoolRecipients] = Field(
         default_factory=dict,
         description="Recipients per school id; the key `*` applies to schools not listed.",

@@ -13,11 +13,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from central.platform import channels
 from central.platform import warnings as warning_table
 from central.platform.config import DeliverySection, SchoolRecipients, WebhookSection
+from central.platform.data import rfc3339
 from central.store import Store
 from contract.broker_config import BrokerSection
 from core import log
@@ -108,7 +110,8 @@ def deliver_pending(store: Store, cfg: DeliverySection, broker: BrokerSection,
     warning_table.ensure_tables(store, (DDL,), lock=727016)
     done = delivered(store)
     counts = {"sent": 0, "failed": 0}
-    for w in warning_table.warnings(store):
+    cutoff = rfc3339(datetime.now(UTC) - timedelta(hours=cfg.max_age_h))
+    for w in warning_table.warnings(store, since=cutoff):
         for t in targets(cfg, broker, w["school_id"]):
             if (w["warning_id"], t.channel, t.target) in done:
                 continue

@@ -50,10 +50,10 @@ def record(store: Store, findings: Sequence[Finding]) -> list[Finding]:
     return new
 
 
-def warnings(store: Store, school_id: str | None = None) -> list[dict[str, Any]]:
-    """Stored warnings (of one school), oldest first, as JSON-able dicts."""
-    sql = f"SELECT {COLUMNS} FROM platform_warnings"
-    rows = (store.rows(sql + " WHERE school_id=? ORDER BY created_at, warning_id", (school_id,)) if school_id
-            else store.rows(sql + " ORDER BY created_at, warning_id"))
+def warnings(store: Store, school_id: str | None = None, since: str = "") -> list[dict[str, Any]]:
+    """Stored warnings (of one school; created at ``since`` or later), oldest first, as dicts."""
+    sql = f"SELECT {COLUMNS} FROM platform_warnings WHERE created_at >= ?"
+    rows = (store.rows(sql + " AND school_id=? ORDER BY created_at, warning_id", (since, school_id))
+            if school_id else store.rows(sql + " ORDER BY created_at, warning_id", (since,)))
     return [{"warning_id": r[0], "indicator": r[1], "station_id": r[2], "school_id": r[3], "day": r[4],
              "message": r[5], "evidence": json.loads(r[6]), "created_at": r[7]} for r in rows]

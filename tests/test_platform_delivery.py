@@ -20,11 +20,11 @@ from aiosmtpd.controller import Controller
 from paho.mqtt.enums import CallbackAPIVersion
 
 from central.config import CentralConfig
-from central.platform import channels, service
+from central.platform import channels, deliveries, service
 from central.platform.data import rfc3339
 from central.store import Store
 from tests.platform_harness import DAY, STATION, Journal, put, store, utc
-from tests.sync_harness import Broker, free_port
+from tests.sync_harness import Broker, free_port, pg_schema
 from tests.waiting import wait_until
 
 __all__ = ["store"]
@@ -167,3 +167,22 @@ def test_old_warnings_are_not_sent_to_a_new_recipient(store: Store, world: dict[
     assert service.cycle(store, cfg, date.fromisoformat(DAY))["delivery"] == {"sent": 0, "failed": 0}
     store._exec("UPDATE platform_warnings SET created_at=?", (rfc3339(datetime.now(UTC)),))
     assert service.cycle(store, cfg, date.fromisoformat(DAY))["delivery"] == {"sent": 4, "failed": 0}
+
+
+def test_one_deliverer_at_a_time_on_postgresql(world: dict[str, Any]) -> None:
+    """The advisory lock is PostgreSQL's (a SQLite central runs one process)."""
+    with pg_schema() as dsn:
+        store, other = Store(dsn), Store(dsn)
+        try:
+            j = Journal()
+            j.line(utc("06:40"), delivered=999)
+            put(store, j)
+            cfg = config(world, store.dsn)
+            other.rows("SELECT pg_advisory_lock(?)", (deliveries.DELIVERY_LOCK,))
+            assert service.cycle(store, cfg, date.fromisoformat(DAY))["delivery"] == {
+                "sent": 0, "failed": 0, "busy": 1}
+            other.rows("SELECT pg_advisory_unlock(?)", (deliveries.DELIVERY_LOCK,))
+            assert service.cycle(store, cfg, date.fromisoformat(DAY))["delivery"] == {"sent": 4, "failed": 0}
+        finally:
+            store.close()
+            other.close()

@@ -28,6 +28,7 @@ from core.clock import now_rfc3339
 
 logger = logging.getLogger("central.platform.deliveries")
 
+DELIVERY_LOCK = 727017
 DDL = """CREATE TABLE IF NOT EXISTS platform_deliveries (
     warning_id TEXT NOT NULL,
     channel TEXT NOT NULL,
@@ -106,14 +107,23 @@ def send_with_retries(store: Store, cfg: DeliverySection, warning: dict[str, Any
 
 def deliver_pending(store: Store, cfg: DeliverySection, broker: BrokerSection,
                     sleep: Callable[[float], None] = time.sleep) -> dict[str, int]:
-    """Send every stored warning to every configured target it has not reached yet."""
+    """Send every recent stored warning to every configured target it has not reached yet.
+
+    On PostgreSQL one process at a time delivers (a session advisory lock); another finding it
+    held skips this round (``busy``) rather than send the same warnings a second time.
+    """
     warning_table.ensure_tables(store, (DDL,), lock=727016)
-    done = delivered(store)
-    counts = {"sent": 0, "failed": 0}
-    cutoff = rfc3339(datetime.now(UTC) - timedelta(hours=cfg.max_age_h))
-    for w in warning_table.warnings(store, since=cutoff):
-        for t in targets(cfg, broker, w["school_id"]):
-            if (w["warning_id"], t.channel, t.target) in done:
-                continue
-            counts["sent" if send_with_retries(store, cfg, w, t, sleep) else "failed"] += 1
-    return counts
+    if store.pg and not store.rows("SELECT pg_try_advisory_lock(?)", (DELIVERY_LOCK,))[0][0]:
+        return {"sent": 0, "failed": 0, "busy": 1}
+    try:
+        done = delivered(store)
+        counts = {"sent": 0, "failed": 0}
+        cutoff = rfc3339(datetime.now(UTC) - timedelta(hours=cfg.max_age_h))
+        for w in warning_table.warnings(store, since=cutoff):
+            for t in targets(cfg, broker, w["school_id"]):
+                if (w["warning_id"], t.channel, t.target) not in done:
+                    counts["sent" if send_with_retries(store, cfg, w, t, sleep) else "failed"] += 1
+        return counts
+    finally:
+        if store.pg:
+            store.rows("SELECT pg_advisory_unlock(?)", (DELIVERY_LOCK,))

@@ -122,10 +122,12 @@ def finance(inp: Inputs) -> list[Finding]:
     schools = {s for s, _ in paid}
     accepted: dict[tuple[str, str], int] = defaultdict(int)
     evidence: dict[tuple[str, str], list[Ev]] = defaultdict(list)
-    for e in inp.since(31, ("line.accepted",)):
+    for day, e in inp.dated(31, ("line.accepted",)):
+        if (day.year, day.month) != (inp.day.year, inp.day.month):
+            continue
         amount = part(e.body, "price").get("amount_fen")
         key = (inp.master.school_of(e.station_id), supplier_of(e))
-        if inp.local_day(e.at).strftime("%Y-%m") == month and isinstance(amount, int) and key[0] in schools:
+        if isinstance(amount, int) and key[0] in schools:
             accepted[key] += amount
             evidence[key].append(e)
     out = []

@@ -106,8 +106,12 @@ class Inputs:
 
     def since(self, days: int, types: tuple[str, ...] | None = None) -> list[Ev]:
         """Events of the given types (default all) on the ``days`` local days ending with ``day``."""
+        return [e for _, e in self.dated(days, types)]
+
+    def dated(self, days: int, types: tuple[str, ...] | None = None) -> list[tuple[date, Ev]]:
+        """``since`` with each event's local day."""
         first = self.day - timedelta(days=days - 1)
-        return [e for t in (self._days if types is None else types) for d, e in self._days.get(t, ())
+        return [(d, e) for t in (self._days if types is None else types) for d, e in self._days.get(t, ())
                 if first <= d <= self.day]
 
 

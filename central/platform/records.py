@@ -127,11 +127,11 @@ def quantity_per_diner(inp: Inputs) -> list[Finding]:
         return []
     grams: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     seqs: dict[tuple[str, str], list[Ev]] = defaultdict(list)
-    for e in inp.since(31, ("line.accepted",)):
+    for local, e in inp.dated(31, ("line.accepted",)):
         cat = part(e.body, "item").get("category")
         net = part(e.body, "measured").get("net_g")
         if isinstance(cat, str) and isinstance(net, int):
-            day = inp.local_day(e.at).isoformat()
+            day = local.isoformat()
             grams[(inp.master.school_of(e.station_id), cat)][day] += net
             if day == inp.day.isoformat():
                 seqs[(inp.master.school_of(e.station_id), cat)].append(e)

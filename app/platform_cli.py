@@ -7,10 +7,12 @@ import json
 import threading
 from collections.abc import Callable
 from datetime import date
+from typing import TYPE_CHECKING
 
-from central.config import CentralConfig
-from central.platform.data import DataError
 from core.errors import UsageError
+
+if TYPE_CHECKING:
+    from central.config import CentralConfig
 
 
 def add_arguments(c: argparse.ArgumentParser) -> None:
@@ -24,6 +26,7 @@ def add_arguments(c: argparse.ArgumentParser) -> None:
 def indicators(cfg: CentralConfig, args: argparse.Namespace, stop: Callable[[], threading.Event]) -> int:
     """Evaluate one day (or, ``--periodic``, until ``stop()``'s event is set); exit 2 on bad input."""
     from central.platform import engine, service
+    from central.platform.data import DataError
     from central.store import Store
     try:
         day = date.fromisoformat(args.date) if args.date else engine.local_today(cfg.indicators)

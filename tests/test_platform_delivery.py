@@ -178,10 +178,10 @@ def test_one_deliverer_at_a_time_on_postgresql(world: dict[str, Any]) -> None:
             j.line(utc("06:40"), delivered=999)
             put(store, j)
             cfg = config(world, store.dsn)
-            other.rows("SELECT pg_advisory_lock(?)", (deliveries.DELIVERY_LOCK,))
+            other.rows(f"SELECT pg_advisory_lock({deliveries.DELIVERY_LOCK})")
             assert service.cycle(store, cfg, date.fromisoformat(DAY))["delivery"] == {
                 "sent": 0, "failed": 0, "busy": 1}
-            other.rows("SELECT pg_advisory_unlock(?)", (deliveries.DELIVERY_LOCK,))
+            other.rows(f"SELECT pg_advisory_unlock({deliveries.DELIVERY_LOCK})")
             assert service.cycle(store, cfg, date.fromisoformat(DAY))["delivery"] == {"sent": 4, "failed": 0}
         finally:
             store.close()

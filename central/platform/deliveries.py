@@ -28,7 +28,7 @@ from core.clock import now_rfc3339
 
 logger = logging.getLogger("central.platform.deliveries")
 
-DELIVERY_LOCK = 727017
+DELIVERY_LOCK = "727017, hashtext(current_schema())"  # per schema: one store, one deliverer
 DDL = """CREATE TABLE IF NOT EXISTS platform_deliveries (
     warning_id TEXT NOT NULL,
     channel TEXT NOT NULL,
@@ -113,7 +113,7 @@ def deliver_pending(store: Store, cfg: DeliverySection, broker: BrokerSection,
     held skips this round (``busy``) rather than send the same warnings a second time.
     """
     warning_table.ensure_tables(store, (DDL,), lock=727016)
-    if store.pg and not store.rows("SELECT pg_try_advisory_lock(?)", (DELIVERY_LOCK,))[0][0]:
+    if store.pg and not store.rows(f"SELECT pg_try_advisory_lock({DELIVERY_LOCK})")[0][0]:
         return {"sent": 0, "failed": 0, "busy": 1}
     try:
         done = delivered(store)
@@ -126,4 +126,4 @@ def deliver_pending(store: Store, cfg: DeliverySection, broker: BrokerSection,
         return counts
     finally:
         if store.pg:
-            store.rows("SELECT pg_advisory_unlock(?)", (DELIVERY_LOCK,))
+            store.rows(f"SELECT pg_advisory_unlock({DELIVERY_LOCK})")

@@ -8,7 +8,7 @@ do not verify: no indicator checks signatures (ingest did that before storing),
 so the evaluation does the same work as on real rows. Master data (a school
 per station, contract prices, diners) and a payments CSV are generated too. Only the evaluated day
 is in the store (no 30-day history: rolling indicators see one day). Times the
-read (query + JSON parse), the 13 indicators, and the warning inserts.
+read (query + JSON parse), all 14 indicators, and the warning inserts.
 
     .venv/bin/python bench/bench_indicators.py [STATIONS] [EVENTS_PER_STATION]
 """

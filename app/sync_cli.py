@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app import platform_cli
 from core import log
 from core.config import ConfigError
 from core.errors import UsageError
@@ -32,6 +33,7 @@ def register(sub: Any) -> None:
     c.add_argument("--config", type=Path, required=True, help="central config file (TOML)")
     c.add_argument("--worker", type=int, metavar="N",
                    help="run only ingest worker number N in this process (no HTTP)")
+    platform_cli.add_arguments(c)
     c.set_defaults(handler=_central)
     k = sub.add_parser("central-command", help="send a command to a station (as central)")
     k.add_argument("--config", type=Path, required=True, help="central config file (TOML)")
@@ -113,6 +115,8 @@ def _central(args: argparse.Namespace) -> int:
         cfg = load_central_config(args.config)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
+    if args.action == "indicators":
+        return platform_cli.indicators(cfg, args, _stop_event)
     stop = _stop_event()
     if args.worker is not None:
         from central.worker import run_worker

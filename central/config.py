@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
+from central.platform.config import DeliverySection, IndicatorsSection
 from contract.broker_config import BrokerSection
 from core.config import Section, load_toml
 
@@ -90,6 +91,12 @@ class CentralConfig(Section):
     registry: RegistrySection = Field(default_factory=RegistrySection, description="Stations' public keys.")
     http: HttpSection = Field(default_factory=HttpSection, description="The HTTP API (orders, menu).")
     ingest: IngestSection = Field(default_factory=IngestSection, description="Ingest workers.")
+    indicators: IndicatorsSection = Field(
+        default_factory=IndicatorsSection, description="Warning indicators: thresholds, master data."
+    )
+    warnings: DeliverySection = Field(
+        default_factory=DeliverySection, description="Delivery of warnings: MQTT, webhooks, e-mail."
+    )
 
     @model_validator(mode="after")
     def _dsn_scheme(self) -> CentralConfig:

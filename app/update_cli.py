@@ -154,7 +154,7 @@ def _apply(args: argparse.Namespace) -> int:
     u = cfg.update
     layout = Layout(u.root)
     layout.root.mkdir(parents=True, exist_ok=True)
-    state = StateLog(layout.state_file).load()
+    state = StateLog(layout.state_file, cfg.station.data_dir).load()
     if state.doc.get("state") in ("started", "installed", "switched"):
         state.step("failed", reason="the previous update was interrupted")
     try:

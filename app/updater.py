@@ -12,9 +12,10 @@ Nothing is touched before the bundle has verified in full into a new release
 directory; a bad signature, a truncated bundle or too little disk leaves the
 current release serving and removes the partial directory.
 
-The station process is the only journal writer; the updater records every step
+The station process is the only journal writer: the updater records every step
 (``update.started``, ``update.applied``, ``update.rolled_back``...) in the state
-file. Journaling those steps through the station is a documented gap.
+file and hands it to the station through ``app.update_events``, which the station
+journals at start and every few seconds.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from app import release
+from app import release, update_events
 from app.update_plan import Verdict, advance, health_verdict, should_roll_back
+from core.log import kv
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ class StateLog:
     """The steps of updates, kept in one JSON file rewritten atomically."""
 
     path: Path
+    data_dir: Path | None = None  # the station's: each step is handed to it to journal
     doc: dict[str, Any] = field(default_factory=dict)
 
     def load(self) -> StateLog:
@@ -95,7 +98,9 @@ class StateLog:
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps(self.doc, indent=1), encoding="utf-8")
         tmp.replace(self.path)
-        log.info("update step", extra={"step": entry["step"], **detail})
+        if self.data_dir is not None:
+            update_events.write_request(self.data_dir, step, detail)
+        kv(log, logging.INFO, "update step", step=entry["step"], state=self.doc["state"])
 
 
 def switch(layout: Layout, version: str) -> None:
@@ -228,7 +233,7 @@ def apply(bundle: Path, key: Ed25519PublicKey, layout: Layout, units: Units,
         wait_healthy(checks, deadline_s, interval_s)
     if verdict.healthy:
         state.step("applied", version=manifest.version, previous=previous,
-                   seconds=round(time.monotonic() - t0, 3))
+                   ms=int((time.monotonic() - t0) * 1000))
         return Outcome("applied", manifest.version, previous, time.monotonic() - t0)
     if previous is None:
         layout.current.unlink(missing_ok=True)
@@ -239,5 +244,5 @@ def apply(bundle: Path, key: Ed25519PublicKey, layout: Layout, units: Units,
     after, _ = wait_healthy(checks, deadline_s, interval_s)
     state.step("rolled_back", version=manifest.version, previous=previous,
                failures=list(verdict.failures), healthy_after=after.healthy,
-               seconds=round(time.monotonic() - t0, 3))
+               ms=int((time.monotonic() - t0) * 1000))
     return Outcome("rolled_back", manifest.version, previous, time.monotonic() - t0, verdict.failures)

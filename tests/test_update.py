@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app import release
+from app import release, update_events
 from contract.keys import public_hex
 from edge.journal import Journal
+from edge.verify import verify_db
 from testbed.broker import free_port
 from tests.conftest import CLI, ROOT
 from tests.factories import write_station_config
@@ -185,3 +186,14 @@ def test_update_good_then_failing_release_rolls_back(scratch: Any, key: Ed25519P
     assert status["current"] == "0.2.0" and status["state"] == "rolled_back"
     steps = [s["step"] for s in status["steps"]]
     assert steps[-4:] == ["update.started", "update.installed", "update.switched", "update.rolled_back"]
+
+    # Every step was handed to the station (the only journal writer); journaled, they verify.
+    pending = sorted(p.name.split("-", 1)[1] for p in (tmp / "data" / "update-events").glob("*.json"))
+    assert pending.count("rolled_back.json") == 1 and pending.count("applied.json") == 2
+    assert pending.count("refused.json") == 5
+    j = Journal(tmp / "data" / "station.db", station_key, "test-station-01")
+    try:
+        assert update_events.drain(j, tmp / "data") == len(pending)
+        assert verify_db(j.db, station_key.public_key()).first_problem is None
+    finally:
+        j.close()

@@ -111,12 +111,29 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def delivery_open(cfg: StationConfig) -> bool | None:
-    """Ask the running station's kiosk API; None when it does not answer."""
+    """Ask the running station's kiosk API; when it does not answer, replay the workflow from
+    the journal (no station runs, so none can open one meanwhile). None: neither is readable."""
     try:
         with urllib.request.urlopen(f"http://{cfg.web.host}:{cfg.web.port}/api/state", timeout=3) as r:
             return json.load(r).get("delivery") is not None
     except (OSError, ValueError):
+        return delivery_open_in_journal(cfg.station.data_dir / "station.db")
+
+
+def delivery_open_in_journal(path: Path) -> bool | None:
+    from core import db as dbmod
+    from edge.journal import read_events
+    from edge.workflow.driver import WORKFLOW_TYPES
+    from edge.workflow.machine import replay
+    if not path.exists():
         return None
+    db = dbmod.connect(path)
+    try:
+        return replay(read_events(db, types=WORKFLOW_TYPES)).delivery is not None
+    except Exception:  # an unreadable journal: the state is unknown
+        return None
+    finally:
+        db.close()
 
 
 def kiosk_answers(cfg: StationConfig) -> str | None:

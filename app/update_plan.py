@@ -68,7 +68,7 @@ def refusal(p: Preflight) -> str | None:
     if not p.in_window:
         return "outside the maintenance window"
     if p.delivery_open is None:
-        return "cannot read the workflow state (is the station running?)"
+        return "cannot read the workflow state (neither the kiosk API nor the journal)"
     if p.delivery_open:
         return "a delivery is open"
     return None
@@ -92,6 +92,11 @@ def should_roll_back(verdict: Verdict, elapsed_s: float, deadline_s: float) -> b
     if verdict.healthy:
         return False
     return True if elapsed_s >= deadline_s else None
+
+
+def releases_to_prune(installed: list[str], keep: set[str]) -> list[str]:
+    """After an update applied: every release but the new one and the one before it (A/B)."""
+    return sorted(v for v in installed if v not in keep and not v.startswith("."))
 
 
 # The steps of one update, in the order they happen; a step may only follow one listed here.

@@ -2,7 +2,8 @@
 
 Layout under ``[update] root`` (default /opt/acceptance-station)::
 
-    releases/<version>/venv        one venv per release (A/B: the current and the previous)
+    releases/<version>/venv        one venv per release (A/B: the current and the previous;
+                                   an applied update removes the others)
     releases/<version>/manifest.json
     current -> releases/<version>  switched atomically (a new link renamed over the old)
     venv -> current/venv           what the units' ExecStart runs
@@ -35,7 +36,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app import release, update_events
-from app.update_plan import Verdict, advance, health_verdict, should_roll_back
+from app.update_plan import Verdict, advance, health_verdict, releases_to_prune, should_roll_back
 from core.log import kv
 
 log = logging.getLogger(__name__)
@@ -232,7 +233,11 @@ def apply(bundle: Path, key: Ed25519PublicKey, layout: Layout, units: Units,
     verdict, _ = (Verdict(False, (f"restart: {problem}",)), 0.0) if problem else \
         wait_healthy(checks, deadline_s, interval_s)
     if verdict.healthy:
-        state.step("applied", version=manifest.version, previous=previous,
+        pruned = releases_to_prune([p.name for p in layout.releases.iterdir()],
+                                   {manifest.version, *([previous] if previous else [])})
+        for name in pruned:
+            shutil.rmtree(layout.releases / name, ignore_errors=True)
+        state.step("applied", version=manifest.version, previous=previous, pruned=pruned,
                    ms=int((time.monotonic() - t0) * 1000))
         return Outcome("applied", manifest.version, previous, time.monotonic() - t0)
     if previous is None:

@@ -128,8 +128,8 @@ def test_update_good_then_failing_release_rolls_back(scratch: Any, key: Ed25519P
                         {"app/__init__.py": "raise SystemExit(3)\n"})
     bad = signed_bundle(out / "c", "0.3.0", broken, lock, key, [dep])
 
-    # First install on site (--force: no station answers yet).
-    code, text = _apply(cfg, first, "--force")
+    # First install: no station answers yet; the journal replayed shows no open delivery.
+    code, text = _apply(cfg, first)
     assert code == 0 and '"result": "applied"' in text, text
     assert "kiosk 0.1.0 " in (_page(port) or "")
 
@@ -184,12 +184,20 @@ def test_update_good_then_failing_release_rolls_back(scratch: Any, key: Ed25519P
     r = subprocess.run([*CLI, "update", "status", "--config", str(cfg)], capture_output=True, text=True)
     status = json.loads(r.stdout)
     assert status["current"] == "0.2.0" and status["state"] == "rolled_back"
+    r = subprocess.run([*CLI, "status", "--once", "--config", str(cfg)], capture_output=True, text=True)
+    assert "update: release 0.2.0, last step update.rolled_back 0.3.0" in r.stdout, r.stdout + r.stderr
     steps = [s["step"] for s in status["steps"]]
     assert steps[-4:] == ["update.started", "update.installed", "update.switched", "update.rolled_back"]
 
+    # The next good release: applied, and only it and the one before it are kept (A/B).
+    newer = signed_bundle(out / "d", "0.4.0", wheel, lock, key, [dep])
+    code, text = _apply(cfg, newer)
+    assert code == 0 and '"result": "applied"' in text, text
+    assert _tree(opt) == ["releases/0.2.0", "releases/0.4.0"] and "kiosk 0.4.0 " in (_page(port) or "")
+
     # Every step was handed to the station (the only journal writer); journaled, they verify.
     pending = sorted(p.name.split("-", 1)[1] for p in (tmp / "data" / "update-events").glob("*.json"))
-    assert pending.count("rolled_back.json") == 1 and pending.count("applied.json") == 2
+    assert pending.count("rolled_back.json") == 1 and pending.count("applied.json") == 3
     assert pending.count("refused.json") == 5
     j = Journal(tmp / "data" / "station.db", station_key, "test-station-01")
     try:

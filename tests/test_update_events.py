@@ -58,3 +58,18 @@ def test_station_journals_steps_at_start_and_while_running(tmp_path: Path) -> No
     finally:
         station.stop()
     assert not list(update_events.spool_dir(cfg.station.data_dir).glob("*.json"))
+
+
+def test_open_delivery_read_from_the_journal(tmp_path: Path, journal: Journal) -> None:
+    """With no station answering, the update reads the workflow state by replaying the journal."""
+    from app.update_cli import delivery_open_in_journal
+
+    db = tmp_path / "station.db"
+    assert delivery_open_in_journal(db) is False
+    journal.append("delivery.opened", {"delivery_id": "d1", "order_id": "o1", "supplier_id": "s1",
+                                       "note": None, "inspectors": ["a", "b"]})
+    assert delivery_open_in_journal(db) is True
+    journal.append("delivery.closed", {"delivery_id": "d1", "order_id": "o1", "lines_accepted": [],
+                                       "lines_rejected": [], "lines_not_delivered": []})
+    assert delivery_open_in_journal(db) is False
+    assert delivery_open_in_journal(tmp_path / "none.db") is None

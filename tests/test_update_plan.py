@@ -13,6 +13,7 @@ from app.update_plan import (
     in_window,
     parse_window,
     refusal,
+    releases_to_prune,
     should_roll_back,
     version_key,
 )
@@ -92,3 +93,7 @@ def test_wait_healthy_until_pass_or_deadline() -> None:
     verdict, elapsed = wait_healthy({"kiosk": crash}, 3, 1, clock=lambda: now[0],
                                     sleep=lambda s: now.__setitem__(0, now[0] + s))
     assert not verdict.healthy and elapsed == 3 and verdict.failures == ("kiosk: RuntimeError: boom",)
+
+
+def test_prune_keeps_the_new_and_the_previous_release() -> None:
+    assert releases_to_prune(["1.0.0", "1.1.0", "1.2.0", ".incoming-7"], {"1.2.0", "1.1.0"}) == ["1.0.0"]

@@ -49,8 +49,14 @@ class UpdateError(Exception):
     """The update could not run; the current release is unchanged."""
 
 
-def run_cmd(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+def run_cmd(cmd: list[str], timeout_s: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run a command; one that hangs past ``timeout_s`` or cannot start is a failed one (exit 124/127)."""
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(cmd, 124, "", f"timed out after {timeout_s:.0f} s")
+    except OSError as exc:
+        return subprocess.CompletedProcess(cmd, 127, "", f"cannot run: {exc}")
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +98,25 @@ def test_wait_healthy_until_pass_or_deadline() -> None:
 
 def test_prune_keeps_the_new_and_the_previous_release() -> None:
     assert releases_to_prune(["1.0.0", "1.1.0", "1.2.0", ".incoming-7"], {"1.2.0", "1.1.0"}) == ["1.0.0"]
+
+
+def test_a_command_that_hangs_or_is_missing_is_a_failure() -> None:
+    from app.updater import run_cmd
+
+    assert run_cmd(["sleep", "5"], timeout_s=0.2).returncode == 124
+    assert run_cmd(["/nonexistent/systemctl", "restart"]).returncode == 127
+
+
+def test_switch_is_one_rename_and_adopts_install_sh_venv(tmp_path: Path) -> None:
+    from app.updater import Layout, switch
+
+    layout = Layout(tmp_path)
+    (tmp_path / "venv" / "bin").mkdir(parents=True)  # what install.sh built before any update
+    (tmp_path / "releases" / "1.0.0" / "venv").mkdir(parents=True)
+    (tmp_path / "releases" / "1.1.0" / "venv").mkdir(parents=True)
+    switch(layout, "1.0.0")
+    assert layout.current_version() == "1.0.0" and (tmp_path / "venv.pre-update" / "bin").is_dir()
+    assert (tmp_path / "venv").resolve() == tmp_path / "releases" / "1.0.0" / "venv"
+    switch(layout, "1.1.0")
+    assert (tmp_path / "venv").resolve() == tmp_path / "releases" / "1.1.0" / "venv"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "releases", "venv", "venv.pre-update"]

@@ -110,11 +110,17 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def kiosk_url(cfg: StationConfig) -> str:
+    """The kiosk on loopback (a wildcard listen address is reached there; the kiosk trusts that Host)."""
+    host = "127.0.0.1" if cfg.web.host in ("0.0.0.0", "::", "") else cfg.web.host
+    return f"http://{host}:{cfg.web.port}"
+
+
 def delivery_open(cfg: StationConfig) -> bool | None:
     """Ask the running station's kiosk API; when it does not answer, replay the workflow from
     the journal (no station runs, so none can open one meanwhile). None: neither is readable."""
     try:
-        with urllib.request.urlopen(f"http://{cfg.web.host}:{cfg.web.port}/api/state", timeout=3) as r:
+        with urllib.request.urlopen(f"{kiosk_url(cfg)}/api/state", timeout=3) as r:
             return json.load(r).get("delivery") is not None
     except (OSError, ValueError):
         return delivery_open_in_journal(cfg.station.data_dir / "station.db")
@@ -138,7 +144,7 @@ def delivery_open_in_journal(path: Path) -> bool | None:
 
 def kiosk_answers(cfg: StationConfig) -> str | None:
     try:
-        with urllib.request.urlopen(f"http://{cfg.web.host}:{cfg.web.port}/", timeout=3) as r:
+        with urllib.request.urlopen(f"{kiosk_url(cfg)}/", timeout=3) as r:
             return None if r.status == 200 else f"HTTP {r.status}"
     except OSError as exc:
         return f"no answer: {exc}"

@@ -101,6 +101,8 @@ def scratch(tmp_path: Path, key: Ed25519PrivateKey) -> Any:
         subprocess.run(["kill", pid.read_text()], check=False, capture_output=True)
 
 
+@pytest.mark.slow  # four real venvs: about 3 min alone, longer beside the whole suite
+@pytest.mark.timeout(900)
 def test_update_good_then_failing_release_rolls_back(scratch: Any, key: Ed25519PrivateKey) -> None:
     tmp, opt, port, state, cfg, update = scratch
     # The journal the health check verifies, written by the station's own Journal.

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from app.update_config import UpdateSection
 from contract.ids import ID_PATTERN
 from core.config import ConfigError, Section, load_toml, parse_toml
 from edge.codes.config import CodesSection
@@ -200,6 +201,9 @@ class StationConfig(Section):
 
     uplink: UplinkSection = Field(
         default_factory=UplinkSection, description="The uplink to the central MQTT broker (sync/)."
+    )
+    update: UpdateSection = Field(
+        default_factory=UpdateSection, description="Signed releases and updates with rollback."
     )
 
     @model_validator(mode="after")

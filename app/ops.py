@@ -66,7 +66,19 @@ def status_text(cfg: StationConfig) -> str:
     lines.append(f"uplink: {up.get('state', 'never ran')} {up.get('error') or ''} "
                  f"(since {up.get('at', '-')})")
     db.close()
+    lines.append(update_line(cfg))
     return "\n".join(lines)
+
+
+def update_line(cfg: StationConfig) -> str:
+    """The installed release and the last update step (docs/deployment.md, "Updates")."""
+    from app.updater import Layout, StateLog
+
+    layout = Layout(cfg.update.root)
+    steps = StateLog(layout.state_file).load().doc.get("steps") or [{}]
+    last = steps[-1]
+    return (f"update: release {layout.current_version() or '(not from a release)'}, last step "
+            f"{last.get('step', 'none')} {last.get('version', '')} ({last.get('at', '-')[:19]})")
 
 
 def _status(args: argparse.Namespace) -> int:

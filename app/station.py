@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app import update_events
 from app.config import StationConfig, config_digest
 from contract.keys import public_hex
 from core import __version__, log
@@ -177,6 +178,20 @@ class Station:
         j = self.journal
         j.append("station.started", {"version": __version__, "config_digest": config_digest(self.cfg),
                                      "public_key": public_hex(j.key)})
+        # Update steps the updater handed over (app.update_events): now and every few seconds.
+        self._drain_update_events()
+        self._thread("update-events", self._update_events_loop)
+
+    def _update_events_loop(self) -> None:
+        while not self._stop.wait(2.0):
+            self._drain_update_events()
+
+    def _drain_update_events(self) -> None:
+        assert self.journal is not None
+        try:
+            update_events.drain(self.journal, self.cfg.station.data_dir)
+        except Exception as exc:  # e.g. a full disk: journaled on the next pass or the next start
+            log.kv(logger, logging.ERROR, "update steps not journaled", error=repr(exc))
 
     def _start_workflow(self) -> None:
         from app.config import policy_from_config

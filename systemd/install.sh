@@ -2,30 +2,37 @@
 # Install (or update) an acceptance station on Raspberry Pi OS / Debian. Idempotent:
 # running it again changes nothing, and it never overwrites a config or a key.
 #
-#   sudo systemd/install.sh [--root DIR] [--skip-packages] [--skip-venv] [--hall]
+#   sudo systemd/install.sh [--root DIR] [--skip-packages] [--skip-venv] [--hall] [--release-key HEX]
 #
 # --root DIR       install into DIR instead of / (a scratch root, an image being built)
 # --skip-packages  do not apt-get the system packages
 # --skip-venv      do not build /opt/acceptance-station/venv (keys are then made with
 #                  $ACCEPTANCE_BIN, default: acceptance-station on PATH)
 # --hall           also enable the hall display unit (Chromium kiosk)
+# --release-key HEX  the release public key ([update] release_public_key of a new config)
 set -euo pipefail
 
 ROOT=/
 SKIP_PACKAGES=0
 SKIP_VENV=0
 HALL=0
+RELEASE_KEY=
 while (($#)); do
   case "$1" in
     --root) ROOT="$2"; shift 2 ;;
     --skip-packages) SKIP_PACKAGES=1; shift ;;
     --skip-venv) SKIP_VENV=1; shift ;;
     --hall) HALL=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --release-key) RELEASE_KEY="$2"; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 ROOT="${ROOT%/}"
+if [ -n "$RELEASE_KEY" ] && ! [[ "$RELEASE_KEY" =~ ^[0-9a-f]{64}$ ]]; then
+  echo "install.sh: --release-key must be 64 lower-case hex digits (keys show --key release.key)" >&2
+  exit 2
+fi
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
 OPT="$ROOT/opt/acceptance-station"
 ETC="$ROOT/etc/acceptance-station"
@@ -77,8 +84,13 @@ fi
 # 3. The program in a venv under /opt (rebuilt only when the lock or the source changed):
 #    every dependency from requirements/station.lock, each file checked against its sha256,
 #    then the program itself without dependencies. Never psycopg: that is central's.
+#    Once an update has switched $OPT/current, the releases own the program (venv -> current/venv):
+#    this step leaves it alone (docs/deployment.md, "Updates").
 BIN="${ACCEPTANCE_BIN:-acceptance-station}"
-if [ "$SKIP_VENV" = 0 ]; then
+if [ "$SKIP_VENV" = 0 ] && [ -L "$OPT/current" ]; then
+  say "program managed by updates ($OPT/current -> $(readlink "$OPT/current")): venv left alone"
+  BIN="$OPT/venv/bin/acceptance-station"
+elif [ "$SKIP_VENV" = 0 ]; then
   stamp_want=$(cd "$SRC" && cat pyproject.toml requirements/build.lock requirements/station.lock \
     $(git ls-files edge firmware_bridge sync 2>/dev/null) 2>/dev/null | sha256sum | cut -c1-16)
   if [ ! -x "$OPT/venv/bin/python" ]; then
@@ -100,6 +112,10 @@ mkdir -p "$ETC"
 chmod 0750 "$ETC"
 if [ ! -e "$ETC/station.toml" ]; then
   install -m 0640 "$SRC/config/station.example.toml" "$ETC/station.toml"
+  if [ -n "$RELEASE_KEY" ]; then
+    sed -i "s|^# release_public_key = .*|release_public_key = \"$RELEASE_KEY\"  # set by install.sh|" \
+      "$ETC/station.toml"
+  fi
   say "wrote $ETC/station.toml from the example: set station_id and school_id"
 fi
 

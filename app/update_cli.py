@@ -1,0 +1,219 @@
+"""``release build|sign|verify`` and ``update apply|status`` (docs/cli.md, docs/deployment.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app import release
+from app.cli import UsageError
+from app.config import StationConfig
+from app.update_plan import Preflight, in_window, parse_window, refusal
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("release", help="build, sign and verify signed release bundles")
+    rsub = p.add_subparsers(dest="release_cmd", required=True)
+    b = rsub.add_parser("build", help="bundle the program wheel, the lock and a wheelhouse")
+    b.add_argument("--version", required=True, help="release version, e.g. 1.4.2")
+    b.add_argument("--out", type=Path, required=True, help="directory for the bundle")
+    b.add_argument("--wheel", type=Path, help="the program wheel (default: built from --source)")
+    b.add_argument("--source", type=Path, default=Path.cwd(), help="source tree (default: cwd)")
+    b.add_argument("--lock", type=Path, help="lock file (default: SOURCE/requirements/station.lock)")
+    b.add_argument("--wheelhouse", type=Path, help="directory of locked wheels for the target")
+    b.set_defaults(handler=_build)
+    s = rsub.add_parser("sign", help="write BUNDLE.sig with the release key")
+    s.add_argument("bundle", type=Path)
+    s.add_argument("--key", type=Path, required=True, help="the release private key (keys init)")
+    s.set_defaults(handler=_sign)
+    v = rsub.add_parser("verify", help="check the signature and every file of a bundle")
+    v.add_argument("bundle", type=Path)
+    v.add_argument("--public-key", help="hex release public key (default: [update] of --config)")
+    v.add_argument("--config", type=Path)
+    v.set_defaults(handler=_verify)
+
+    p = sub.add_parser("update", help="install a signed release with automatic rollback")
+    usub = p.add_subparsers(dest="update_cmd", required=True)
+    a = usub.add_parser("apply", help="verify, install beside, switch, restart, check, roll back")
+    a.add_argument("bundle", type=Path)
+    a.add_argument("--config", type=Path, required=True)
+    a.add_argument("--force", action="store_true",
+                   help="skip the maintenance window and open-delivery checks (on site only)")
+    a.set_defaults(handler=_apply)
+    st = usub.add_parser("status", help="current release and the last update's steps (JSON)")
+    st.add_argument("--config", type=Path, required=True)
+    st.set_defaults(handler=_status)
+
+
+def _build(args: argparse.Namespace) -> int:
+    lock = args.lock or args.source / "requirements" / "station.lock"
+    wheels = sorted(args.wheelhouse.glob("*.whl")) if args.wheelhouse else []
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = args.wheel or _build_wheel(args.source, Path(tmp))
+        try:
+            out = release.build(args.version, wheel, lock, args.out, wheels)
+        except release.ReleaseError as exc:
+            raise UsageError(str(exc)) from exc
+    print(out)
+    return 0
+
+
+def _build_wheel(source: Path, tmp: Path) -> Path:
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                        "-w", str(tmp), str(source)], capture_output=True, text=True)
+    found = sorted(tmp.glob("acceptance_station-*.whl"))
+    if r.returncode != 0 or not found:
+        raise UsageError(f"building the wheel from {source} failed: {r.stderr.strip()[-400:]}")
+    return found[0]
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from contract.keys import KeyError_, load_key
+    try:
+        key = load_key(args.key)
+        out = release.sign(args.bundle, key)
+    except (KeyError_, release.ReleaseError) as exc:
+        raise UsageError(str(exc)) from exc
+    print(out)
+    return 0
+
+
+def _public_key(hex_key: str | None, cfg: StationConfig | None) -> Any:
+    text = hex_key or (cfg.update.release_public_key if cfg else None)
+    if not text:
+        raise UsageError("no release public key: give --public-key or set [update] release_public_key")
+    try:
+        return release.public_key_from_hex(text)
+    except release.ReleaseError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from app.commands import _cfg
+    key = _public_key(args.public_key, _cfg(args.config) if args.config else None)
+    try:
+        m = release.verify(args.bundle, key)
+    except release.ReleaseError as exc:
+        print(f"FAIL {args.bundle}: {exc}")
+        return 1
+    print(f"OK {args.bundle}: version {m.version}, {len(m.files)} files, signature and sha256 verify"
+          + (" (wheelhouse: offline install)" if m.wheelhouse else " (no wheelhouse: locked wheels "
+             "from the index, hash-checked)"))
+    return 0
+
+
+def kiosk_url(cfg: StationConfig) -> str:
+    """The kiosk on loopback (a wildcard listen address is reached there; the kiosk trusts that Host)."""
+    host = "127.0.0.1" if cfg.web.host in ("0.0.0.0", "::", "") else cfg.web.host
+    return f"http://{host}:{cfg.web.port}"
+
+
+def delivery_open(cfg: StationConfig) -> bool | None:
+    """Ask the running station's kiosk API; when it does not answer, replay the workflow from
+    the journal (no station runs, so none can open one meanwhile). None: neither is readable."""
+    try:
+        with urllib.request.urlopen(f"{kiosk_url(cfg)}/api/state", timeout=3) as r:
+            return json.load(r).get("delivery") is not None
+    except (OSError, ValueError):
+        return delivery_open_in_journal(cfg.station.data_dir / "station.db")
+
+
+def delivery_open_in_journal(path: Path) -> bool | None:
+    from core import db as dbmod
+    from edge.journal import read_events
+    from edge.workflow.driver import WORKFLOW_TYPES
+    from edge.workflow.machine import replay
+    if not path.exists():
+        return None
+    db = dbmod.connect(path)
+    try:
+        return replay(read_events(db, types=WORKFLOW_TYPES)).delivery is not None
+    except Exception:  # an unreadable journal: the state is unknown
+        return None
+    finally:
+        db.close()
+
+
+def kiosk_answers(cfg: StationConfig) -> str | None:
+    try:
+        with urllib.request.urlopen(f"{kiosk_url(cfg)}/", timeout=3) as r:
+            return None if r.status == 200 else f"HTTP {r.status}"
+    except OSError as exc:
+        return f"no answer: {exc}"
+
+
+def journal_verifies(cfg: StationConfig) -> str | None:
+    from contract.chain import public_key_from_hex
+    from core import db as dbmod
+    from edge.journal import meta
+    from edge.verify import verify_db
+    path = cfg.station.data_dir / "station.db"
+    if not path.exists():
+        return f"no journal at {path}"
+    db = dbmod.connect(path)
+    try:
+        pub = meta(db, "public_key")
+        if pub is None:
+            return "no public key recorded"
+        res = verify_db(db, public_key_from_hex(pub))
+        return None if res.first_problem is None else str(res.first_problem)
+    finally:
+        db.close()
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from app.commands import _cfg
+    from app.updater import Layout, StateLog, Units, UpdateError, apply
+    cfg = _cfg(args.config)
+    key = _public_key(None, cfg)
+    u = cfg.update
+    layout = Layout(u.root)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    state = StateLog(layout.state_file, cfg.station.data_dir).load()
+    if state.doc.get("state") in ("started", "installed", "switched"):
+        state.step("failed", reason="the previous update was interrupted")
+    try:
+        target = release.verify_signature(args.bundle, key).version
+    except (release.ReleaseError, OSError) as exc:
+        state.step("refused", reason=str(exc))
+        print(f"REFUSED: {exc}")
+        return 1
+    now = datetime.now(ZoneInfo(cfg.station.timezone)).time()
+    why = refusal(Preflight(current=layout.current_version(), target=target,
+                            in_window=in_window(now, parse_window(u.window)),
+                            delivery_open=None if args.force else delivery_open(cfg), force=args.force))
+    if why is not None:
+        state.step("refused", version=target, reason=why)
+        print(f"REFUSED: {why}")
+        return 1
+    units = Units(u.systemctl, u.units)
+    checks = {"units": units.active, "journal": lambda: journal_verifies(cfg),
+              "kiosk": lambda: kiosk_answers(cfg)}
+    try:
+        out = apply(args.bundle, key, layout, units, checks, python=u.python,
+                    min_free_bytes=u.min_free_mb * 2**20, deadline_s=u.health_deadline_s,
+                    interval_s=u.health_interval_s, state=state)
+    except UpdateError as exc:
+        print(f"REFUSED: {exc}")
+        return 1
+    print(json.dumps({"result": out.result, "version": out.version, "previous": out.previous,
+                      "seconds": round(out.seconds, 3), "failures": list(out.failures)}))
+    return 0 if out.result == "applied" else 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    from app.commands import _cfg
+    from app.updater import Layout, StateLog
+    layout = Layout(_cfg(args.config).update.root)
+    doc = StateLog(layout.state_file).load().doc
+    print(json.dumps({"current": layout.current_version(), "state": doc.get("state"),
+                      "steps": doc.get("steps", [])[-10:]}, indent=1))
+    return 0

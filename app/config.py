@@ -24,6 +24,7 @@ from edge.codes.config import CodesSection
 from edge.matching.types import Policy
 from edge.video.config import VideoSection
 from edge.vision.config import CameraSection, DecoderSection
+from edge.workflow.config import ReceivingSection
 from firmware_bridge.config import ScaleSection
 from firmware_bridge.scanners.config import ScannersSection
 from firmware_bridge.thermometer import ThermometerSection
@@ -148,6 +149,10 @@ class StationConfig(Section):
     )
     matching: MatchingSection = Field(
         default_factory=MatchingSection, description="Policy of the receiving rules."
+    )
+    receiving: ReceivingSection = Field(
+        default_factory=ReceivingSection,
+        description="The receiving workflow: fresh weights, codes read on an empty pan.",
     )
     web: WebSection = Field(default_factory=WebSection, description="The local web app.")
     log: LogSection = Field(default_factory=LogSection, description="Logging.")

@@ -139,7 +139,7 @@ class Driver:
         self.show([])
         self.station.scale.simulator.play(placement(0))
         if loaded:
-            self.wait(lambda s: s["placement"]["placement_id"] > before, "a new placement")
+            self.wait(lambda s: s["placement"]["placement_id"] != before, "a new placement")
 
     def sign_in_only(self, who: tuple[str, ...]) -> None:
         for person in self.state()["inspectors"]:

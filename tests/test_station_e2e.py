@@ -5,8 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,19 +23,10 @@ from edge.web.app import create_app
 from firmware_bridge.scenario import placement
 from testbed.demo_data import demo_orders
 from tests.conftest import CLI
+from tests.station_process import wait_for as _wait
 from tests.test_web_api import _free_port
 
 STATION_ID = "e2e-station-01"
-
-
-def _wait(pred: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -118,7 +108,7 @@ def test_weigh_scan_and_decide_through_devices(running: tuple[Station, str]) -> 
     assert ev["body"]["measured"]["protocol"] == "ad" and ev["body"]["measured"]["stable"] is True
 
     sim.play(placement(0))  # taken off: a new placement
-    _wait(lambda: _state(url)["placement"]["placement_id"] == st["placement"]["placement_id"] + 1,
+    _wait(lambda: _state(url)["placement"]["placement_id"] != st["placement"]["placement_id"],
           what="new placement")
     # A GS1 label in view identifies the next item.
     src = station.camera_source

@@ -29,11 +29,13 @@ VEG = "PO-20261128-0012"
 POLICY = Policy()
 NOW = datetime(2026, 11, 28, 6, 45, tzinfo=POLICY.tz)
 DEVICES = {"scale": {"ok": True, "text": "已连接"}}
+PID = "0b7e4bde-4c5e-4f0a-9d35-7f7f52a1c001"  # a placement id that is not the current one
 
 
 @pytest.fixture
 def wf(journal: Journal) -> Workflow:
-    return Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW)
+    # Readings are handed in by the test: kept fresh for a minute (freshness: test_evidence).
+    return Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, max_weight_age_s=60)
 
 
 @pytest.fixture
@@ -73,8 +75,9 @@ BAD = [
     ("/api/placement/pieces", {"pieces": -1}, 422, "pieces"),
     ("/api/placement/scan", {"gtin": "12ab"}, 422, "gtin"),
     ("/api/confirm", {"placement_id": "x"}, 422, "placement_id"),
-    ("/api/confirm", {"placement_id": 0, "extra": 1}, 422, "extra"),
-    ("/api/confirm", {"placement_id": 0}, 409, "请先打开送货单"),
+    ("/api/confirm", {"placement_id": 0}, 422, "placement_id"),
+    ("/api/confirm", {"placement_id": PID, "extra": 1}, 422, "extra"),
+    ("/api/confirm", {"placement_id": PID}, 409, "不在秤上"),
     ("/api/deliveries/current/close", {}, 409, "没有打开的送货单"),
 ]
 
@@ -142,14 +145,17 @@ def test_concurrent_double_accept_records_one_event(server: str, wf: Workflow,
     wf.handle(Reading(Weight(net_g=15000, stable=True)))
     pid = s.get(server + "/api/state").json()["placement"]["placement_id"]
 
-    def tap(_: int) -> int:
-        return requests.post(server + "/api/confirm", json={"placement_id": pid},
-                             timeout=10).status_code
+    def tap(_: int) -> tuple[int, dict[str, Any]]:
+        r = requests.post(server + "/api/confirm", json={"placement_id": pid}, timeout=10)
+        return r.status_code, r.json()
 
     with ThreadPoolExecutor(8) as pool:
-        codes = sorted(pool.map(tap, range(16)))
-    assert codes == [200] + [409] * 15
-    assert len(list(read_events(journal.db, types=("line.accepted", "line.rejected")))) == 1
+        answers = list(pool.map(tap, range(16)))
+    (ev,) = read_events(journal.db, types=("line.accepted", "line.rejected"))
+    assert [a[0] for a in answers] == [200] * 16
+    assert sorted(a[1]["existing"] for a in answers) == [False] + [True] * 15
+    assert {(a[1]["committed"]["seq"], a[1]["committed"]["event_id"]) for a in answers} == {
+        (ev["seq"], ev["event_id"])}
 
 
 def test_stream_pushes_changes(server: str) -> None:

@@ -49,5 +49,12 @@ def test_kiosk_accept_and_reject(server: str, wf: Workflow, journal: Journal,  #
     assert "请退货" in text and "重量超出订单上限 5%：实收 27 公斤，订单 25 公斤" in text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     p.screenshot(path=str(ARTIFACTS / "kiosk-rejection.png"))
+    assert p.is_hidden("#scale-lost")
+    wf.scale.link(False)  # the scale's cable is pulled: greyed weight, full-width warning
+    p.wait_for_selector("#scale-lost:has-text('秤已断开')", timeout=2000)
+    assert "stale" in (p.get_attribute("#weight", "class") or "")
+    assert "稳定" not in p.inner_text("#stable")
+    p.screenshot(path=str(ARTIFACTS / "kiosk-scale-lost.png"))
     types = [e["type"] for e in read_events(journal.db)]
-    assert types == ["delivery.opened", "line.accepted", "line.rejected"]
+    assert types == ["delivery.opened", "placement.started", "line.accepted", "placement.ended",
+                     "placement.started", "line.rejected"]

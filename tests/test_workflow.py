@@ -102,9 +102,12 @@ def test_double_confirm_records_once(journal: Journal) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert len(lines(journal)) == 1
-    refused = [r.refused.code for r in results if r.refused]
-    assert refused == ["ALREADY_DECIDED"] * 7
+    (ev,) = lines(journal)
+    assert [r.refused for r in results] == [None] * 8
+    # One decided; the seven others answer that decision (its seq and event id).
+    existing = [r.existing for r in results if r.existing is not None]
+    assert len(existing) == 7 and {(e["seq"], e["event_id"]) for e in existing} == {
+        (ev["seq"], ev["event_id"])}
 
 
 def test_removal_starts_new_placement_but_tare_does_not(journal: Journal) -> None:
@@ -114,14 +117,18 @@ def test_removal_starts_new_placement_but_tare_does_not(journal: Journal) -> Non
     wf.handle(stable(2000))  # a crate goes on
     wf.handle(Tare())
     assert TareScale() in effects
+    first = wf.state.placement.placement_id
     wf.handle(stable(0))  # net 0 after the tare is not a removal
-    assert wf.state.placement.placement_id == 0
+    assert wf.state.placement.placement_id == first
     wf.handle(SelectLine("1"))
     wf.handle(stable(15000))
     assert confirm(wf).decision is not None
     wf.handle(moving(3))  # taken off
-    assert wf.state.placement.placement_id == 1 and NewScanWindow() in effects
+    assert wf.state.placement.placement_id != first and NewScanWindow() in effects
     assert wf.state.placement.line_id is None
+    kinds = [(e["type"], e["body"].get("placement_id")) for e in read_events(journal.db)][1:]
+    assert kinds == [("placement.started", first), ("line.accepted", first),
+                     ("placement.ended", first)]
 
 
 SCENARIOS = [
@@ -220,6 +227,9 @@ def test_resume_after_restart(tmp_path: Path) -> None:
     d = wf2.state.delivery
     assert d is not None and d.order_id == VEG and d.progress["1"].accepted_g == 7000
     assert wf2.state.inspectors == ("zhang", "li")
+    # The decided item is on the scale as far as the journal knows: it takes no new facts.
+    assert wf2.handle(SelectLine("1")).refused.code == "ALREADY_DECIDED"  # type: ignore[union-attr]
+    wf2.handle(stable(0))  # taken off: the next placement
     wf2.handle(SelectLine("1"))
     wf2.handle(stable(8000))
     assert confirm(wf2).decision.outcome == "accepted"  # type: ignore[union-attr]
@@ -234,7 +244,9 @@ def test_refusals_change_nothing(journal: Journal) -> None:
     before = wf.state
     for inp, code in [(SelectLine("1"), "NO_DELIVERY"), (ScanItem(gtin="1"), "NO_DELIVERY"),
                       (OpenDelivery("PO-nope", "x"), "ORDER_UNKNOWN"), (CloseDelivery(), "NO_DELIVERY"),
-                      (Confirm(0), "NO_DELIVERY"), (SignIn(" "), "BAD_INSPECTOR")]:
+                      (Confirm(wf.state.placement.placement_id), "NO_DELIVERY"),
+                      (Confirm("0b7e4bde-0000-4000-8000-000000000000"), "PLACEMENT_GONE"),
+                      (SignIn(" "), "BAD_INSPECTOR")]:
         res = wf.handle(inp)
         assert res.refused is not None and res.refused.code == code
         assert wf.state == before

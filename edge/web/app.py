@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core import __version__
 from edge.matching.types import Order
-from edge.web.view import snapshot
+from edge.web.view import outcome_view, snapshot
 from edge.workflow.driver import Workflow
 from edge.workflow.model import (
     CloseDelivery,
@@ -85,7 +85,8 @@ class PartialIn(Body):
 
 
 class ConfirmIn(Body):
-    placement_id: int = Field(ge=0, description="The placement shown on screen (idempotency key)")
+    placement_id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+                              description="The placement shown on screen (a UUID; idempotency key)")
 
 
 class Hub:
@@ -111,7 +112,8 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     app.state.hub = hub
 
     def state_json() -> dict[str, Any]:
-        return snapshot(workflow.state, orders(), devices())
+        return snapshot(workflow.state, orders(), devices(), workflow.live(),
+                        workflow.max_weight_age_s)
 
     def run(inp: Input) -> JSONResponse:
         res: Result = workflow.handle(inp)
@@ -119,10 +121,7 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
         if res.refused is not None:
             return JSONResponse({"error": res.refused.code, "message": res.refused.message,
                                  "state": state_json()}, status_code=409)
-        out: dict[str, Any] = {"state": state_json()}
-        if res.decision is not None:
-            out["decision"] = res.decision.to_json()
-        return JSONResponse(out)
+        return JSONResponse({"state": state_json(), **outcome_view(res)})
 
     @app.get("/", include_in_schema=False)
     def kiosk() -> FileResponse:

@@ -13,7 +13,7 @@ from edge.matching.reasons import REASONS
 from edge.matching.types import Order, OrderLine
 from edge.matching.units import UNIT_ZH, fmt, grams_in, is_weight_unit
 from edge.workflow.machine import needs_temperature, needs_weight
-from edge.workflow.model import Progress, State
+from edge.workflow.model import Progress, Result, ScaleLive, State
 
 STORAGE_ZH = {"ambient": "常温", "chilled": "冷藏", "frozen": "冷冻"}
 
@@ -47,13 +47,46 @@ def weight_view(net_g: int, unit: str = "jin") -> str:
     return f"{fmt(v if v is not None else net_g)} {UNIT_ZH[unit]}"
 
 
-def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any]) -> dict[str, Any]:
+def outcome_view(res: Result) -> dict[str, Any]:
+    """What an accepted input answers besides the state: a decision and where it is recorded.
+
+    A confirm of a placement decided before answers that decision (``existing``: true)
+    with the seq and event id it was committed under; nothing new is recorded.
+    """
+    if res.existing is not None:
+        ref = res.existing
+        return {"decision": {k: ref[k] for k in ("outcome", "reasons", "checks")},
+                "committed": {k: ref[k] for k in ("seq", "event_id", "type")}, "existing": True}
+    if res.decision is None:
+        return {}
+    out: dict[str, Any] = {"decision": res.decision.to_json(), "existing": False}
+    for ev in res.committed:
+        if ev["type"].startswith("line."):
+            out["committed"] = {"seq": ev["seq"], "event_id": ev["event_id"], "type": ev["type"]}
+    return out
+
+
+def scale_view(live: ScaleLive | None, max_age_s: float) -> dict[str, Any]:
+    """Whether the weight on screen is evidence now: a connected link and a fresh reading."""
+    if live is None:
+        return {"connected": False, "fresh": False, "age_ms": None}
+    w = live.latest
+    age = None if w is None or w.received_mono is None else live.mono - w.received_mono
+    fresh = live.connected and age is not None and age <= max_age_s and (
+        live.connected_since is None or (w is not None and (w.received_mono or 0) >= live.connected_since))
+    return {"connected": live.connected, "fresh": bool(fresh),
+            "age_ms": None if age is None else int(age * 1000)}
+
+
+def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any],
+             live: ScaleLive | None = None, max_age_s: float = 1.5) -> dict[str, Any]:
     d = state.delivery
     order = orders.get(d.order_id) if d else None
     p = state.placement
     w = state.weight
     line = order.by_line_id.get(p.line_id or "") if order else None
     unit = line.qty_unit if line is not None and is_weight_unit(line.qty_unit) else "jin"
+    scale = scale_view(live, max_age_s)
     last = None
     if state.last:
         last = {**state.last, "reasons": [
@@ -78,12 +111,14 @@ def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any]) ->
             "expiry_date": None if p.expiry_date is None else p.expiry_date.isoformat(),
             "pieces": p.pieces,
             "temperature_c": None if p.temperature_c is None else fmt(p.temperature_c),
+            "temperature_source": p.temperature_source, "trace_codes": list(p.trace_codes),
             "partial": p.partial, "decided": p.decided, "loaded": p.loaded,
         },
         "weight": None if w is None else {
-            "net_g": w.net_g, "stable": w.stable, "text": weight_view(w.net_g, unit),
-            "kg": weight_view(w.net_g, "kg"),
+            "net_g": w.net_g, "stable": w.stable and scale["fresh"], "fresh": scale["fresh"],
+            "text": weight_view(w.net_g, unit), "kg": weight_view(w.net_g, "kg"),
         },
+        "scale": scale,
         "pending": state.pending is not None,
         "last": last,
         "closed": state.closed,

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from core import log
 from edge.journal import Journal, read_events
@@ -25,21 +28,33 @@ from edge.workflow.model import (
     Context,
     Effect,
     Input,
+    Placement,
+    Reading,
     Result,
+    ScaleLive,
     State,
 )
+from edge.workflow.scale_feed import ScaleFeed
 
 logger = logging.getLogger("edge.workflow")
 
-WORKFLOW_TYPES = ("delivery.opened", "line.accepted", "line.rejected", "delivery.closed")
+WORKFLOW_TYPES = ("delivery.opened", "line.accepted", "line.rejected", "delivery.closed",
+                  "placement.started", "placement.ended")
 
 
 class Workflow:
     def __init__(self, journal: Journal, orders: Callable[[], dict[str, Order]], policy: Policy,
                  *, on_effect: Callable[[Effect], None] | None = None,
                  now: Callable[[], datetime] | None = None,
-                 clip_id: Callable[[], str | None] | None = None) -> None:
+                 clip_id: Callable[[], str | None] | None = None,
+                 scale: ScaleFeed | None = None, max_weight_age_s: float = 1.5,
+                 scan_hold_s: float = 10.0) -> None:
         self.journal = journal
+        # The station hands its scale link's feed; without one (tests, tools) the readings
+        # handed to ``handle`` are the link's, received when handed.
+        self.scale = scale if scale is not None else ScaleFeed(connected=True)
+        self.max_weight_age_s = max_weight_age_s
+        self.scan_hold_s = scan_hold_s
         self.orders = orders
         self.policy = policy
         self.on_effect = on_effect or (lambda e: None)
@@ -50,13 +65,24 @@ class Workflow:
         self.observers: list[Callable[[State], None]] = []
         self._lock = threading.Lock()
         # Resume where the journal says we were (open delivery, line progress).
-        self.state: State = replay(read_events(journal.db, types=WORKFLOW_TYPES))
+        state = replay(read_events(journal.db, types=WORKFLOW_TYPES))
+        if not state.placement.placement_id:
+            state = replace(state, placement=Placement(str(uuid.uuid4())))
+        self.state: State = state
+
+    def live(self) -> ScaleLive:
+        """The scale link now (the kiosk greys a weight that is not fresh)."""
+        return self.scale.live()
 
     def _ctx(self) -> Context:
         return Context(orders=self.orders(), policy=self.policy, now=self.now(),
-                       clip_id=self.clip_id())
+                       clip_id=self.clip_id(), scale=self.scale.live(),
+                       fresh_id=str(uuid.uuid4()), max_weight_age_s=self.max_weight_age_s,
+                       scan_hold_s=self.scan_hold_s)
 
     def handle(self, inp: Input) -> Result:
+        if isinstance(inp, Reading):
+            inp = Reading(self.scale.note(inp.weight))
         with self._lock:
             ctx = self._ctx()
             res = step(self.state, inp, ctx)
@@ -64,7 +90,8 @@ class Workflow:
             for eff in res.effects:
                 if isinstance(eff, Append):
                     fed = self._commit(eff, ctx)
-                    res = Result(fed.state, res.effects, fed.refused or res.refused, res.decision)
+                    res = replace(res, state=fed.state, refused=fed.refused or res.refused,
+                                  committed=fed.committed)
                 else:
                     self.on_effect(eff)
             for obs in self.observers:
@@ -77,11 +104,16 @@ class Workflow:
     def _commit(self, eff: Append, ctx: Context) -> Result:
         try:
             with self.journal.transaction() as tx:
-                events = tuple(tx.append(t, body) for t, body in eff.events)
+                events: list[dict[str, Any]] = []
+                for t, body in eff.events:
+                    if eff.refs_first and events and "refs" in body:
+                        body = {**body, "refs": [events[0]["seq"], *body["refs"]]}
+                    events.append(tx.append(t, body))
         except Exception as exc:  # a failed commit must leave the line undecided, not crash
             log.kv(logger, logging.ERROR, "commit failed", error=repr(exc))
             res = step(self.state, CommitFailed(eff.placement_id, str(exc)), ctx)
         else:
-            res = step(self.state, Committed(events), ctx)
+            res = replace(step(self.state, Committed(tuple(events)), ctx),
+                          committed=tuple(events))
         self.state = res.state
         return res

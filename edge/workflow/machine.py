@@ -13,11 +13,10 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from edge.matching.rules import decide, find_line
-from edge.matching.types import Observation, Order, OrderLine
-from edge.matching.units import is_weight_unit
-from edge.records import Measurement, line_event
+from edge.matching.types import Order
+from edge.workflow.confirm import confirm, decision_ref, needs_temperature, needs_weight
 from edge.workflow.model import (
+    AddTraceCode,
     Append,
     CloseDelivery,
     CommitFailed,
@@ -27,7 +26,6 @@ from edge.workflow.model import (
     Delivery,
     Input,
     MarkPartial,
-    NewScanWindow,
     NoteLine,
     OpenDelivery,
     Placement,
@@ -45,8 +43,18 @@ from edge.workflow.model import (
     Tare,
     TareScale,
 )
+from edge.workflow.placement import (
+    apply_placement_event,
+    for_input,
+    on_reading,
+    physical,
+    scanned,
+)
+
+__all__ = ["apply_event", "needs_temperature", "needs_weight", "replay", "step"]
 
 MAX_INSPECTORS = 10
+DECIDED_KEPT = 500  # recent decided placements answered by id (older ones: PLACEMENT_GONE)
 
 
 def _refuse(state: State, code: str, message: str) -> Result:
@@ -59,15 +67,6 @@ def _placement(state: State, **changes: Any) -> State:
 
 def _order(state: State, ctx: Context) -> Order | None:
     return None if state.delivery is None else ctx.orders.get(state.delivery.order_id)
-
-
-def needs_weight(line: OrderLine | None) -> bool:
-    """Lines ordered by weight, or by piece with a nominal piece weight, are weighed."""
-    return line is None or is_weight_unit(line.qty_unit) or line.piece_g is not None
-
-
-def needs_temperature(line: OrderLine | None) -> bool:
-    return line is not None and line.storage in ("chilled", "frozen")
 
 
 def note_lines(note: dict[str, Any] | None) -> dict[str, NoteLine]:
@@ -96,30 +95,53 @@ def apply_event(state: State, event: dict[str, Any]) -> State:
                      supplier_id=b["supplier_id"], note_id=(b.get("note") or {}).get("dn"),
                      note_lines=note_lines(b.get("note")))
         inspectors = state.inspectors or tuple(b.get("inspectors", ()))
-        return replace(state, delivery=d, inspectors=inspectors, last=None, closed=None)
-    if t in ("line.accepted", "line.rejected") and state.delivery is not None \
-            and b["delivery_id"] == state.delivery.delivery_id:
-        line_id = b.get("line_id") or ""
-        p = state.delivery.progress.get(line_id, Progress())
-        if t == "line.accepted":
-            m = b["measured"]
-            p = replace(p, accepted=p.accepted + 1,
-                        accepted_g=p.accepted_g + (m.get("net_g") or 0),
-                        accepted_pieces=p.accepted_pieces + (m.get("pieces") or 0))
-        else:
-            p = replace(p, rejected=p.rejected + 1)
-        delivery = replace(state.delivery, progress={**state.delivery.progress, line_id: p})
-        last = {"seq": event["seq"], "outcome": t.split(".")[1], "line_id": line_id,
-                "item": (b.get("item") or {}).get("name") or (b.get("scanned") or {}).get("gtin")
-                or (b.get("scanned") or {}).get("item_code"), "reasons": b.get("reasons", []),
-                "checks": b.get("checks", [])}
-        return replace(state, delivery=delivery, last=last,
-                       placement=replace(state.placement, decided=True))
+        return replace(state, delivery=d, inspectors=inspectors, last=None, closed=None,
+                       placement=physical(state.placement))
+    if t in ("line.accepted", "line.rejected"):
+        return _apply_line(state, event)
+    if t in ("placement.started", "placement.ended"):
+        return apply_placement_event(state, t, b)
     if t == "delivery.closed" and state.delivery is not None \
             and b["delivery_id"] == state.delivery.delivery_id:
+        # Facts given for the item at the scale belong to the closed delivery: dropped.
+        p = state.placement
         return replace(state, delivery=None, closed=b,
-                       placement=Placement(state.placement.placement_id + 1))
+                       placement=physical(p) if p.started else Placement(""))
     return state
+
+
+def _remember(decided: dict[str, dict[str, Any]], pid: str,
+              ref: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out = {**decided, pid: ref}
+    while len(out) > DECIDED_KEPT:
+        del out[next(iter(out))]
+    return out
+
+
+def _apply_line(state: State, event: dict[str, Any]) -> State:
+    t, b = event["type"], event["body"]
+    pid = b.get("placement_id")  # absent in records made before placement ids (issue 11)
+    decided = state.decided if pid is None else _remember(state.decided, pid, decision_ref(event))
+    if state.delivery is None or b["delivery_id"] != state.delivery.delivery_id:
+        return replace(state, decided=decided)
+    line_id = b.get("line_id") or ""
+    p = state.delivery.progress.get(line_id, Progress())
+    if t == "line.accepted":
+        m = b["measured"]
+        p = replace(p, accepted=p.accepted + 1,
+                    accepted_g=p.accepted_g + (m.get("net_g") or 0),
+                    accepted_pieces=p.accepted_pieces + (m.get("pieces") or 0))
+    else:
+        p = replace(p, rejected=p.rejected + 1)
+    delivery = replace(state.delivery, progress={**state.delivery.progress, line_id: p})
+    last = {"seq": event["seq"], "outcome": t.split(".")[1], "line_id": line_id,
+            "item": (b.get("item") or {}).get("name") or (b.get("scanned") or {}).get("gtin")
+            or (b.get("scanned") or {}).get("item_code"), "reasons": b.get("reasons", []),
+            "checks": b.get("checks", []), "placement_id": pid}
+    placement = state.placement
+    if pid is None or pid == placement.placement_id:
+        placement = replace(placement, decided=True)
+    return replace(state, delivery=delivery, last=last, placement=placement, decided=decided)
 
 
 def replay(events: Iterable[dict[str, Any]]) -> State:
@@ -148,45 +170,21 @@ def step(state: State, inp: Input, ctx: Context) -> Result:
             return Result(replace(state, inspectors=tuple(x for x in state.inspectors if x != i)))
         case OpenDelivery():
             return _open(state, inp, ctx)
-        case SelectLine(line_id=line_id):
-            order = _order(state, ctx)
-            if order is None or state.delivery is None:
-                return _refuse(state, "NO_DELIVERY", "请先打开送货单")
-            if line_id not in order.by_line_id:
-                return _refuse(state, "LINE_UNKNOWN", f"订单上没有第 {line_id} 行")
-            note = state.delivery.note_lines.get(line_id, NoteLine())
-            p = state.placement
-            return Result(_placement(state, line_id=line_id, decided=False,
-                                     batch=p.batch or note.batch,
-                                     production_date=p.production_date or note.production_date,
-                                     expiry_date=p.expiry_date or note.expiry_date))
-        case ScanItem():
-            if state.delivery is None:
-                return _refuse(state, "NO_DELIVERY", "请先打开送货单")
-            p = state.placement
-            return Result(_placement(state, gtin=inp.gtin or p.gtin,
-                                     item_code=inp.item_code or p.item_code,
-                                     batch=inp.batch or p.batch,
-                                     production_date=inp.production_date or p.production_date,
-                                     expiry_date=inp.expiry_date or p.expiry_date))
+        case SelectLine() | ScanItem() | AddTraceCode() | SetTemperature() | SetPieces() \
+                | MarkPartial():
+            return _item_input(state, inp, ctx)
         case Reading(weight=w):
-            return _reading(state, w, ctx)
-        case SetTemperature(temperature_c=t):
-            return Result(_placement(state, temperature_c=t))
-        case SetPieces(pieces=n):
-            if n < 0:
-                return _refuse(state, "BAD_PIECES", "件数不能为负")
-            return Result(_placement(state, pieces=n))
-        case MarkPartial(partial=flag):
-            return Result(_placement(state, partial=flag))
+            return on_reading(state, w, ctx)
         case Tare():
             return Result(_placement(state, loaded=False), (TareScale(),))
         case Confirm(placement_id=pid):
-            return _confirm(state, pid, ctx)
+            return confirm(state, pid, ctx)
         case Committed(events=events):
             s = state
             for ev in events:
                 s = apply_event(s, ev)
+            if not s.placement.placement_id:
+                s = replace(s, placement=Placement(ctx.fresh_id))
             return Result(replace(s, pending=None))
         case CommitFailed(reason=reason):
             return Result(replace(state, pending=None),
@@ -194,6 +192,36 @@ def step(state: State, inp: Input, ctx: Context) -> Result:
         case CloseDelivery():
             return _close(state, ctx)
     raise TypeError(f"unknown input {inp!r}")
+
+
+def _item_input(state: State, inp: Input, ctx: Context) -> Result:
+    """A fact about the item at the scale: it belongs to the current placement only."""
+    order = _order(state, ctx)
+    if order is None or state.delivery is None:
+        return _refuse(state, "NO_DELIVERY", "请先打开送货单")
+    s = for_input(state, ctx)
+    if isinstance(s, Refusal):
+        return Result(state, refused=s)
+    p = s.placement
+    match inp:
+        case SelectLine(line_id=line_id):
+            if line_id not in order.by_line_id:
+                return _refuse(state, "LINE_UNKNOWN", f"订单上没有第 {line_id} 行")
+            p = replace(p, line_id=line_id)
+        case ScanItem():
+            p = scanned(p, ctx, gtin=inp.gtin, item_code=inp.item_code, batch=inp.batch,
+                        production_date=inp.production_date, expiry_date=inp.expiry_date)
+        case AddTraceCode(text=text):
+            p = scanned(p, ctx, trace_codes=tuple(dict.fromkeys((*p.trace_codes, text))))
+        case SetTemperature(temperature_c=t, source=source):
+            p = replace(p, temperature_c=t, temperature_source=source)
+        case SetPieces(pieces=n):
+            if n < 0:
+                return _refuse(state, "BAD_PIECES", "件数不能为负")
+            p = replace(p, pieces=n)
+        case MarkPartial(partial=flag):
+            p = replace(p, partial=flag)
+    return Result(replace(s, placement=p))
 
 
 def _open(state: State, inp: OpenDelivery, ctx: Context) -> Result:
@@ -209,58 +237,6 @@ def _open(state: State, inp: OpenDelivery, ctx: Context) -> Result:
                          "contact": s.contact, "license_no": s.license_no},
             "note": inp.note, "inspectors": list(state.inspectors)}
     return Result(state, (Append((("delivery.opened", body),)),))
-
-
-def _reading(state: State, w: Any, ctx: Context) -> Result:
-    p = state.placement
-    s = replace(state, weight=w)
-    if w.stable and w.net_g > ctx.empty_g and not p.loaded:
-        return Result(_placement(s, loaded=True))
-    if p.loaded and w.net_g <= ctx.empty_g and state.pending is None:
-        # The item was taken off: the next one is a new placement with a fresh scan window.
-        return Result(replace(s, placement=Placement(p.placement_id + 1)), (NewScanWindow(),))
-    return Result(s)
-
-
-def _confirm(state: State, pid: int, ctx: Context) -> Result:
-    if state.pending is not None:
-        return _refuse(state, "BUSY", "正在保存，请稍候")
-    p = state.placement
-    if pid != p.placement_id or p.decided:
-        return _refuse(state, "ALREADY_DECIDED", "该货品已处理，请放上下一件")
-    order, d = _order(state, ctx), state.delivery
-    if order is None or d is None:
-        return _refuse(state, "NO_DELIVERY", "请先打开送货单")
-    if p.line_id is None and p.gtin is None and p.item_code is None:
-        return _refuse(state, "NO_LINE", "请扫码或点选订单行")
-    base = Observation(order_id=order.order_id, supplier_id=d.supplier_id,
-                       inspectors=state.inspectors, line_id=p.line_id, item_code=p.item_code,
-                       gtin=p.gtin)
-    line, _ = find_line(order, base)
-    w = state.weight
-    weighed = needs_weight(line)
-    if weighed and (w is None or not w.stable):
-        return _refuse(state, "NOT_STABLE", "等待秤稳定")
-    if not weighed and p.pieces is None:
-        return _refuse(state, "NO_PIECES", "请输入件数")
-    if needs_temperature(line) and p.temperature_c is None:
-        return _refuse(state, "TEMP_REQUIRED", "冷链货品请先测温")
-    note = d.note_lines.get(line.line_id if line else "", NoteLine())
-    progress = d.progress.get(line.line_id if line else "", Progress())
-    obs = replace(base, net_g=w.net_g if weighed and w else None, pieces=p.pieces,
-                  unit_price_fen=note.unit_price_fen, batch=p.batch or note.batch,
-                  production_date=p.production_date or note.production_date,
-                  expiry_date=p.expiry_date or note.expiry_date, temperature_c=p.temperature_c,
-                  at=ctx.now, already_accepted_g=progress.accepted_g,
-                  already_accepted_pieces=progress.accepted_pieces, partial=p.partial)
-    decision = decide(order, obs, ctx.policy)
-    m = Measurement(net_g=obs.net_g, gross_g=w.gross_g if w else None,
-                    tare_g=w.tare_g if w else None, pieces=p.pieces,
-                    protocol=w.protocol if w else "manual", stable=w.stable if w else None,
-                    raw=w.raw if w else "")
-    kind, body = line_event(order, obs, decision, m, delivery_id=d.delivery_id,
-                            clip_id=ctx.clip_id)
-    return Result(replace(state, pending=pid), (Append(((kind, body),), pid),), decision=decision)
 
 
 def _close(state: State, ctx: Context) -> Result:

@@ -27,6 +27,23 @@ class Weight:
     protocol: str = ""
     gross_g: int | None = None
     tare_g: int | None = None
+    received_mono: float | None = None  # time.monotonic() when the link received the frame
+    received_at: str | None = None  # the same moment on the wall clock (RFC 3339), for records
+
+
+@dataclass(frozen=True)
+class ScaleLive:
+    """The scale link as a transition sees it: connected since when, and its newest reading.
+
+    A weight is evidence only while the link is connected, the reading arrived in this
+    link session, within ``Context.max_weight_age_s`` of ``mono``, and after the
+    placement's load was seen (docs/workflow.md).
+    """
+
+    connected: bool
+    connected_since: float | None  # time.monotonic() of the last (re)connection
+    latest: Weight | None  # the newest reading received, whatever its value
+    mono: float  # time.monotonic() now
 
 
 @dataclass(frozen=True)
@@ -61,13 +78,14 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Placement:
-    """One item on the scale: a new placement starts when the scale returns to empty.
+    """One item at the scale, and every fact staff or devices gave about it.
 
-    ``placement_id`` is the idempotency key of a decision: a second confirm of the
-    same placement (double tap, a second tab) records nothing.
+    ``placement_id`` is a UUID, journaled with the placement (``placement.started``)
+    and with its decision: the idempotency key of a confirm across restarts. Every
+    input belongs to one placement; a new placement starts with none of them.
     """
 
-    placement_id: int = 0
+    placement_id: str = ""
     line_id: str | None = None
     gtin: str | None = None
     item_code: str | None = None
@@ -76,9 +94,19 @@ class Placement:
     expiry_date: date | None = None
     pieces: int | None = None
     temperature_c: Decimal | None = None
+    temperature_source: str | None = None  # "probe" | "typed"
     partial: bool = False
-    loaded: bool = False  # a stable load above empty was seen (reset by a tare)
+    trace_codes: tuple[str, ...] = ()  # traceability QR/URL codes (浙食链, 合格证): never the item
+    loaded: bool = False  # a stable load above empty is on the pan (reset by a tare)
+    loaded_mono: float | None = None  # receive time of the reading that showed the load
+    started: bool = False  # ``placement.started`` is journaled: a load was seen
+    scanned_mono: float | None = None  # when a code was read while the pan was still empty
     decided: bool = False
+
+    @property
+    def touched(self) -> bool:
+        """Any fact given about this placement (an input or a load)."""
+        return self.started or self != Placement(self.placement_id)
 
 
 @dataclass(frozen=True)
@@ -87,9 +115,12 @@ class State:
     delivery: Delivery | None = None
     placement: Placement = field(default_factory=Placement)
     weight: Weight | None = None
-    pending: int | None = None  # placement id whose decision is being committed
+    pending: str | None = None  # placement id whose decision is being committed
     last: dict[str, Any] | None = None  # the last committed decision, for the screen
     closed: dict[str, Any] | None = None  # the last delivery.closed body, until the next opens
+    # placement id -> its committed decision {seq, event_id, type, outcome, reasons, checks}:
+    # a confirm of an id already decided answers this and records nothing (recent ones kept).
+    decided: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,6 +132,10 @@ class Context:
     now: datetime
     empty_g: int = 20  # at or below this net weight the scale counts as empty
     clip_id: str | None = None  # the clip filming the current placement (the recorder's)
+    scale: ScaleLive | None = None  # None: no scale link (a weighed line cannot be decided)
+    fresh_id: str = ""  # the id a placement started by this transition gets (a UUID)
+    max_weight_age_s: float = 1.5  # a reading older than this is not evidence
+    scan_hold_s: float = 10.0  # a code read on an empty pan is kept this long for the next load
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -148,6 +183,14 @@ class Reading:
 @dataclass(frozen=True)
 class SetTemperature:
     temperature_c: Decimal
+    source: str = "typed"  # "probe" when the station's thermometer measured it
+
+
+@dataclass(frozen=True)
+class AddTraceCode:
+    """A traceability code (浙食链, 合格证, a supplier's trace URL) read for the item."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -167,7 +210,7 @@ class Tare:
 
 @dataclass(frozen=True)
 class Confirm:
-    placement_id: int
+    placement_id: str
 
 
 @dataclass(frozen=True)
@@ -179,7 +222,7 @@ class Committed:
 
 @dataclass(frozen=True)
 class CommitFailed:
-    placement_id: int | None
+    placement_id: str | None
     reason: str
 
 
@@ -188,18 +231,24 @@ class CloseDelivery:
     pass
 
 
-Input = (SignIn | SignOut | OpenDelivery | SelectLine | ScanItem | Reading | SetTemperature
-         | SetPieces | MarkPartial | Tare | Confirm | Committed | CommitFailed | CloseDelivery)
+Input = (SignIn | SignOut | OpenDelivery | SelectLine | ScanItem | AddTraceCode | Reading
+         | SetTemperature | SetPieces | MarkPartial | Tare | Confirm | Committed | CommitFailed
+         | CloseDelivery)
 
 # -- effects ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Append:
-    """Append these (type, body) events in one transaction, then feed back Committed."""
+    """Append these (type, body) events in one transaction, then feed back Committed.
+
+    With ``refs_first`` each later event's ``refs`` list gets the seq of the first
+    event put in front (an alert about the decision committed with it).
+    """
 
     events: tuple[tuple[str, dict[str, Any]], ...]
-    placement_id: int | None = None
+    placement_id: str | None = None
+    refs_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,3 +278,5 @@ class Result:
     effects: tuple[Effect, ...] = ()
     refused: Refusal | None = None
     decision: Decision | None = None
+    existing: dict[str, Any] | None = None  # a confirm of an id already decided: that decision
+    committed: tuple[dict[str, Any], ...] = ()  # the events the driver appended for this input

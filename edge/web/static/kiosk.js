@@ -91,9 +91,14 @@ function render(s) {
     }
   }
   const w = s.weight;
+  const scale = s.scale || {connected: false, fresh: false};
+  // A weight is evidence only while fresh from a connected scale: greyed otherwise.
   $("weight").textContent = w ? w.text : "— 斤";
-  $("stable").textContent = w ? (w.stable ? "● 稳定" : "○ 称重中…") : "等待称重";
+  $("weight").className = "weight" + (w && !w.fresh ? " stale" : "");
+  $("stable").textContent = !w ? "等待称重" : (!w.fresh ? "无有效读数" : (w.stable ? "● 稳定" : "○ 称重中…"));
   $("stable").className = "stable" + (w && w.stable ? " ok" : "");
+  $("scale-lost").hidden = scale.connected && (scale.fresh || !w);
+  $("scale-lost-detail").textContent = scale.connected ? "秤无新数据，请检查秤" : "请检查秤的连接线，恢复前不能验收";
   const p = s.placement;
   $("placement-line").textContent = selected ? "第 " + selected.line_id + " 行：" + selected.item + "　订购 " + selected.ordered
     : (p.gtin ? "条码 " + p.gtin : "请扫码或点选订单行");
@@ -129,7 +134,7 @@ $("signin-form").onsubmit = (ev) => {
 };
 $("close-delivery").onclick = () => post("/api/deliveries/current/close");
 $("tare").onclick = () => post("/api/scale/tare");
-$("confirm").onclick = () => post("/api/confirm", {placement_id: Number($("confirm").dataset.placement)});
+$("confirm").onclick = () => post("/api/confirm", {placement_id: $("confirm").dataset.placement});
 $("temperature").onchange = () => {
   const v = $("temperature").value.trim();
   if (v) post("/api/placement/temperature", {temperature_c: v});

@@ -1,0 +1,130 @@
+"""Deciding the placement on the scale: the evidence a confirm needs, and its record (pure).
+
+A weighed line is decided only on a fresh stable reading of the current
+placement from a connected scale; a placement decided before (before or after
+a restart) answers its existing decision and records nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from edge.matching.rules import decide, find_line
+from edge.matching.types import Observation, OrderLine
+from edge.matching.units import is_weight_unit
+from edge.records import Measurement, line_event
+from edge.workflow.model import (
+    Append,
+    Context,
+    NoteLine,
+    Placement,
+    Progress,
+    Refusal,
+    Result,
+    State,
+    Weight,
+)
+from edge.workflow.placement import loaded_now
+
+
+def needs_weight(line: OrderLine | None) -> bool:
+    """Lines ordered by weight, or by piece with a nominal piece weight, are weighed."""
+    return line is None or is_weight_unit(line.qty_unit) or line.piece_g is not None
+
+
+def needs_temperature(line: OrderLine | None) -> bool:
+    return line is not None and line.storage in ("chilled", "frozen")
+
+
+def _refuse(state: State, code: str, message: str) -> Result:
+    return Result(state, refused=Refusal(code, message))
+
+
+def weight_evidence(p: Placement, ctx: Context) -> Weight | Refusal:
+    """The reading a weighed decision rests on, or why there is none (docs/workflow.md)."""
+    live = ctx.scale
+    if live is None or not live.connected:
+        return Refusal("SCALE_OFFLINE", "秤已断开，不能验收：请检查秤的连接")
+    w = live.latest
+    if w is None or w.received_mono is None:
+        return Refusal("NOT_STABLE", "等待秤稳定")
+    age = live.mono - w.received_mono
+    if age > ctx.max_weight_age_s or (live.connected_since is not None
+                                     and w.received_mono < live.connected_since):
+        return Refusal("WEIGHT_STALE", f"秤已 {age:.1f} 秒没有新数据，不能验收：请检查秤")
+    if not w.stable:
+        return Refusal("NOT_STABLE", "等待秤稳定")
+    if not (p.started and loaded_now(p, ctx)) or w.received_mono < (p.loaded_mono or 0.0):
+        return Refusal("NOT_LOADED", "请把货品放到秤上，等待稳定后再确认")
+    return w
+
+
+def _measurement(w: Weight | None, pieces: int | None, mono: float | None) -> Measurement:
+    if w is None:
+        return Measurement(net_g=None, pieces=pieces)
+    age = None if mono is None or w.received_mono is None else int((mono - w.received_mono) * 1000)
+    return Measurement(net_g=w.net_g, gross_g=w.gross_g, tare_g=w.tare_g, pieces=pieces,
+                       protocol=w.protocol, stable=w.stable, raw=w.raw,
+                       received_at=w.received_at, age_ms=age)
+
+
+def confirm(state: State, pid: str, ctx: Context) -> Result:
+    if state.pending is not None:
+        return _refuse(state, "BUSY", "正在保存，请稍候")
+    ref = state.decided.get(pid)
+    if ref is not None:
+        return Result(state, existing=ref)
+    p = state.placement
+    if pid != p.placement_id:
+        return _refuse(state, "PLACEMENT_GONE", "这件货品已不在秤上：请按屏幕上的当前货品确认")
+    if p.decided:
+        return _refuse(state, "ALREADY_DECIDED", "该货品已验收，请取下后再放下一件")
+    order = None if state.delivery is None else ctx.orders.get(state.delivery.order_id)
+    d = state.delivery
+    if order is None or d is None:
+        return _refuse(state, "NO_DELIVERY", "请先打开送货单")
+    if p.line_id is None and p.gtin is None and p.item_code is None:
+        return _refuse(state, "NO_LINE", "请扫码或点选订单行")
+    base = Observation(order_id=order.order_id, supplier_id=d.supplier_id,
+                       inspectors=state.inspectors, line_id=p.line_id, item_code=p.item_code,
+                       gtin=p.gtin)
+    line, _ = find_line(order, base)
+    w: Weight | None = None
+    if needs_weight(line):
+        ev = weight_evidence(p, ctx)
+        if isinstance(ev, Refusal):
+            return Result(state, refused=ev)
+        w = ev
+    elif p.pieces is None:
+        return _refuse(state, "NO_PIECES", "请输入件数")
+    if needs_temperature(line) and p.temperature_c is None:
+        return _refuse(state, "TEMP_REQUIRED", "冷链货品请先测温")
+    lid = line.line_id if line else ""
+    note = d.note_lines.get(lid, NoteLine())
+    progress = d.progress.get(lid, Progress())
+    obs = replace(base, net_g=None if w is None else w.net_g, pieces=p.pieces,
+                  unit_price_fen=note.unit_price_fen, batch=p.batch or note.batch,
+                  production_date=p.production_date or note.production_date,
+                  expiry_date=p.expiry_date or note.expiry_date, temperature_c=p.temperature_c,
+                  at=ctx.now, already_accepted_g=progress.accepted_g,
+                  already_accepted_pieces=progress.accepted_pieces, partial=p.partial)
+    decision = decide(order, obs, ctx.policy)
+    m = _measurement(w, p.pieces, None if ctx.scale is None else ctx.scale.mono)
+    kind, body = line_event(order, obs, decision, m, delivery_id=d.delivery_id,
+                            clip_id=ctx.clip_id, extra=_provenance(p))
+    return Result(replace(state, pending=pid), (Append(((kind, body),), pid),), decision=decision)
+
+
+def _provenance(p: Placement) -> dict[str, Any]:
+    """Where the record's facts came from: the placement, how the temperature was taken."""
+    return {"placement_id": p.placement_id, "temperature_source": p.temperature_source,
+            "trace_codes": list(p.trace_codes)}
+
+
+def decision_ref(event: dict[str, Any]) -> dict[str, Any]:
+    """What a later confirm of the same placement answers: the committed decision."""
+    b = event["body"]
+    return {"seq": event["seq"], "event_id": event["event_id"], "type": event["type"],
+            "outcome": event["type"].split(".")[1], "reasons": list(b.get("reasons", [])),
+            "checks": list(b.get("checks", []))}

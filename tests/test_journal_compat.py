@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,11 +22,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from core.clock import parse_rfc3339
 from edge import ledger
 from edge.journal import Journal, read_events
-from edge.workflow.driver import WORKFLOW_TYPES
+from edge.matching.types import Policy
+from edge.orders import store
+from edge.workflow.driver import WORKFLOW_TYPES, Workflow
 from edge.workflow.machine import replay
+from edge.workflow.model import Confirm, Reading, ScanItem, SelectLine, SetTemperature, Weight
 from tests.conftest import CLI
 
 DATA = Path(__file__).parent / "data"
+NOW = datetime(2026, 11, 28, 6, 50, tzinfo=ZoneInfo("Asia/Shanghai"))
 OLD_DB = DATA / "journal-before-issue11.db"
 
 
@@ -57,9 +63,17 @@ def test_old_journal_replays_and_the_station_appends_to_it(tmp_path: Path) -> No
         rows = list(ledger.rows(j.db, parse_rfc3339(first["at"]).astimezone(tz).date(), tz))
         assert [r["outcome"] for r in rows] == ["合格", "不合格（退货）", "不合格（退货）", "合格"]
         assert rows[1]["reasons"] == "数量超出订单上限"
-        j.append("alert.raised", {"code": "TEST", "severity": "info", "message": "after upgrade",
-                                  "refs": []})
+        # Today's station resumes the open delivery and decides the next item on it.
+        orders = store.orders_in_use(j.db, "2026-11-28")
+        wf = Workflow(j, lambda: orders, Policy(), now=lambda: NOW)
+        assert wf.state.delivery is not None and not wf.state.placement.decided
+        wf.handle(SelectLine("2"))
+        wf.handle(ScanItem(gtin="06901234567892", batch="B2411"))
+        wf.handle(Reading(Weight(net_g=16000, stable=True, raw="ST,+016.000  kg")))
+        wf.handle(SetTemperature(Decimal("-19")))
+        res = wf.handle(Confirm(wf.state.placement.placement_id))
+        assert res.decision is not None and res.decision.outcome == "accepted", res.decision
     finally:
         j.close()
     r = subprocess.run([*CLI, "verify", "--db", str(db)], capture_output=True, text=True)
-    assert r.returncode == 0 and "11 events" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0 and "12 events" in r.stdout, r.stdout + r.stderr

@@ -39,7 +39,8 @@ def _d(value: object) -> str | None:
 
 def line_event(
     order: Order, obs: Observation, decision: Decision, m: Measurement, *,
-    delivery_id: str, clip_id: str | None, extra: dict[str, Any] | None = None,
+    delivery_id: str, clip_id: str | None, trace_codes: tuple[dict[str, str], ...] = (),
+    extra: dict[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """(event type, body) for one decided line; no floats, dates as ISO strings.
 
@@ -88,6 +89,7 @@ def line_event(
         "reasons": list(decision.reasons),
         "warnings": list(decision.warnings),
         "clip_id": clip_id,
+        "trace_codes": [dict(t) for t in trace_codes],  # 浙食链 etc. scanned with the item
     }
     for k, v in (extra or {}).items():
         if k in body:

@@ -19,13 +19,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge.journal import Journal, read_events
 from edge.workflow.driver import Workflow
 from edge.workflow.model import (
-    AddTraceCode,
     Confirm,
     Input,
     MarkPartial,
     OpenDelivery,
     Reading,
     ScanItem,
+    ScanTrace,
     SelectLine,
     SetPieces,
     SetTemperature,
@@ -191,7 +191,8 @@ FACTS: list[tuple[str, Input, Callable[[dict[str, Any]], Any], Any]] = [
     ("pieces", SetPieces(6), lambda b: b["measured"]["pieces"], None),
     ("temperature", SetTemperature(Decimal("4.5")), lambda b: b["temperature_c"], "-1"),
     ("partial", MarkPartial(True), lambda b: b["partial"], False),
-    ("trace code", AddTraceCode("https://zsl.example/trace?id=1"), lambda b: b["trace_codes"], []),
+    ("trace code", ScanTrace("url", "https://zsl.example/t?id=1", "https://zsl.example/t?id=1"),
+     lambda b: b["trace_codes"], []),
     ("line tapped", SelectLine("3"), lambda b: b["line_id"], "1"),
 ]
 ENDINGS = ["counted, never on the pan", "weighed, then taken off", "taken off undecided"]
@@ -226,11 +227,11 @@ def test_no_fact_flows_to_the_next_item(journal: Journal, ending: str, kind: str
 
 def test_code_read_on_empty_pan_kept_only_briefly(journal: Journal) -> None:
     door = Door(journal, scan_hold_s=10).start(MEAT)
-    door.do(ScanItem(gtin="06901234567892", batch="B1"), AddTraceCode("https://t.example/1"))
+    door.do(ScanItem(gtin="06901234567892", batch="B1"), ScanTrace("url", "https://t.example/1", "https://t.example/1"))
     door.t += 11  # placed too late: the code may belong to anything
     door.put(16000)
     p = door.wf.state.placement
-    assert (p.gtin, p.batch, p.trace_codes) == (None, None, ())
+    assert (p.gtin, p.batch, p.trace) == (None, None, ())
     door.put(0)
     door.do(ScanItem(gtin="06901234567892", batch="B2"))
     door.t += 3

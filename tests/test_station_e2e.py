@@ -130,6 +130,30 @@ def test_weigh_scan_and_decide_through_devices(running: tuple[Station, str]) -> 
     assert r.returncode == 0, r.stdout
 
 
+def test_trace_qr_under_the_camera_is_kept_apart(running: tuple[Station, str]) -> None:
+    """A supplier's trace QR (a URL) under the camera with a tapped line: accepted, and the
+    code is on the record as a trace code, not as the item's identification."""
+    station, url = running
+    _wait(lambda: _state(url)["devices"].get("camera", {}).get("ok"), what="camera running")
+    s = requests.Session()
+    for who in ("zhang", "li"):
+        s.post(url + "/api/inspectors", json={"inspector_id": who}).raise_for_status()
+    veg = next(o["order_id"] for o in _state(url)["orders"] if o["order_id"].endswith("0012"))
+    s.post(url + "/api/deliveries", json={"order_id": veg}).raise_for_status()
+    s.post(url + "/api/placement/line", json={"line_id": "1"}).raise_for_status()
+    trace = "https://trace.example-supplier.cn/q?batch=QC20261128"
+    station.camera_source.show([trace], "qr-code")
+    _wait(lambda: _state(url)["placement"]["trace_codes"], what="trace code read")
+    station.scale.simulator.play(placement(15200, settle_ms=200))
+    st = _wait(lambda: (lambda x: x if x["weight"] and x["weight"]["stable"]
+                        and x["weight"]["net_g"] == 15200 else None)(_state(url)), what="15200 g")
+    r = s.post(url + "/api/confirm", json={"placement_id": st["placement"]["placement_id"]})
+    assert r.json()["decision"]["outcome"] == "accepted", r.json()["decision"]
+    ev = list(read_events(station.journal.db, types=("line.accepted",)))[-1]  # type: ignore[union-attr]
+    assert ev["body"]["trace_codes"] == [{"scheme": "url", "code": trace, "url": trace}]
+    assert ev["body"]["scanned"] == {"item_code": None, "gtin": None}
+
+
 def test_run_process_notifies_systemd_and_stops_cleanly(
         tmp_path: Path, notify_socket: tuple[socket.socket, dict[str, str]]) -> None:
     """`run` as systemd starts it: READY=1, watchdog pings, SIGTERM ends it with exit 0."""
@@ -204,6 +228,7 @@ def test_probe_thermometer_fills_the_temperature(tmp_path: Path) -> None:
               and str(station.workflow.state.placement.temperature_c) == "-19.5",
               what="probe temperature on the placement")
         assert station.devices.snapshot()["thermometer"]["text"] == "-19.5 ℃"
+        assert station.workflow.state.placement.temperature_source == "probe"  # type: ignore[union-attr]
     finally:
         stop.set()
         station.stop()

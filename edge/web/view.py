@@ -111,7 +111,7 @@ def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any],
             "expiry_date": None if p.expiry_date is None else p.expiry_date.isoformat(),
             "pieces": p.pieces,
             "temperature_c": None if p.temperature_c is None else fmt(p.temperature_c),
-            "temperature_source": p.temperature_source, "trace_codes": list(p.trace_codes),
+            "temperature_source": p.temperature_source, "trace_codes": [dict(t) for t in p.trace],
             "partial": p.partial, "decided": p.decided, "loaded": p.loaded,
         },
         "weight": None if w is None else {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from edge.matching.reasons import REASONS, label_zh
 from edge.matching.rules import decide, find_line
 from edge.matching.types import Observation, OrderLine
 from edge.matching.units import is_weight_unit
@@ -111,15 +112,46 @@ def confirm(state: State, pid: str, ctx: Context) -> Result:
                   already_accepted_pieces=progress.accepted_pieces, partial=p.partial)
     decision = decide(order, obs, ctx.policy)
     m = _measurement(w, p.pieces, None if ctx.scale is None else ctx.scale.mono)
+    retest = progress.last_rejection if line is not None else None
     kind, body = line_event(order, obs, decision, m, delivery_id=d.delivery_id,
-                            clip_id=ctx.clip_id, extra=_provenance(p))
-    return Result(replace(state, pending=pid), (Append(((kind, body),), pid),), decision=decision)
+                            clip_id=ctx.clip_id, trace_codes=p.trace,
+                            extra=_provenance(p, retest))
+    events = ((kind, body), *retest_alerts(body, decision.outcome, retest))
+    return Result(replace(state, pending=pid), (Append(events, pid, refs_first=True),),
+                  decision=decision)
 
 
-def _provenance(p: Placement) -> dict[str, Any]:
-    """Where the record's facts came from: the placement, how the temperature was taken."""
+def _provenance(p: Placement, retest: dict[str, Any] | None) -> dict[str, Any]:
+    """Where the record's facts came from: the placement, how the temperature was taken,
+    and the rejection it re-tests."""
     return {"placement_id": p.placement_id, "temperature_source": p.temperature_source,
-            "trace_codes": list(p.trace_codes)}
+            "retest_of": None if retest is None else {"seq": retest["seq"],
+                                                      "event_id": retest["event_id"]}}
+
+
+def retest_alerts(body: dict[str, Any], outcome: str,
+                  retest: dict[str, Any] | None) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """``alert.raised`` bodies for a re-test of a rejected line (refs: this record, then the
+    rejection; the driver puts this record's seq in front)."""
+    if retest is None:
+        return ()
+    name = (body.get("item") or {}).get("name") or body.get("line_id")
+    was = "、".join(label_zh(c) for c in retest["reasons"] if c in REASONS) or "不合格"
+    common = {"severity": "warning", "refs": [retest["seq"]], "delivery_id": body["delivery_id"],
+              "line_id": body["line_id"], "placement_id": body["placement_id"]}
+    out = [("alert.raised", {"code": "RETEST_AFTER_REJECT", **common,
+                             "message": f"{name}：拒收（{was}）后复验，结论{_zh(outcome)}"})]
+    temp_rejected = any(c.startswith("TEMP_") for c in retest["reasons"])
+    if outcome == "accepted" and temp_rejected and body.get("temperature_source") == "typed":
+        out.append(("alert.raised", {
+            "code": "TEMP_TYPED_AFTER_REJECT", **common,
+            "message": f"{name}：因温度拒收（{retest.get('temperature_c') or '未测'} ℃）后，"
+                       f"手工输入 {body.get('temperature_c')} ℃ 改判合格"}))
+    return tuple(out)
+
+
+def _zh(outcome: str) -> str:
+    return "合格" if outcome == "accepted" else "不合格"
 
 
 def decision_ref(event: dict[str, Any]) -> dict[str, Any]:

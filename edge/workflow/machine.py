@@ -16,7 +16,6 @@ from typing import Any
 from edge.matching.types import Order
 from edge.workflow.confirm import confirm, decision_ref, needs_temperature, needs_weight
 from edge.workflow.model import (
-    AddTraceCode,
     Append,
     CloseDelivery,
     CommitFailed,
@@ -34,6 +33,7 @@ from edge.workflow.model import (
     Refusal,
     Result,
     ScanItem,
+    ScanTrace,
     SelectLine,
     SetPieces,
     SetTemperature,
@@ -54,6 +54,7 @@ from edge.workflow.placement import (
 __all__ = ["apply_event", "needs_temperature", "needs_weight", "replay", "step"]
 
 MAX_INSPECTORS = 10
+MAX_TRACE_CODES = 8  # per placement
 DECIDED_KEPT = 500  # recent decided placements answered by id (older ones: PLACEMENT_GONE)
 
 
@@ -132,12 +133,15 @@ def _apply_line(state: State, event: dict[str, Any]) -> State:
                     accepted_g=p.accepted_g + (m.get("net_g") or 0),
                     accepted_pieces=p.accepted_pieces + (m.get("pieces") or 0))
     else:
-        p = replace(p, rejected=p.rejected + 1)
+        p = replace(p, rejected=p.rejected + 1, last_rejection={
+            "seq": event["seq"], "event_id": event["event_id"],
+            "reasons": list(b.get("reasons", [])),
+            "temperature_c": b.get("temperature_c")})
     delivery = replace(state.delivery, progress={**state.delivery.progress, line_id: p})
     last = {"seq": event["seq"], "outcome": t.split(".")[1], "line_id": line_id,
             "item": (b.get("item") or {}).get("name") or (b.get("scanned") or {}).get("gtin")
             or (b.get("scanned") or {}).get("item_code"), "reasons": b.get("reasons", []),
-            "checks": b.get("checks", []), "placement_id": pid}
+            "checks": b.get("checks", []), "placement_id": pid, "retest_of": b.get("retest_of")}
     placement = state.placement
     if pid is None or pid == placement.placement_id:
         placement = replace(placement, decided=True)
@@ -170,7 +174,7 @@ def step(state: State, inp: Input, ctx: Context) -> Result:
             return Result(replace(state, inspectors=tuple(x for x in state.inspectors if x != i)))
         case OpenDelivery():
             return _open(state, inp, ctx)
-        case SelectLine() | ScanItem() | AddTraceCode() | SetTemperature() | SetPieces() \
+        case SelectLine() | ScanItem() | ScanTrace() | SetTemperature() | SetPieces() \
                 | MarkPartial():
             return _item_input(state, inp, ctx)
         case Reading(weight=w):
@@ -211,8 +215,13 @@ def _item_input(state: State, inp: Input, ctx: Context) -> Result:
         case ScanItem():
             p = scanned(p, ctx, gtin=inp.gtin, item_code=inp.item_code, batch=inp.batch,
                         production_date=inp.production_date, expiry_date=inp.expiry_date)
-        case AddTraceCode(text=text):
-            p = scanned(p, ctx, trace_codes=tuple(dict.fromkeys((*p.trace_codes, text))))
+        case ScanTrace():
+            entry = {"scheme": inp.scheme, "code": inp.code, "url": inp.url}
+            if entry in p.trace:
+                return Result(state)
+            if len(p.trace) >= MAX_TRACE_CODES:
+                return _refuse(state, "TOO_MANY_TRACE_CODES", "追溯码过多")
+            p = scanned(p, ctx, trace=(*p.trace, entry))
         case SetTemperature(temperature_c=t, source=source):
             p = replace(p, temperature_c=t, temperature_source=source)
         case SetPieces(pieces=n):

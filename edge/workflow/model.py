@@ -64,6 +64,9 @@ class Progress:
     accepted_pieces: int = 0
     accepted: int = 0
     rejected: int = 0
+    # The line's last rejection in this delivery {seq, event_id, reasons}: a later decision
+    # of the line is a re-test and links to it (``retest_of``).
+    last_rejection: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ class Placement:
     temperature_c: Decimal | None = None
     temperature_source: str | None = None  # "probe" | "typed"
     partial: bool = False
-    trace_codes: tuple[str, ...] = ()  # traceability QR/URL codes (浙食链, 合格证): never the item
+    trace: tuple[dict[str, str], ...] = ()  # traceability codes scanned with it (scheme, code, url)
     loaded: bool = False  # a stable load above empty is on the pan (reset by a tare)
     loaded_mono: float | None = None  # receive time of the reading that showed the load
     started: bool = False  # ``placement.started`` is journaled: a load was seen
@@ -187,10 +190,12 @@ class SetTemperature:
 
 
 @dataclass(frozen=True)
-class AddTraceCode:
-    """A traceability code (浙食链, 合格证, a supplier's trace URL) read for the item."""
+class ScanTrace:
+    """A traceability code (浙食链, 承诺达标合格证 ...): recorded with the item, never identifies it."""
 
-    text: str
+    scheme: str
+    code: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -231,7 +236,7 @@ class CloseDelivery:
     pass
 
 
-Input = (SignIn | SignOut | OpenDelivery | SelectLine | ScanItem | AddTraceCode | Reading
+Input = (SignIn | SignOut | OpenDelivery | SelectLine | ScanItem | ScanTrace | Reading
          | SetTemperature | SetPieces | MarkPartial | Tare | Confirm | Committed | CommitFailed
          | CloseDelivery)
 

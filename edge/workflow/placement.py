@@ -69,7 +69,7 @@ def _held(p: Placement, w: Weight, ctx: Context) -> Placement:
     at = p.scanned_mono
     if at is None or w.received_mono is None or w.received_mono - at <= ctx.scan_hold_s:
         return replace(p, scanned_mono=None)
-    return replace(p, scanned_mono=None, trace_codes=(), gtin=None, item_code=None, batch=None,
+    return replace(p, scanned_mono=None, trace=(), gtin=None, item_code=None, batch=None,
                    production_date=None, expiry_date=None)
 
 

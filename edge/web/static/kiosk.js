@@ -103,6 +103,12 @@ function render(s) {
   $("placement-line").textContent = selected ? "第 " + selected.line_id + " 行：" + selected.item + "　订购 " + selected.ordered
     : (p.gtin ? "条码 " + p.gtin : "请扫码或点选订单行");
   if (document.activeElement !== $("temperature")) $("temperature").value = p.temperature_c || "";
+  const src = p.temperature_c ? p.temperature_source : null;
+  $("temp-source").textContent = src === "probe" ? "探针测得" : (src === "typed" ? "手工输入" : "");
+  $("temp-source").className = "source" + (src === "typed" ? " typed" : "");
+  const trace = p.trace_codes || [];
+  $("trace").hidden = !trace.length;
+  $("trace").textContent = "追溯码 " + trace.length + " 个（不作为货品识别）";
   if (document.activeElement !== $("pieces")) $("pieces").value = p.pieces === null ? "" : p.pieces;
   $("partial").checked = p.partial;
   $("confirm").disabled = !d || s.pending || p.decided;
@@ -116,6 +122,7 @@ function render(s) {
       ? "合格　已验收：" + (last.item || "") : "不合格　请退货：" + (last.item || "");
     const ul = $("decision-reasons");
     ul.replaceChildren();
+    if (last.retest_of) ul.append(el("li", "复验：关联此前拒收记录 #" + last.retest_of.seq, "warn"));
     for (const c of last.checks) {
       if (c.result === "fail") ul.append(el("li", c.detail));
     }

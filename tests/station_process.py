@@ -41,11 +41,15 @@ def wait_for(pred: Callable[[], Any], timeout: float = 15.0, what: str = "") -> 
 class SimProcess:
     """A simulated indicator driven by JSON commands on its stdin."""
 
-    def __init__(self, link: Path, protocol: str = "ad") -> None:
+    def __init__(self, link: Path, protocol: str = "ad", on_pan_g: int = 0) -> None:
+        """``on_pan_g``: what is on the pan from the first frame (a scale plugged back in)."""
         self.link = link
+        scenario = link.with_name(link.name + ".scenario.json")
+        scenario.write_text(json.dumps({"loop": True, "steps": [
+            {"weight_g": on_pan_g, "duration_ms": 600_000}]}))
         self.proc = subprocess.Popen(
             [*CLI, "scale", "simulate", "--protocol", protocol, "--link", str(link),
-             "--control", "--period-ms", "100"],
+             "--control", "--period-ms", "100", "--scenario", str(scenario)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         assert self.proc.stdout is not None
         assert self.proc.stdout.readline().strip() == str(link)

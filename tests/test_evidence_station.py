@@ -64,8 +64,7 @@ def test_unplugged_scale_refuses_confirm_replugged_accepts(
     assert not seen["scale"]["connected"] and not seen["weight"]["fresh"]
     assert not seen["weight"]["stable"]
 
-    sims.append(SimProcess(sims[0].link))  # plugged back in: the item is still on the pan
-    sims[1].send({"place_g": 15200, "settle_ms": 300})
+    sims.append(SimProcess(sims[0].link, on_pan_g=15200))  # plugged back in, item still on
     wait_for(lambda: station.state()["scale"]["fresh"], what="scale back")
     st = _stable(station, 15200)
     assert st["placement"]["placement_id"] == pid  # a lost link does not end a placement

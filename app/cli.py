@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.run",
     "app.ops",
     "app.sync_cli",
+    "app.roster_cli",
     # The demo is a plugin of the test bed, named (not imported) so the runtime packages
     # never import the test tooling.
     "testbed.demo",

@@ -154,7 +154,10 @@ class Station:
         # Every table the station writes is migrated here, once, before any thread starts:
         # the threads share this connection and only the journal lock orders their writes.
         # The uplink's tables are the uplink's: the station only reads them (sync.state).
+        from edge.roster import store as roster_store
+
         store.ensure_tables(j.db)
+        roster_store.ensure_tables(j.db)
         device_status.ensure_tables(j.db)
         self.journal = j
         j.append("station.started", {"version": __version__, "config_digest": config_digest(self.cfg),
@@ -166,11 +169,16 @@ class Station:
         from app.config import policy_from_config
 
         assert self.journal is not None and self.orders is not None
+        from edge.roster.store import RosterCache
+        from edge.workflow.driver import PeoplePolicy
+
         r = self.cfg.receiving
         self.workflow = Workflow(self.journal, self.orders, policy_from_config(self.cfg),
                                  on_effect=self._effect, clip_id=self._clip_id,
                                  scale=self.scale_feed, max_weight_age_s=r.max_weight_age_s,
-                                 scan_hold_s=r.scan_hold_s)
+                                 scan_hold_s=r.scan_hold_s, roster=RosterCache(self.journal.db),
+                                 people=PeoplePolicy(r.pin_attempts, r.lockout_s,
+                                                     r.idle_signout_s))
 
     def _clip_id(self) -> str | None:
         return None if self.video is None else self.video.recorder.current_clip_id

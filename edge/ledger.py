@@ -93,7 +93,7 @@ def _row(ev: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
         "temperature_c": b.get("temperature_c") or "",
         "outcome": "合格" if ev["type"] == "line.accepted" else "不合格（退货）",
         "reasons": "；".join(label_zh(c) for c in b.get("reasons", [])),
-        "inspectors": "、".join(b.get("inspectors", [])),
+        "inspectors": "、".join(b.get("inspector_names") or b.get("inspectors", [])),
         "hash": ev["hash"],
     }
 

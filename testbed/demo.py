@@ -73,7 +73,7 @@ class DemoSystem:
         return [today.isoformat(), (today + timedelta(days=1)).isoformat()]
 
     def _write_central(self, broker_port: int) -> Path:
-        from testbed.demo_data import demo_orders
+        from testbed.demo_data import demo_orders, demo_roster
 
         c = self.state / "central"
         for day in self.days():
@@ -85,6 +85,9 @@ class DemoSystem:
             menu.write_text(json.dumps({"date": day, "meals": [
                 {"name": "午餐", "dishes": ["青菜炒香菇", "土豆烧肉", "番茄蛋汤", "米饭"]}]},
                 ensure_ascii=False))
+        roster = c / "rosters" / f"{STATION_ID}.json"
+        roster.parent.mkdir(parents=True, exist_ok=True)
+        roster.write_text(json.dumps(demo_roster(STATION_ID), ensure_ascii=False))
         (c / "keys").mkdir(parents=True, exist_ok=True)
         shutil.copy(self.state / "station.key.pub", c / "keys" / f"{STATION_ID}.pub")
         cfg = c / "central.toml"
@@ -100,6 +103,7 @@ keys_dir = "{c / 'keys'}"
 enabled = true
 bind = "127.0.0.1:{self.http_port}"
 orders_dir = "{c / 'orders'}"
+roster_dir = "{c / 'rosters'}"
 menus_dir = "{c / 'menus'}"
 [ingest]
 workers = 1

@@ -123,3 +123,29 @@ def demo_orders(station_id: str, delivery_date: str) -> dict[str, Any]:
             },
         ],
     }
+
+
+# The canteen's staff: (id, name, role, badge uid, PIN). The demo and the tests sign in
+# with these; a real roster comes from central with PIN hashes only.
+STAFF: list[tuple[str, str, str, str, str]] = [
+    ("zhang", "张伟", "验收员", "0001", "1111"),
+    ("li", "李娜", "验收员", "0002", "2222"),
+    ("wang", "王芳", "食堂负责人", "0003", "3333"),
+]
+PINS = {sid: pin for sid, _, _, _, pin in STAFF}
+BADGES = {sid: badge for sid, _, _, badge, _ in STAFF}
+
+
+def demo_roster(station_id: str, cost_ln: int = 14) -> dict[str, Any]:
+    """The roster document central serves for ``station_id`` (acceptance.roster/1).
+
+    ``cost_ln`` is scrypt's log2 N: 14 in the demo, the minimum 10 keeps tests quick.
+    """
+    from edge.roster.pin import hash_pin
+
+    return {
+        "schema": "acceptance.roster/1", "station_id": station_id,
+        "inspectors": [{"inspector_id": sid, "name": name, "role": role, "badge_uid": badge,
+                        "pin_hash": hash_pin(pin, ln=cost_ln)}
+                       for sid, name, role, badge, pin in STAFF],
+    }

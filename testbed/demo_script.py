@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from firmware_bridge.scenario import placement
+from testbed.demo_data import PINS
 
 TWO = ("zhang", "li")
 
@@ -141,12 +142,24 @@ class Driver:
         if loaded:
             self.wait(lambda s: s["placement"]["placement_id"] != before, "a new placement")
 
+    def wait_roster(self, timeout: float = 60) -> None:
+        """Until the roster central serves is adopted: a PIN sign-in is no longer NO_ROSTER."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            r = self.http.post(self.url + "/api/inspectors", timeout=15,
+                               json={"inspector_id": "zhang", "pin": PINS["zhang"]})
+            if r.status_code == 200:
+                return
+            time.sleep(0.2)
+        raise RuntimeError("the roster never arrived from central")
+
     def sign_in_only(self, who: tuple[str, ...]) -> None:
         for person in self.state()["inspectors"]:
             if person not in who:
                 self.api("DELETE", f"/api/inspectors/{person}")
         for person in who:
-            self.api("POST", "/api/inspectors", {"inspector_id": person})
+            if person not in self.state()["inspectors"]:
+                self.api("POST", "/api/inspectors", {"inspector_id": person, "pin": PINS[person]})
 
 
 def do_step(d: Driver, step: Step) -> dict[str, Any]:
@@ -189,6 +202,7 @@ def run_morning(system: Any) -> int:
     d = Driver(system)
     d.wait(lambda s: s["devices"].get("scale", {}).get("ok") and len(s["orders"]) >= 5,
            "scale connected and today's orders adopted", timeout=60)
+    d.wait_roster()
     orders = {o["order_id"][-4:]: o["order_id"] for o in d.state()["orders"]}
     today = datetime.now(UTC).astimezone(system.tz).date()
     plan = morning(today)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from testbed.demo_data import demo_orders
+from testbed.demo_data import PINS, demo_orders, demo_roster
 from tests.conftest import CLI, ROOT
 from tests.test_web_api import _free_port
 
@@ -135,6 +135,17 @@ fps = 5
         subprocess.run([*CLI, "orders", "import", str(path), "--config", str(self.cfg)],
                        check=True, capture_output=True)
         wait_for(lambda: len(self.state()["orders"]) == 5, what="orders in use")
+
+    def import_roster(self) -> None:
+        path = self.root / "roster.json"
+        path.write_text(json.dumps(demo_roster(STATION_ID, cost_ln=10), ensure_ascii=False))
+        subprocess.run([*CLI, "roster", "import", str(path), "--config", str(self.cfg)],
+                       check=True, capture_output=True)
+
+    def sign_in(self, *who: str) -> None:
+        for person in who:
+            r = self.post("/api/inspectors", {"inspector_id": person, "pin": PINS[person]})
+            assert r.ok, r.text
 
     def state(self) -> dict[str, Any]:
         return dict(requests.get(self.url + "/api/state", timeout=5).json())

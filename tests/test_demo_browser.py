@@ -10,9 +10,12 @@ from playwright.sync_api import Page
 
 from edge.journal import read_events
 from testbed.demo import DemoSystem
+from testbed.demo_data import PINS, STAFF
 from testbed.demo_script import Driver, wait_synced
 from tests.browser import page
 from tests.conftest import ARTIFACTS
+
+NAMES = {sid: name for sid, name, *_ in STAFF}
 
 
 @pytest.fixture
@@ -42,8 +45,9 @@ def _morning_in_the_browser(p: Page, world: Driver) -> None:
     p.goto(world.url + "/")
     for who in ("zhang", "li"):
         p.fill("#inspector-id", who)
+        p.fill("#inspector-pin", PINS[who])
         p.click("#signin-form button")
-        p.wait_for_selector(f"#inspectors:has-text('{who}')")
+        p.wait_for_selector(f"#inspectors:has-text('{NAMES[who]}')")
     p.click("#order-list button[data-order$='-0012']")
     p.click("#lines tr[data-line='1']")
     p.wait_for_selector("#lines tr.selected[data-line='1']")

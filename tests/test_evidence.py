@@ -34,7 +34,8 @@ from edge.workflow.model import (
     Weight,
 )
 from edge.workflow.scale_feed import ScaleFeed
-from tests.test_workflow import MEAT, NOW, ORDERS, POLICY, VEG
+from testbed.demo_data import PINS
+from tests.test_workflow import MEAT, NOW, ORDERS, POLICY, ROSTER, VEG
 
 LINES = ("line.accepted", "line.rejected")
 
@@ -45,12 +46,13 @@ class Door:
     def __init__(self, journal: Journal, **kw: Any) -> None:
         self.t = 100.0
         self.feed = ScaleFeed(connected=True, clock=lambda: self.t)
-        self.wf = Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, scale=self.feed, **kw)
+        self.wf = Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, scale=self.feed,
+                           roster=lambda: ROSTER, **kw)
         self.journal = journal
 
     def start(self, order_id: str = VEG) -> Door:
         for who in ("zhang", "li"):
-            self.wf.handle(SignIn(who))
+            self.wf.handle(SignIn(who, pin=PINS[who]))
         assert self.wf.handle(OpenDelivery(order_id, str(uuid.uuid4()))).refused is None
         return self
 

@@ -27,9 +27,9 @@ def door(tmp_path: Path) -> Iterator[tuple[StationProcess, list[SimProcess]]]:
     station = StationProcess(tmp_path, link).start()
     try:
         station.import_orders()
+        station.import_roster()
         wait_for(lambda: station.state()["scale"]["fresh"], what="fresh readings")
-        for who in ("zhang", "li"):
-            assert station.post("/api/inspectors", {"inspector_id": who}).ok
+        station.sign_in("zhang", "li")
         veg = next(o["order_id"] for o in station.state()["orders"]
                    if o["order_id"].endswith("0012"))
         assert station.post("/api/deliveries", {"order_id": veg}).ok

@@ -19,9 +19,10 @@ from app.config import load_config
 from app.station import Station
 from edge.journal import read_events
 from edge.orders import store
+from edge.roster import store as roster_store
 from edge.web.app import create_app
 from firmware_bridge.scenario import placement
-from testbed.demo_data import demo_orders
+from testbed.demo_data import PINS, demo_orders, demo_roster
 from tests.conftest import CLI
 from tests.station_process import wait_for as _wait
 from tests.test_web_api import _free_port
@@ -60,6 +61,8 @@ synthetic_format = "code-128"
     assert station.journal is not None and station.orders is not None
     day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     store.adopt(station.journal, demo_orders(STATION_ID, day), etag=None, source="test")
+    roster_store.adopt(station.journal, demo_roster(STATION_ID, cost_ln=10), etag=None,
+                       source="test")
     app = create_app(station.workflow, station.orders, station.devices.snapshot,  # type: ignore[arg-type]
                      station.hub)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -91,7 +94,7 @@ def test_weigh_scan_and_decide_through_devices(running: tuple[Station, str]) -> 
     _wait(lambda: _state(url)["devices"].get("camera", {}).get("ok"), what="camera running")
     s = requests.Session()
     for who in ("zhang", "li"):
-        s.post(url + "/api/inspectors", json={"inspector_id": who}).raise_for_status()
+        s.post(url + "/api/inspectors", json={"inspector_id": who, "pin": PINS[who]}).raise_for_status()
     orders = _state(url)["orders"]
     veg = next(o["order_id"] for o in orders if o["order_id"].endswith("0012"))
     s.post(url + "/api/deliveries", json={"order_id": veg}).raise_for_status()
@@ -137,7 +140,7 @@ def test_trace_qr_under_the_camera_is_kept_apart(running: tuple[Station, str]) -
     _wait(lambda: _state(url)["devices"].get("camera", {}).get("ok"), what="camera running")
     s = requests.Session()
     for who in ("zhang", "li"):
-        s.post(url + "/api/inspectors", json={"inspector_id": who}).raise_for_status()
+        s.post(url + "/api/inspectors", json={"inspector_id": who, "pin": PINS[who]}).raise_for_status()
     veg = next(o["order_id"] for o in _state(url)["orders"] if o["order_id"].endswith("0012"))
     s.post(url + "/api/deliveries", json={"order_id": veg}).raise_for_status()
     s.post(url + "/api/placement/line", json={"line_id": "1"}).raise_for_status()
@@ -220,8 +223,10 @@ def test_probe_thermometer_fills_the_temperature(tmp_path: Path) -> None:
         day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
         doc = demo_orders(STATION_ID, day)
         store.adopt(station.journal, doc, etag=None, source="test")
+        roster_store.adopt(station.journal, demo_roster(STATION_ID, cost_ln=10), etag=None,
+                           source="test")
         for who in ("zhang", "li"):
-            station.handle(SignIn(who))
+            station.handle(SignIn(who, pin=PINS[who]))
         station.handle(OpenDelivery(doc["orders"][1]["order_id"], "d-probe"))
         station.handle(SelectLine("2"))
         _wait(lambda: station.workflow is not None

@@ -22,7 +22,8 @@ from edge.orders.model import orders_from_doc
 from edge.web.app import create_app
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, Weight
-from testbed.demo_data import demo_orders
+from testbed.demo_data import PINS, demo_orders
+from tests.test_workflow import ROSTER
 
 ORDERS = orders_from_doc(demo_orders("test-station-01", "2026-11-28"))
 VEG = "PO-20261128-0012"
@@ -35,7 +36,8 @@ PID = "0b7e4bde-4c5e-4f0a-9d35-7f7f52a1c001"  # a placement id that is not the c
 @pytest.fixture
 def wf(journal: Journal) -> Workflow:
     # Readings are handed in by the test: kept fresh for a minute (freshness: test_evidence).
-    return Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, max_weight_age_s=60)
+    return Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, max_weight_age_s=60,
+                    roster=lambda: ROSTER)
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ def client(wf: Workflow) -> TestClient:
 
 def _ready(client: TestClient, wf: Workflow) -> None:
     for i in ("zhang", "li"):
-        assert client.post("/api/inspectors", json={"inspector_id": i}).status_code == 200
+        assert client.post("/api/inspectors", json={"inspector_id": i, "pin": PINS[i]}).status_code == 200
     assert client.post("/api/deliveries", json={"order_id": VEG}).status_code == 200
     assert client.post("/api/placement/line", json={"line_id": "1"}).status_code == 200
     wf.handle(Reading(Weight(net_g=15900, stable=True, raw="S S 15.900 kg")))
@@ -67,7 +69,11 @@ def test_flow_reject_with_reason(client: TestClient, wf: Workflow, journal: Jour
 
 BAD = [
     ("/api/inspectors", {"inspector_id": ""}, 422, "inspector_id"),
-    ("/api/inspectors", {"id": "x"}, 422, "inspector_id"),
+    ("/api/inspectors", {"id": "x"}, 422, "extra_forbidden"),
+    ("/api/inspectors", {"pin": "1111"}, 422, "inspector_id (with pin) or badge"),
+    ("/api/inspectors", {"inspector_id": "zhang", "pin": "12"}, 422, "pin"),
+    ("/api/inspectors", {"inspector_id": "nobody", "pin": "1111"}, 409, "不在本站验收人员名单中"),
+    ("/api/inspectors", {"badge": "9999"}, 409, "不在本站验收人员名单中"),
     ("/api/deliveries", {"order_id": "PO-nope"}, 409, "今日订单中没有"),
     ("/api/placement/line", {"line_id": "1"}, 409, "请先打开送货单"),
     ("/api/placement/temperature", {"temperature_c": 4.5}, 422, "temperature_c"),
@@ -139,7 +145,7 @@ def test_concurrent_double_accept_records_one_event(server: str, wf: Workflow,
                                                     journal: Journal) -> None:
     s = requests.Session()
     for i in ("zhang", "li"):
-        s.post(server + "/api/inspectors", json={"inspector_id": i}).raise_for_status()
+        s.post(server + "/api/inspectors", json={"inspector_id": i, "pin": PINS[i]}).raise_for_status()
     s.post(server + "/api/deliveries", json={"order_id": VEG}).raise_for_status()
     s.post(server + "/api/placement/line", json={"line_id": "1"}).raise_for_status()
     wf.handle(Reading(Weight(net_g=15000, stable=True)))
@@ -163,7 +169,8 @@ def test_stream_pushes_changes(server: str) -> None:
         lines = r.iter_lines(decode_unicode=True)
         first = json.loads(next(ln for ln in lines if ln.startswith("data: "))[6:])
         assert first["inspectors"] == []
-        requests.post(server + "/api/inspectors", json={"inspector_id": "zhang"}, timeout=5)
+        requests.post(server + "/api/inspectors", json={"inspector_id": "zhang",
+                                                       "pin": PINS["zhang"]}, timeout=5)
         for ln in lines:
             if ln.startswith("data: ") and json.loads(ln[6:])["inspectors"] == ["zhang"]:
                 break

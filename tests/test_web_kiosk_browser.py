@@ -10,9 +10,12 @@ from playwright.sync_api import Page
 from edge.journal import Journal, read_events
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, Weight
+from testbed.demo_data import PINS, STAFF
 from tests.browser import page
 from tests.conftest import ARTIFACTS
 from tests.test_web_api import server, wf  # noqa: F401  (fixtures shared with the API tests)
+
+NAMES = {sid: name for sid, name, *_ in STAFF}
 
 
 @pytest.fixture
@@ -27,8 +30,9 @@ def test_kiosk_accept_and_reject(server: str, wf: Workflow, journal: Journal,  #
     p.goto(server + "/")
     for who in ("zhang", "li"):
         p.fill("#inspector-id", who)
+        p.fill("#inspector-pin", PINS[who])
         p.click("#signin-form button")
-        p.wait_for_selector(f"#inspectors:has-text('{who}')")
+        p.wait_for_selector(f"#inspectors:has-text('{NAMES[who]}')")
     p.click("button[data-order='PO-20261128-0012']")
     p.wait_for_selector("#lines tr[data-line='1']")
     p.click("#lines tr[data-line='1']")
@@ -55,6 +59,10 @@ def test_kiosk_accept_and_reject(server: str, wf: Workflow, journal: Journal,  #
     assert "stale" in (p.get_attribute("#weight", "class") or "")
     assert "稳定" not in p.inner_text("#stable")
     p.screenshot(path=str(ARTIFACTS / "kiosk-scale-lost.png"))
+    p.click("#inspectors [data-inspector='li'] button")  # 李娜 signs out
+    p.wait_for_selector("#inspectors:not(:has-text('李娜'))")
+    assert "张伟" in p.inner_text("#inspectors")
     types = [e["type"] for e in read_events(journal.db)]
-    assert types == ["delivery.opened", "placement.started", "line.accepted", "placement.ended",
-                     "placement.started", "line.rejected"]
+    assert types == ["inspector.signed_in", "inspector.signed_in", "delivery.opened",
+                     "placement.started", "line.accepted", "placement.ended",
+                     "placement.started", "line.rejected", "inspector.signed_out"]

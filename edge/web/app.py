@@ -22,7 +22,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core import __version__
 from edge.matching.types import Order
@@ -52,7 +52,17 @@ class Body(BaseModel):
 
 
 class InspectorIn(Body):
-    inspector_id: str = Field(min_length=1, max_length=64, description="Badge or PIN id")
+    inspector_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                     description="Roster id (with pin)")
+    pin: str | None = Field(default=None, pattern=r"^\d{4,12}$", description="PIN, 4-12 digits")
+    badge: str | None = Field(default=None, min_length=1, max_length=64,
+                              description="Badge UID (what a badge scan gives)")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> InspectorIn:
+        if (self.badge is None) == (self.inspector_id is None):
+            raise ValueError("inspector_id (with pin) or badge, one of the two")
+        return self
 
 
 class DeliveryIn(Body):
@@ -154,9 +164,9 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
             return JSONResponse({"error": "NO_FRAME", "message": "摄像头无画面"}, status_code=503)
         return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
-    @app.post("/api/inspectors", summary="Sign an inspector in (badge scan or PIN)")
+    @app.post("/api/inspectors", summary="Sign a roster member in (id and PIN, or badge)")
     def sign_in(body: InspectorIn) -> JSONResponse:
-        return run(SignIn(body.inspector_id.strip()))
+        return run(SignIn((body.inspector_id or "").strip(), pin=body.pin, badge=body.badge))
 
     @app.delete("/api/inspectors/{inspector_id}", summary="Sign an inspector out")
     def sign_out(inspector_id: str) -> JSONResponse:

@@ -94,6 +94,7 @@ def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any],
             for c in state.last.get("reasons", [])]}
     return {
         "inspectors": list(state.inspectors),
+        "signed_in": [{"inspector_id": i, "name": state.names.get(i, i)} for i in state.inspectors],
         "orders": [{"order_id": o.order_id, "supplier": o.supplier.name,
                     "supplier_id": o.supplier.supplier_id,
                     "window": f"{o.window_from:%H:%M}–{o.window_to:%H:%M}",

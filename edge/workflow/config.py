@@ -18,6 +18,17 @@ class ReceivingSection(Section):
             " connected scale; older, confirm is refused (WEIGHT_STALE)."
         ),
     )
+    pin_attempts: int = Field(
+        default=5, ge=1, le=20,
+        description="Wrong PINs in a row that lock an inspector's id (INSPECTOR_LOCKED).",
+    )
+    lockout_s: float = Field(
+        default=300.0, ge=1, le=86400, description="How long a locked id cannot sign in by PIN."
+    )
+    idle_signout_s: float = Field(
+        default=600.0, ge=30, le=86400,
+        description="With no staff input for this long, everyone is signed out (idle).",
+    )
     scan_hold_s: float = Field(
         default=10.0, ge=0, le=120,
         description=(

@@ -26,6 +26,7 @@ from edge.workflow.model import (
     State,
     Weight,
 )
+from edge.workflow.people import inspector_names
 from edge.workflow.placement import loaded_now
 
 
@@ -113,9 +114,10 @@ def confirm(state: State, pid: str, ctx: Context) -> Result:
     decision = decide(order, obs, ctx.policy)
     m = _measurement(w, p.pieces, None if ctx.scale is None else ctx.scale.mono)
     retest = progress.last_rejection if line is not None else None
+    extra = {**_provenance(p, retest),
+             "inspector_names": inspector_names(state, sorted(set(state.inspectors)))}
     kind, body = line_event(order, obs, decision, m, delivery_id=d.delivery_id,
-                            clip_id=ctx.clip_id, trace_codes=p.trace,
-                            extra=_provenance(p, retest))
+                            clip_id=ctx.clip_id, trace_codes=p.trace, extra=extra)
     events = ((kind, body), *retest_alerts(body, decision.outcome, retest))
     return Result(replace(state, pending=pid), (Append(events, pid, refs_first=True),),
                   decision=decision)

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from core import log
 from edge.journal import Journal, read_events
 from edge.matching.types import Order, Policy
+from edge.roster.model import Roster
 from edge.workflow.machine import replay, step
 from edge.workflow.model import (
     Append,
@@ -39,7 +41,17 @@ from edge.workflow.scale_feed import ScaleFeed
 logger = logging.getLogger("edge.workflow")
 
 WORKFLOW_TYPES = ("delivery.opened", "line.accepted", "line.rejected", "delivery.closed",
-                  "placement.started", "placement.ended")
+                  "placement.started", "placement.ended", "inspector.signed_in",
+                  "inspector.signed_out")
+
+
+@dataclass(frozen=True)
+class PeoplePolicy:
+    """Sign-in rules ([receiving] in the station config)."""
+
+    pin_attempts: int = 5
+    lockout_s: float = 300.0
+    idle_signout_s: float = 600.0
 
 
 class Workflow:
@@ -48,13 +60,18 @@ class Workflow:
                  now: Callable[[], datetime] | None = None,
                  clip_id: Callable[[], str | None] | None = None,
                  scale: ScaleFeed | None = None, max_weight_age_s: float = 1.5,
-                 scan_hold_s: float = 10.0) -> None:
+                 scan_hold_s: float = 10.0, roster: Callable[[], Roster | None] | None = None,
+                 people: PeoplePolicy | None = None,
+                 mono: Callable[[], float] = time.monotonic) -> None:
         self.journal = journal
         # The station hands its scale link's feed; without one (tests, tools) the readings
         # handed to ``handle`` are the link's, received when handed.
         self.scale = scale if scale is not None else ScaleFeed(connected=True)
         self.max_weight_age_s = max_weight_age_s
         self.scan_hold_s = scan_hold_s
+        self.roster = roster or (lambda: None)  # who may sign in (edge.roster.store)
+        self.people = people or PeoplePolicy()
+        self.mono = mono  # the clock of lockouts and idle sign-out
         self.orders = orders
         self.policy = policy
         self.on_effect = on_effect or (lambda e: None)
@@ -78,7 +95,9 @@ class Workflow:
         return Context(orders=self.orders(), policy=self.policy, now=self.now(),
                        clip_id=self.clip_id(), scale=self.scale.live(),
                        fresh_id=str(uuid.uuid4()), max_weight_age_s=self.max_weight_age_s,
-                       scan_hold_s=self.scan_hold_s)
+                       scan_hold_s=self.scan_hold_s, mono=self.mono(), roster=self.roster(),
+                       pin_attempts=self.people.pin_attempts, lockout_s=self.people.lockout_s,
+                       idle_signout_s=self.people.idle_signout_s)
 
     def handle(self, inp: Input) -> Result:
         if isinstance(inp, Reading):

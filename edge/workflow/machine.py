@@ -23,6 +23,7 @@ from edge.workflow.model import (
     Confirm,
     Context,
     Delivery,
+    IdleCheck,
     Input,
     MarkPartial,
     NoteLine,
@@ -43,6 +44,13 @@ from edge.workflow.model import (
     Tare,
     TareScale,
 )
+from edge.workflow.people import (
+    apply_people_event,
+    idle_check,
+    inspector_names,
+    sign_in,
+    sign_out,
+)
 from edge.workflow.placement import (
     apply_placement_event,
     for_input,
@@ -53,7 +61,6 @@ from edge.workflow.placement import (
 
 __all__ = ["apply_event", "needs_temperature", "needs_weight", "replay", "step"]
 
-MAX_INSPECTORS = 10
 MAX_TRACE_CODES = 8  # per placement
 DECIDED_KEPT = 500  # recent decided placements answered by id (older ones: PLACEMENT_GONE)
 
@@ -102,6 +109,8 @@ def apply_event(state: State, event: dict[str, Any]) -> State:
         return _apply_line(state, event)
     if t in ("placement.started", "placement.ended"):
         return apply_placement_event(state, t, b)
+    if t in ("inspector.signed_in", "inspector.signed_out"):
+        return apply_people_event(state, t, b)
     if t == "delivery.closed" and state.delivery is not None \
             and b["delivery_id"] == state.delivery.delivery_id:
         # Facts given for the item at the scale belong to the closed delivery: dropped.
@@ -160,18 +169,31 @@ def replay(events: Iterable[dict[str, Any]]) -> State:
 
 
 def step(state: State, inp: Input, ctx: Context) -> Result:
-    """One transition. Refusals change nothing and say why (code + Chinese message)."""
+    """One transition. Refusals change nothing and say why (code + Chinese message); a
+    wrong PIN is the exception: it is counted towards the lockout."""
+    res = _step(state, inp, ctx)
+    if res.refused is None and _by_staff(inp):
+        return replace(res, state=replace(res.state, activity_mono=ctx.mono))
+    return res
+
+
+def _by_staff(inp: Input) -> bool:
+    """Inputs that show someone is at the kiosk (idle sign-out counts from the last)."""
+    if isinstance(inp, SetTemperature):
+        return inp.source == "typed"
+    if isinstance(inp, SignOut):
+        return inp.reason == "button"
+    return not isinstance(inp, Reading | Committed | CommitFailed | IdleCheck)
+
+
+def _step(state: State, inp: Input, ctx: Context) -> Result:
     match inp:
-        case SignIn(inspector_id=i):
-            if not i.strip():
-                return _refuse(state, "BAD_INSPECTOR", "工号为空")
-            if i in state.inspectors:
-                return Result(state)
-            if len(state.inspectors) >= MAX_INSPECTORS:
-                return _refuse(state, "TOO_MANY_INSPECTORS", "验收人员已满")
-            return Result(replace(state, inspectors=(*state.inspectors, i)))
-        case SignOut(inspector_id=i):
-            return Result(replace(state, inspectors=tuple(x for x in state.inspectors if x != i)))
+        case SignIn():
+            return sign_in(state, inp, ctx)
+        case SignOut():
+            return sign_out(state, inp)
+        case IdleCheck():
+            return idle_check(state, ctx)
         case OpenDelivery():
             return _open(state, inp, ctx)
         case SelectLine() | ScanItem() | ScanTrace() | SetTemperature() | SetPieces() \
@@ -244,7 +266,8 @@ def _open(state: State, inp: OpenDelivery, ctx: Context) -> Result:
     body = {"delivery_id": inp.delivery_id, "order_id": order.order_id, "supplier_id": supplier_id,
             "supplier": {"supplier_id": s.supplier_id, "name": s.name, "address": s.address,
                          "contact": s.contact, "license_no": s.license_no},
-            "note": inp.note, "inspectors": list(state.inspectors)}
+            "note": inp.note, "inspectors": list(state.inspectors),
+            "inspector_names": inspector_names(state, state.inspectors)}
     return Result(state, (Append((("delivery.opened", body),)),))
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from edge.matching.types import Decision, Order, Policy
+from edge.roster.model import Roster
 
 # -- what the station knows ----------------------------------------------------------------
 
@@ -124,6 +125,9 @@ class State:
     # placement id -> its committed decision {seq, event_id, type, outcome, reasons, checks}:
     # a confirm of an id already decided answers this and records nothing (recent ones kept).
     decided: dict[str, dict[str, Any]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # inspector id -> name (roster)
+    pin_failures: dict[str, tuple[int, float]] = field(default_factory=dict)  # id -> (n, locked until)
+    activity_mono: float | None = None  # the last staff input (idle sign-out counts from it)
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,11 @@ class Context:
     fresh_id: str = ""  # the id a placement started by this transition gets (a UUID)
     max_weight_age_s: float = 1.5  # a reading older than this is not evidence
     scan_hold_s: float = 10.0  # a code read on an empty pan is kept this long for the next load
+    mono: float = 0.0  # time.monotonic() now
+    roster: Roster | None = None  # who may inspect here; None: nobody can sign in
+    pin_attempts: int = 5  # wrong PINs in a row that lock an id
+    lockout_s: float = 300.0  # for this long
+    idle_signout_s: float = 600.0  # no staff input this long signs everyone out
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -146,12 +155,22 @@ class Context:
 
 @dataclass(frozen=True)
 class SignIn:
-    inspector_id: str
+    """A roster member signs in: their id and PIN, or their badge."""
+
+    inspector_id: str = ""
+    pin: str | None = field(default=None, repr=False)
+    badge: str | None = None
 
 
 @dataclass(frozen=True)
 class SignOut:
     inspector_id: str
+    reason: str = "button"  # "button" | "idle" | "roster"
+
+
+@dataclass(frozen=True)
+class IdleCheck:
+    """A tick: sign out everyone after ``idle_signout_s`` without a staff input."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +255,7 @@ class CloseDelivery:
     pass
 
 
-Input = (SignIn | SignOut | OpenDelivery | SelectLine | ScanItem | ScanTrace | Reading
+Input = (SignIn | SignOut | IdleCheck | OpenDelivery | SelectLine | ScanItem | ScanTrace | Reading
          | SetTemperature | SetPieces | MarkPartial | Tare | Confirm | Committed | CommitFailed
          | CloseDelivery)
 

@@ -46,9 +46,23 @@ function renderDevices(devices) {
   }
 }
 
+function renderInspectors(people) {
+  const box = $("inspectors");
+  box.replaceChildren(el("span", people.length ? "验收人：" : "未签到"));
+  for (const p of people) {
+    const chip = el("span", p.name, "person");
+    chip.dataset.inspector = p.inspector_id;
+    const out = el("button", "退出");
+    out.onclick = () => fetch("/api/inspectors/" + encodeURIComponent(p.inspector_id), {method: "DELETE"})
+      .then((r) => r.json()).then((d) => { if (d.message) toast(d.message); if (d.state) render(d.state); });
+    chip.append(out);
+    box.append(chip);
+  }
+}
+
 function render(s) {
   state = s;
-  $("inspectors").textContent = s.inspectors.length ? "验收人：" + s.inspectors.join("、") : "未签到";
+  renderInspectors(s.signed_in || []);
   renderDevices(s.devices);
   const d = s.delivery;
   const closed = s.closed;
@@ -137,7 +151,10 @@ function render(s) {
 $("signin-form").onsubmit = (ev) => {
   ev.preventDefault();
   const id = $("inspector-id").value.trim();
-  if (id) post("/api/inspectors", {inspector_id: id}).then(() => { $("inspector-id").value = ""; });
+  const pin = $("inspector-pin").value.trim();
+  if (!id) return;
+  post("/api/inspectors", pin ? {inspector_id: id, pin: pin} : {inspector_id: id})
+    .then(() => { $("inspector-id").value = ""; $("inspector-pin").value = ""; });
 };
 $("close-delivery").onclick = () => post("/api/deliveries/current/close");
 $("tare").onclick = () => post("/api/scale/tare");

@@ -64,7 +64,8 @@ def serve(station: Any, host: str, port: int) -> None:
 
     hall = hall_source(station.cfg)
     app = create_app(station.workflow, station.orders, station.devices.snapshot, station.hub,
-                     lifespan=lifespan, preview=station.preview.render, hall=hall)
+                     lifespan=lifespan, preview=station.preview.render, hall=hall,
+                     blobs=station.blobs)
     log.kv(logger, logging.INFO, "kiosk page", url=f"http://{host}:{port}/")
     web = station.cfg.web
     if web.hall_port and web.hall_port != port:

@@ -25,6 +25,7 @@ from contract.keys import load_key, public_hex
 from core import __version__, log
 from core.sdnotify import Watchdog
 from edge import device_status
+from edge.blobs import BlobStore
 from edge.journal import Journal
 from edge.matching.types import Order
 from edge.orders import store
@@ -116,6 +117,7 @@ class Station:
         self.scans: Any = None
         self.camera_source: Any = None
         self.preview = Preview()
+        self.blobs = BlobStore(cfg.station.data_dir / "blobs")  # signatures, document photos
         self.video: Any = None  # edge.video.service.VideoService when [video] enabled
         self.camera_state = "stopped"
         self.watchdog = Watchdog()

@@ -207,7 +207,7 @@ synthetic_codes = []
         from edge.web.hall import hall_source
 
         app = create_app(st.workflow, st.orders, st.devices.snapshot, st.hub,
-                         preview=st.preview.render, hall=hall_source(st.cfg))
+                         preview=st.preview.render, hall=hall_source(st.cfg), blobs=st.blobs)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.web_port,
                                                     log_level="warning"))
         threading.Thread(target=self.server.run, name="web", daemon=True).start()

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -122,10 +123,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(wf: Workflow) -> Iterator[str]:
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` under uvicorn on a free loopback port, until the block ends; yields its URL."""
     port = _free_port()
-    app = create_app(wf, lambda: ORDERS, lambda: DEVICES, stream_interval_s=0.05)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
     t.start()
@@ -136,9 +137,17 @@ def server(wf: Workflow) -> Iterator[str]:
             break
         except requests.ConnectionError:
             time.sleep(0.05)
-    yield url
-    srv.should_exit = True
-    t.join(5)
+    try:
+        yield url
+    finally:
+        srv.should_exit = True
+        t.join(5)
+
+
+@pytest.fixture
+def server(wf: Workflow) -> Iterator[str]:
+    with serving(create_app(wf, lambda: ORDERS, lambda: DEVICES, stream_interval_s=0.05)) as url:
+        yield url
 
 
 def test_concurrent_double_accept_records_one_event(server: str, wf: Workflow,

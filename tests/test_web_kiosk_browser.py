@@ -10,12 +10,9 @@ from playwright.sync_api import Page
 from edge.journal import Journal, read_events
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, Weight
-from testbed.demo_data import PINS, STAFF
-from tests.browser import page
+from tests.browser import page, sign_in
 from tests.conftest import ARTIFACTS
 from tests.test_web_api import server, wf  # noqa: F401  (fixtures shared with the API tests)
-
-NAMES = {sid: name for sid, name, *_ in STAFF}
 
 
 @pytest.fixture
@@ -28,11 +25,7 @@ def test_kiosk_accept_and_reject(server: str, wf: Workflow, journal: Journal,  #
                                  browser_page: Page) -> None:
     p = browser_page
     p.goto(server + "/")
-    for who in ("zhang", "li"):
-        p.fill("#inspector-id", who)
-        p.fill("#inspector-pin", PINS[who])
-        p.click("#signin-form button")
-        p.wait_for_selector(f"#inspectors:has-text('{NAMES[who]}')")
+    sign_in(p, "zhang", "li")
     p.click("button[data-order='PO-20261128-0012']")
     p.wait_for_selector("#lines tr[data-line='1']")
     p.click("#lines tr[data-line='1']")

@@ -19,6 +19,7 @@ from edge.workflow.driver import Workflow
 from edge.workflow.model import (
     CloseDelivery,
     Confirm,
+    Dispose,
     MarkPartial,
     NewScanWindow,
     OpenDelivery,
@@ -209,6 +210,10 @@ def test_partial_deliveries_accumulate_then_close(journal: Journal) -> None:
     wf.handle(SelectLine("1"))
     wf.handle(stable(500))
     assert confirm(wf).decision.reasons == ("LINE_ALREADY_ACCEPTED",)  # type: ignore[union-attr]
+    refused = wf.handle(CloseDelivery())  # the rejected goods have not been dealt with
+    assert refused.refused is not None and refused.refused.code == "DISPOSITION_MISSING"
+    (seq,) = wf.state.delivery.rejections  # type: ignore[union-attr]
+    assert wf.handle(Dispose(seq, "returned", {"method": "badge", "badge": "D-7"})).refused is None
     res = wf.handle(CloseDelivery())
     assert res.refused is None and wf.state.delivery is None
     closed = list(read_events(journal.db, types=("delivery.closed",)))[-1]["body"]

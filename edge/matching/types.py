@@ -81,6 +81,17 @@ def gtin14(gtin: str) -> str:
 
 
 @dataclass(frozen=True)
+class RapidTest:
+    """A rapid test (快检) of the line: an enzyme-inhibition % or a pass/fail kit."""
+
+    inhibition_pct: Decimal | None = None  # pesticide-residue inhibition rate, 0-100
+    passed: bool | None = None  # a qualitative kit's result (when no % is given)
+    sample: str = ""  # what was sampled
+    operator: str = ""  # who ran it
+    source: str = "typed"  # "typed" on screen | "instrument" read from its serial line
+
+
+@dataclass(frozen=True)
 class Observation:
     order_id: str
     supplier_id: str
@@ -99,6 +110,9 @@ class Observation:
     already_accepted_g: int = 0
     already_accepted_pieces: int = 0
     partial: bool = False
+    # Sensory check answers (感官检查): item key -> True when the item is fine; None: not done.
+    sensory: tuple[tuple[str, bool], ...] | None = None
+    rapid_test: RapidTest | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +122,10 @@ class Policy:
     chilled_max_temp_c: Decimal = Decimal("8")
     frozen_max_temp_c: Decimal = Decimal("-18")
     require_trace_for_packaged: bool = True
+    # Category -> the sensory items it must be checked for (none listed: no checklist).
+    sensory: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    rapid_test_categories: tuple[str, ...] = ()  # categories that need a rapid test result
+    rapid_test_max_inhibition_pct: Decimal = Decimal("50")  # above: RAPID_TEST_FAILED
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     today: date | None = None  # overrides the receiving date (CLI --today, tests)
 

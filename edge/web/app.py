@@ -25,7 +25,9 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core import __version__
-from edge.matching.types import Order
+from edge.blobs import BlobStore
+from edge.matching.types import Order, RapidTest
+from edge.web.evidence import evidence_router
 from edge.web.view import outcome_view, snapshot
 from edge.workflow.driver import Workflow
 from edge.workflow.model import (
@@ -38,6 +40,8 @@ from edge.workflow.model import (
     ScanItem,
     SelectLine,
     SetPieces,
+    SetRapidTest,
+    SetSensory,
     SetTemperature,
     SignIn,
     SignOut,
@@ -86,6 +90,29 @@ class TemperatureIn(Body):
     temperature_c: str = Field(pattern=r"^-?\d{1,3}(\.\d{1,2})?$", description="Decimal °C")
 
 
+class SensoryIn(Body):
+    found: dict[str, bool] = Field(
+        min_length=1, max_length=16,
+        description="Sensory checklist answers: item (spoiled, mould, foreign_matter, odour, "
+                    "packaging, refrozen, label) -> true when the problem was found")
+
+
+class RapidTestIn(Body):
+    inhibition_pct: str | None = Field(default=None, pattern=r"^\d{1,3}(\.\d{1,2})?$",
+                                       description="Pesticide-residue inhibition, percent")
+    passed: bool | None = Field(default=None, description="A qualitative kit's result")
+    sample: str = Field(default="", max_length=64)
+    operator: str = Field(default="", max_length=32)
+
+    @model_validator(mode="after")
+    def _one_result(self) -> RapidTestIn:
+        if (self.inhibition_pct is None) == (self.passed is None):
+            raise ValueError("inhibition_pct or passed, one of the two")
+        if self.inhibition_pct is not None and Decimal(self.inhibition_pct) > 100:
+            raise ValueError("inhibition_pct is at most 100")
+        return self
+
+
 class PiecesIn(Body):
     pieces: int = Field(ge=0, le=100000)
 
@@ -115,7 +142,7 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                devices: Callable[[], dict[str, Any]], hub: Hub | None = None,
                *, stream_interval_s: float = 0.1, lifespan: Any = None,
                preview: Callable[[], bytes | None] | None = None,
-               hall: Any = None) -> FastAPI:
+               hall: Any = None, blobs: BlobStore | None = None) -> FastAPI:
     app = FastAPI(title="Acceptance station", version=__version__, lifespan=lifespan,
                   description="Local API of a food-acceptance station (kiosk and hall pages).")
     hub = hub or Hub()
@@ -123,7 +150,7 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
 
     def state_json() -> dict[str, Any]:
         return snapshot(workflow.state, orders(), devices(), workflow.live(),
-                        workflow.max_weight_age_s)
+                        workflow.max_weight_age_s, workflow.policy)
 
     def run(inp: Input) -> JSONResponse:
         res: Result = workflow.handle(inp)
@@ -194,6 +221,16 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     def temperature(body: TemperatureIn) -> JSONResponse:
         return run(SetTemperature(Decimal(body.temperature_c)))
 
+    @app.post("/api/placement/sensory", summary="Sensory checklist answers (感官检查)")
+    def sensory(body: SensoryIn) -> JSONResponse:
+        return run(SetSensory(tuple(body.found.items())))
+
+    @app.post("/api/placement/rapid-test", summary="Rapid test result (快检), typed on screen")
+    def rapid_test(body: RapidTestIn) -> JSONResponse:
+        pct = None if body.inhibition_pct is None else Decimal(body.inhibition_pct)
+        return run(SetRapidTest(RapidTest(pct, body.passed, body.sample.strip(),
+                                          body.operator.strip())))
+
     @app.post("/api/placement/pieces", summary="Piece count of the item")
     def pieces(body: PiecesIn) -> JSONResponse:
         return run(SetPieces(body.pieces))
@@ -210,6 +247,7 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     def confirm(body: ConfirmIn) -> JSONResponse:
         return run(Confirm(body.placement_id))
 
+    app.include_router(evidence_router(workflow, run, blobs))  # dispositions, return slip
     if hall is not None:  # the hall display's read-only routes (edge.web.hall.HallSource)
         from edge.web.hall import hall_router
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from edge.matching.inspection import SENSORY_ITEMS, needs_rapid_test, sensory_items
 from edge.matching.reasons import REASONS
-from edge.matching.types import Order, OrderLine
+from edge.matching.types import Order, OrderLine, Policy, gtin14
 from edge.matching.units import UNIT_ZH, fmt, grams_in, is_weight_unit
 from edge.workflow.machine import needs_temperature, needs_weight
 from edge.workflow.model import Progress, Result, ScaleLive, State
+from edge.workflow.rejections import DISPOSITIONS
 
 STORAGE_ZH = {"ambient": "常温", "chilled": "冷藏", "frozen": "冷冻"}
 
@@ -31,8 +33,11 @@ def _status(p: Progress) -> str:
     return "rejected" if p.rejected else "pending"
 
 
-def line_view(line: OrderLine, p: Progress) -> dict[str, Any]:
+def line_view(line: OrderLine, p: Progress, policy: Policy | None = None) -> dict[str, Any]:
+    policy = policy or Policy()
     return {
+        "sensory": [{"key": k, "label": SENSORY_ITEMS[k][1]} for k in sensory_items(line, policy)],
+        "rapid_test": needs_rapid_test(line, policy),
         "line_id": line.line_id, "item": line.item.name, "spec": line.item.spec,
         "code": line.item.code, "gtin": line.item.gtin,
         "ordered": f"{fmt(line.qty_value)} {UNIT_ZH[line.qty_unit]}",
@@ -79,12 +84,15 @@ def scale_view(live: ScaleLive | None, max_age_s: float) -> dict[str, Any]:
 
 
 def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any],
-             live: ScaleLive | None = None, max_age_s: float = 1.5) -> dict[str, Any]:
+             live: ScaleLive | None = None, max_age_s: float = 1.5,
+             policy: Policy | None = None) -> dict[str, Any]:
     d = state.delivery
     order = orders.get(d.order_id) if d else None
     p = state.placement
     w = state.weight
-    line = order.by_line_id.get(p.line_id or "") if order else None
+    line = None if order is None else (order.by_line_id.get(p.line_id or "")
+                                       or (order.by_gtin.get(gtin14(p.gtin)) if p.gtin else None)
+                                       or order.by_item_code.get(p.item_code or ""))
     unit = line.qty_unit if line is not None and is_weight_unit(line.qty_unit) else "jin"
     scale = scale_view(live, max_age_s)
     last = None
@@ -102,11 +110,18 @@ def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any],
         "delivery": None if d is None else {
             "delivery_id": d.delivery_id, "order_id": d.order_id, "supplier_id": d.supplier_id,
             "supplier": order.supplier.name if order else d.supplier_id, "note": d.note_id,
-            "lines": [line_view(ln, d.progress.get(ln.line_id, Progress()))
+            "rejections": [{"seq": seq, "line_id": r["line_id"], "item": r["item"],
+                            "reasons": [REASONS[c][1] if c in REASONS else c
+                                        for c in r["reasons"]],
+                            "disposition": None if r["disposition"] is None
+                            else DISPOSITIONS[r["disposition"]]}
+                           for seq, r in d.rejections.items()],
+            "lines": [line_view(ln, d.progress.get(ln.line_id, Progress()), policy)
                       for ln in (order.lines if order else ())],
         },
         "placement": {
             "placement_id": p.placement_id, "line_id": p.line_id, "gtin": p.gtin,
+            "resolved_line_id": None if line is None else line.line_id,
             "item_code": p.item_code, "batch": p.batch,
             "production_date": None if p.production_date is None else p.production_date.isoformat(),
             "expiry_date": None if p.expiry_date is None else p.expiry_date.isoformat(),
@@ -114,6 +129,11 @@ def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any],
             "temperature_c": None if p.temperature_c is None else fmt(p.temperature_c),
             "temperature_source": p.temperature_source, "trace_codes": [dict(t) for t in p.trace],
             "partial": p.partial, "decided": p.decided, "loaded": p.loaded,
+            "sensory": {k: "ok" if ok else "found" for k, ok in p.sensory},
+            "rapid_test": None if p.rapid_test is None else {
+                "inhibition_pct": None if p.rapid_test.inhibition_pct is None
+                else fmt(p.rapid_test.inhibition_pct), "passed": p.rapid_test.passed,
+                "sample": p.rapid_test.sample, "operator": p.rapid_test.operator},
         },
         "weight": None if w is None else {
             "net_g": w.net_g, "stable": w.stable and scale["fresh"], "fresh": scale["fresh"],

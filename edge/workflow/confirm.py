@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from edge.matching.inspection import SENSORY_ITEMS, needs_rapid_test, sensory_items
 from edge.matching.reasons import REASONS, label_zh
 from edge.matching.rules import decide, find_line
-from edge.matching.types import Observation, OrderLine
+from edge.matching.types import Observation, OrderLine, RapidTest, gtin14
 from edge.matching.units import is_weight_unit
 from edge.records import Measurement, line_event
 from edge.workflow.model import (
@@ -102,6 +103,12 @@ def confirm(state: State, pid: str, ctx: Context) -> Result:
         return _refuse(state, "NO_PIECES", "请输入件数")
     if needs_temperature(line) and p.temperature_c is None:
         return _refuse(state, "TEMP_REQUIRED", "冷链货品请先测温")
+    todo = [k for k in sensory_items(line, ctx.policy) if k not in dict(p.sensory)]
+    if todo:
+        return _refuse(state, "SENSORY_REQUIRED", "请完成感官检查："
+                       + "、".join(SENSORY_ITEMS[k][1] for k in todo))
+    if needs_rapid_test(line, ctx.policy) and p.rapid_test is None:
+        return _refuse(state, "RAPID_TEST_REQUIRED", "该货品须先做农药残留快检")
     lid = line.line_id if line else ""
     note = d.note_lines.get(lid, NoteLine())
     progress = d.progress.get(lid, Progress())
@@ -110,12 +117,14 @@ def confirm(state: State, pid: str, ctx: Context) -> Result:
                   production_date=p.production_date or note.production_date,
                   expiry_date=p.expiry_date or note.expiry_date, temperature_c=p.temperature_c,
                   at=ctx.now, already_accepted_g=progress.accepted_g,
-                  already_accepted_pieces=progress.accepted_pieces, partial=p.partial)
+                  already_accepted_pieces=progress.accepted_pieces, partial=p.partial,
+                  sensory=p.sensory or None, rapid_test=p.rapid_test)
     decision = decide(order, obs, ctx.policy)
     m = _measurement(w, p.pieces, None if ctx.scale is None else ctx.scale.mono)
     retest = progress.last_rejection if line is not None else None
     extra = {**_provenance(p, retest),
-             "inspector_names": inspector_names(state, sorted(set(state.inspectors)))}
+             "inspector_names": inspector_names(state, sorted(set(state.inspectors))),
+             "delivered_item": None if line is not None else delivered_item(p, ctx)}
     kind, body = line_event(order, obs, decision, m, delivery_id=d.delivery_id,
                             clip_id=ctx.clip_id, trace_codes=p.trace, extra=extra)
     events = ((kind, body), *retest_alerts(body, decision.outcome, retest))
@@ -127,8 +136,29 @@ def _provenance(p: Placement, retest: dict[str, Any] | None) -> dict[str, Any]:
     """Where the record's facts came from: the placement, how the temperature was taken,
     and the rejection it re-tests."""
     return {"placement_id": p.placement_id, "temperature_source": p.temperature_source,
+            "sensory": None if not p.sensory else {k: "ok" if ok else "found"
+                                                    for k, ok in p.sensory},
+            "rapid_test": None if p.rapid_test is None else _rapid_json(p.rapid_test),
             "retest_of": None if retest is None else {"seq": retest["seq"],
                                                       "event_id": retest["event_id"]}}
+
+
+def delivered_item(p: Placement, ctx: Context) -> dict[str, Any] | None:
+    """What a code that matches no line of this order names in today's other orders (a
+    wrong item is recorded as what was delivered, not only as a code)."""
+    for order in ctx.orders.values():
+        ln = (order.by_gtin.get(gtin14(p.gtin)) if p.gtin else None) \
+            or (order.by_item_code.get(p.item_code) if p.item_code else None)
+        if ln is not None:
+            i = ln.item
+            return {"code": i.code, "name": i.name, "category": i.category, "spec": i.spec,
+                    "gtin": i.gtin, "order_id": order.order_id}
+    return None
+
+
+def _rapid_json(t: RapidTest) -> dict[str, Any]:
+    return {"inhibition_pct": None if t.inhibition_pct is None else str(t.inhibition_pct),
+            "passed": t.passed, "sample": t.sample, "operator": t.operator, "source": t.source}
 
 
 def retest_alerts(body: dict[str, Any], outcome: str,

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from edge.matching.inspection import SENSORY_ITEMS
 from edge.matching.types import Order
 from edge.workflow.confirm import confirm, decision_ref, needs_temperature, needs_weight
 from edge.workflow.model import (
@@ -23,6 +24,7 @@ from edge.workflow.model import (
     Confirm,
     Context,
     Delivery,
+    Dispose,
     IdleCheck,
     Input,
     MarkPartial,
@@ -37,6 +39,8 @@ from edge.workflow.model import (
     ScanTrace,
     SelectLine,
     SetPieces,
+    SetRapidTest,
+    SetSensory,
     SetTemperature,
     SignIn,
     SignOut,
@@ -58,6 +62,7 @@ from edge.workflow.placement import (
     physical,
     scanned,
 )
+from edge.workflow.rejections import apply_rejection_event, close, dispose
 
 __all__ = ["apply_event", "needs_temperature", "needs_weight", "replay", "step"]
 
@@ -111,6 +116,9 @@ def apply_event(state: State, event: dict[str, Any]) -> State:
         return apply_placement_event(state, t, b)
     if t in ("inspector.signed_in", "inspector.signed_out"):
         return apply_people_event(state, t, b)
+    if t == "rejection.disposed" and state.delivery is not None \
+            and b["delivery_id"] == state.delivery.delivery_id:
+        return replace(state, delivery=apply_rejection_event(state.delivery, event))
     if t == "delivery.closed" and state.delivery is not None \
             and b["delivery_id"] == state.delivery.delivery_id:
         # Facts given for the item at the scale belong to the closed delivery: dropped.
@@ -147,6 +155,8 @@ def _apply_line(state: State, event: dict[str, Any]) -> State:
             "reasons": list(b.get("reasons", [])),
             "temperature_c": b.get("temperature_c")})
     delivery = replace(state.delivery, progress={**state.delivery.progress, line_id: p})
+    if t == "line.rejected":
+        delivery = apply_rejection_event(delivery, event)
     last = {"seq": event["seq"], "outcome": t.split(".")[1], "line_id": line_id,
             "item": (b.get("item") or {}).get("name") or (b.get("scanned") or {}).get("gtin")
             or (b.get("scanned") or {}).get("item_code"), "reasons": b.get("reasons", []),
@@ -197,7 +207,7 @@ def _step(state: State, inp: Input, ctx: Context) -> Result:
         case OpenDelivery():
             return _open(state, inp, ctx)
         case SelectLine() | ScanItem() | ScanTrace() | SetTemperature() | SetPieces() \
-                | MarkPartial():
+                | MarkPartial() | SetSensory() | SetRapidTest():
             return _item_input(state, inp, ctx)
         case Reading(weight=w):
             return on_reading(state, w, ctx)
@@ -216,7 +226,9 @@ def _step(state: State, inp: Input, ctx: Context) -> Result:
             return Result(replace(state, pending=None),
                           refused=Refusal("COMMIT_FAILED", f"保存失败，未验收：{reason}"))
         case CloseDelivery():
-            return _close(state, ctx)
+            return close(state, _order(state, ctx))
+        case Dispose():
+            return dispose(state, inp)
     raise TypeError(f"unknown input {inp!r}")
 
 
@@ -252,6 +264,14 @@ def _item_input(state: State, inp: Input, ctx: Context) -> Result:
             p = replace(p, pieces=n)
         case MarkPartial(partial=flag):
             p = replace(p, partial=flag)
+        case SetSensory(found=found):
+            unknown = [k for k, _ in found if k not in SENSORY_ITEMS]
+            if unknown:
+                return _refuse(state, "BAD_SENSORY", f"未知的感官检查项：{'、'.join(unknown)}")
+            answers = {**dict(p.sensory), **{k: not bad for k, bad in found}}
+            p = replace(p, sensory=tuple(answers.items()))
+        case SetRapidTest(test=t):
+            p = replace(p, rapid_test=t)
     return Result(replace(s, placement=p))
 
 
@@ -269,22 +289,3 @@ def _open(state: State, inp: OpenDelivery, ctx: Context) -> Result:
             "note": inp.note, "inspectors": list(state.inspectors),
             "inspector_names": inspector_names(state, state.inspectors)}
     return Result(state, (Append((("delivery.opened", body),)),))
-
-
-def _close(state: State, ctx: Context) -> Result:
-    order, d = _order(state, ctx), state.delivery
-    if order is None or d is None:
-        return _refuse(state, "NO_DELIVERY", "没有打开的送货单")
-    if state.pending is not None:
-        return _refuse(state, "BUSY", "正在保存，请稍候")
-    accepted = [ln.line_id for ln in order.lines if d.progress.get(ln.line_id, Progress()).accepted]
-    rejected = [ln.line_id for ln in order.lines
-                if d.progress.get(ln.line_id, Progress()).rejected
-                and not d.progress.get(ln.line_id, Progress()).accepted]
-    missing = [{"line_id": ln.line_id, "item": ln.item.name,
-                "ordered": {"value": str(ln.qty_value), "unit": ln.qty_unit}}
-               for ln in order.lines if ln.line_id not in accepted]
-    body = {"delivery_id": d.delivery_id, "order_id": order.order_id,
-            "lines_accepted": accepted, "lines_rejected": rejected,
-            "lines_not_delivered": missing}
-    return Result(state, (Append((("delivery.closed", body),)),))

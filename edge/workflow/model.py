@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from edge.matching.types import Decision, Order, Policy
+from edge.matching.types import Decision, Order, Policy, RapidTest
 from edge.roster.model import Roster
 
 # -- what the station knows ----------------------------------------------------------------
@@ -78,6 +78,9 @@ class Delivery:
     note_id: str | None = None
     note_lines: dict[str, NoteLine] = field(default_factory=dict)
     progress: dict[str, Progress] = field(default_factory=dict)
+    # seq of each line.rejected in this delivery -> {event_id, line_id, item, reasons,
+    # disposition, acknowledged_by}: a delivery closes only when every one is disposed of.
+    rejections: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ class Placement:
     temperature_source: str | None = None  # "probe" | "typed"
     partial: bool = False
     trace: tuple[dict[str, str], ...] = ()  # traceability codes scanned with it (scheme, code, url)
+    sensory: tuple[tuple[str, bool], ...] = ()  # checklist answers: item -> fine (True)
+    rapid_test: RapidTest | None = None
     loaded: bool = False  # a stable load above empty is on the pan (reset by a tare)
     loaded_mono: float | None = None  # receive time of the reading that showed the load
     started: bool = False  # ``placement.started`` is journaled: a load was seen
@@ -218,6 +223,18 @@ class ScanTrace:
 
 
 @dataclass(frozen=True)
+class SetSensory:
+    """Answers of the sensory checklist: item key -> True when a problem was found."""
+
+    found: tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True)
+class SetRapidTest:
+    test: RapidTest
+
+
+@dataclass(frozen=True)
 class SetPieces:
     pieces: int
 
@@ -255,9 +272,22 @@ class CloseDelivery:
     pass
 
 
+@dataclass(frozen=True)
+class Dispose:
+    """What happened to rejected goods, acknowledged by the driver.
+
+    ``acknowledged_by``: {"method": "badge", "badge": ...} or {"method": "signature",
+    "signature_sha256": ..., "signature_file": ...} (the drawn signature, stored by hash).
+    """
+
+    rejected_seq: int
+    disposition: str  # "returned" | "destroyed" | "replaced"
+    acknowledged_by: dict[str, Any]
+
+
 Input = (SignIn | SignOut | IdleCheck | OpenDelivery | SelectLine | ScanItem | ScanTrace | Reading
-         | SetTemperature | SetPieces | MarkPartial | Tare | Confirm | Committed | CommitFailed
-         | CloseDelivery)
+         | SetTemperature | SetSensory | SetRapidTest | SetPieces | MarkPartial | Tare | Confirm
+         | Committed | CommitFailed | CloseDelivery | Dispose)
 
 # -- effects ---------------------------------------------------------------------------------
 

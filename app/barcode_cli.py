@@ -1,6 +1,6 @@
 """``acceptance-station barcode ...``: decode images, parse code text, watch a source.
 
-    barcode decode [--backend zxing|pyzbar] IMAGE...   one JSON line per image
+    barcode decode [--backend zxing|pyzbar] IMAGE...   one JSON line per image, with ms and pass
     barcode parse TEXT                                 the parsed result as JSON, or exit 2
     barcode watch [--seconds N]                        live scans from the configured source
 
@@ -26,7 +26,8 @@ def register(sub: Any) -> None:
 
     d = bsub.add_parser("decode", help="decode images; one JSON line per image")
     d.add_argument("--backend", choices=("zxing", "pyzbar"), default=None,
-                   help="decoder library (default: decoder.backend from config, zxing)")
+                   help="decoder library (default: decoder.backend from config, zxing; "
+                        "zxing runs the ensemble unless decoder.ensemble = false)")
     d.add_argument("--config", type=Path, default=None, help="station config file")
     d.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     d.set_defaults(handler=_decode)
@@ -70,7 +71,7 @@ def _parsed(text: str, codes: Any) -> dict[str, Any]:
 def _decode(args: argparse.Namespace) -> int:
     import cv2
 
-    from edge.vision.decode import FrameDecoder
+    from edge.vision.frame_decoder import FrameDecoder
 
     _, dec_cfg, codes = _sections(args.config)
     decoder = FrameDecoder(dec_cfg, args.backend, strategy="fallback")  # still images
@@ -82,10 +83,12 @@ def _decode(args: argparse.Namespace) -> int:
             line["error"] = "cannot read image"
             status = 2
         else:
-            for found in decoder(image):
-                line["results"].append(
-                    {"format": found.format, "text": found.text, **_parsed(found.text, codes)}
-                )
+            t0 = time.perf_counter()
+            found_all = decoder(image)
+            line["ms"] = round((time.perf_counter() - t0) * 1000, 2)
+            for found in found_all:
+                line["results"].append({"format": found.format, "text": found.text,
+                                        "pass": found.via, **_parsed(found.text, codes)})
         print(json.dumps(line, ensure_ascii=False), flush=True)
     return status
 
@@ -104,7 +107,7 @@ def _parse(args: argparse.Namespace) -> int:
 
 def _watch(args: argparse.Namespace) -> int:
     from edge.vision.camera import Camera
-    from edge.vision.decode import FrameDecoder
+    from edge.vision.frame_decoder import FrameDecoder
     from edge.vision.sources import SourceError, make_source
     from edge.vision.worker import DecodeWorker
     from firmware_bridge.scan import RepeatFilter, ScanEvent

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
@@ -52,6 +52,13 @@ class StationSection(Section):
         default=Path("/etc/acceptance-station/station.key"),
         description="Ed25519 private key (PEM, mode 0600) that signs every journal event.",
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if not known_time_zone(value):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)")
+        return value
 
     @property
     def db_path(self) -> Path:
@@ -245,3 +252,12 @@ def policy_from_config(cfg: StationConfig, today: date | None = None) -> Policy:
                   rapid_test_categories=tuple(m.rapid_test_categories),
                   rapid_test_max_inhibition_pct=Decimal(m.rapid_test_max_inhibition_pct),
                   tz=ZoneInfo(cfg.station.timezone), today=today)
+
+
+def known_time_zone(name: str) -> bool:
+    """True when ``name`` is an IANA time zone this machine knows (tzdata)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # not a key, or a tzdata folder
+        return False
+    return True

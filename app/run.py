@@ -16,6 +16,7 @@ from core.errors import UsageError
 from core.sdnotify import notify
 
 logger = logging.getLogger("app.run")
+STOP_GRACE_S = 2  # longest wait for a slow response when stopping (systemd allows more)
 
 
 def register(sub: Any) -> None:
@@ -36,6 +37,23 @@ def start_hall_server(hall: Any, host: str, port: int) -> Any:
     threading.Thread(target=srv.run, name="hall-web", daemon=True).start()
     log.kv(logger, logging.INFO, "hall page", url=f"http://{host}:{port}/hall")
     return srv
+
+
+def stopping_server(config: Any, on_stop: Any) -> Any:
+    """A uvicorn server that calls ``on_stop`` when SIGTERM/SIGINT asks it to stop.
+
+    uvicorn stops by waiting for open responses to end, and the kiosk's event stream
+    never ends on its own: ``on_stop`` ends the streams so the stop takes well under a
+    second, and ``timeout_graceful_shutdown`` bounds any other slow response.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            on_stop()
+            super().handle_exit(sig, frame)
+
+    return Server(config)
 
 
 def serve(station: Any, host: str, port: int) -> None:
@@ -74,7 +92,8 @@ def serve(station: Any, host: str, port: int) -> None:
     # handlers that second delivery is a no-op, so the station's stop steps still run.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+    stopping_server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                   timeout_graceful_shutdown=STOP_GRACE_S), station.hub.close).run()
     notify("STOPPING=1")
     wd.stop()
 
@@ -83,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from app.config import ConfigError, load_config
     from app.station import Station
     from contract.keys import KeyError_
+    from edge.journal import JournalError
 
     try:
         cfg = load_config(args.config)
@@ -90,11 +110,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     log.setup(cfg.log.level)
     station = Station(cfg)
-    try:
+    try:  # nothing is journaled unless every start step succeeds (Station.start)
         station.start()
-    except KeyError_ as exc:
+    except (KeyError_, JournalError) as exc:
         station.stop()
         raise UsageError(str(exc)) from exc
+    except BaseException:
+        station.stop()
+        raise
     try:
         serve(station, cfg.web.host, cfg.web.port)
     finally:

@@ -127,10 +127,12 @@ class Station:
 
     # -- steps -------------------------------------------------------------------------------
     def start(self) -> None:
+        """Run the start steps. ``station.started`` is signed only after every step that can
+        fail, so a station that cannot start (restarted again and again) journals nothing."""
         for name, step in (("journal", self._start_journal), ("workflow", self._start_workflow),
                            ("video", self._start_video), ("scale", self._start_scale),
                            ("thermometer", self._start_thermometer), ("vision", self._start_vision),
-                           ("housekeeping", self._start_housekeeping)):
+                           ("announce", self._announce), ("housekeeping", self._start_housekeeping)):
             log.kv(logger, logging.INFO, "starting", step=name)
             step()
 
@@ -143,6 +145,7 @@ class Station:
                 log.kv(logger, logging.ERROR, "stop failed", step=name, error=repr(exc))
         for t in self._threads:
             t.join(timeout=3)
+        log.kv(logger, logging.INFO, "stopped", steps=len(self._stops))
         self._stops.clear()
 
     def _thread(self, name: str, target: Callable[[], None]) -> None:
@@ -153,8 +156,9 @@ class Station:
     def _start_journal(self) -> None:
         c = self.cfg.station
         j = Journal(c.db_path, load_key(c.key_path), c.station_id)
+        self._stops.append(("journal", j.close))
         # Every table the station writes is migrated here, once, before any thread starts:
-        # the threads share this connection and only the journal lock orders their writes.
+        # Each thread uses a connection of its own; the journal lock orders their writes.
         # The uplink's tables are the uplink's: the station only reads them (sync.state).
         from edge.roster import store as roster_store
 
@@ -162,10 +166,13 @@ class Station:
         roster_store.ensure_tables(j.db)
         device_status.ensure_tables(j.db)
         self.journal = j
+        self.orders = OrdersCache(j, ZoneInfo(c.timezone))
+
+    def _announce(self) -> None:
+        assert self.journal is not None
+        j = self.journal
         j.append("station.started", {"version": __version__, "config_digest": config_digest(self.cfg),
                                      "public_key": public_hex(j.key)})
-        self.orders = OrdersCache(j, ZoneInfo(c.timezone))
-        self._stops.append(("journal", j.close))
 
     def _start_workflow(self) -> None:
         from app.config import policy_from_config
@@ -178,7 +185,7 @@ class Station:
         self.workflow = Workflow(self.journal, self.orders, policy_from_config(self.cfg),
                                  on_effect=self._effect, clip_id=self._clip_id,
                                  scale=self.scale_feed, max_weight_age_s=r.max_weight_age_s,
-                                 scan_hold_s=r.scan_hold_s, roster=RosterCache(self.journal.db),
+                                 scan_hold_s=r.scan_hold_s, roster=RosterCache(self.journal),
                                  people=PeoplePolicy(r.pin_attempts, r.lockout_s,
                                                      r.idle_signout_s))
 
@@ -315,7 +322,7 @@ class Station:
 
     def _start_vision(self) -> None:
         from edge.vision.camera import Camera
-        from edge.vision.decode import FrameDecoder
+        from edge.vision.frame_decoder import FrameDecoder
         from edge.vision.sources import SourceError, make_source
         from edge.vision.worker import DecodeWorker
         from firmware_bridge.scan import ScanHub

@@ -47,8 +47,8 @@ from tests.sync_harness import (  # noqa: E402
     make_station,
     seal_backlog,
     station_config,
-    wait_until,
 )
+from tests.waiting import wait_until  # noqa: E402
 
 
 def raw_paho(broker: Broker, texts: list[str], pki: Path | None, *, sequential: bool) -> float:

@@ -28,7 +28,7 @@ from edge.video.caption import burn, caption_lines
 from edge.video.config import CJK_FONT
 from edge.video.encoder import ClipWriter
 from edge.vision.config import DecoderSection
-from edge.vision.decode import FrameDecoder
+from edge.vision.frame_decoder import FrameDecoder
 from edge.vision.sources import SyntheticSource
 
 FPS = 15

@@ -19,6 +19,7 @@ from typing import Any
 
 from contract.chain import GENESIS_HASH
 from core.clock import now_rfc3339
+from core.db import BUSY_TIMEOUT_S, use_wal
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS central_events (
@@ -83,10 +84,11 @@ class Store:
         elif dsn.startswith("sqlite:///"):
             path = dsn[len("sqlite://"):]
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S,
+                                        check_same_thread=False)
+            self.conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            use_wal(self.conn)  # several workers may open a fresh file at once
             self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.execute("PRAGMA busy_timeout=30000")
         else:
             raise ValueError(f"unsupported store DSN {dsn!r} (sqlite:/// or postgresql://)")
         with self.transaction():  # concurrent first starts must not race on CREATE TABLE

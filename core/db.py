@@ -8,25 +8,76 @@ has its own list of migrations, applied at start, recorded by name.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 Migration = tuple[str, str]  # (unique name, SQL script)
+BUSY_TIMEOUT_S = 30.0
+
+
+class Connection(sqlite3.Connection):
+    """A plain sqlite3 connection that can be weakly referenced (the journal tracks each
+    thread's connection in a WeakSet so a finished thread's connection can close)."""
 
 
 def connect(path: Path | str, *, synchronous: str = "FULL") -> sqlite3.Connection:
     """Open (creating) the DB in autocommit mode so transactions are explicit."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                           timeout=BUSY_TIMEOUT_S, factory=Connection)
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    use_wal(conn)
     conn.execute(f"PRAGMA synchronous={synchronous}")
-    conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA foreign_keys=ON")
     # A REPLACE that deletes a row fires DELETE triggers only with recursive triggers on:
     # without it, INSERT OR REPLACE would go around the journal's append-only triggers.
     conn.execute("PRAGMA recursive_triggers=ON")
     return conn
+
+
+def use_wal(conn: sqlite3.Connection, timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    """Switch the database to WAL, waiting out other processes opening it at the same time.
+
+    Switching needs an exclusive lock on a file this connection already reads, and
+    SQLite answers that lock upgrade with SQLITE_BUSY at once, without the busy
+    handler; so several processes opening a fresh file together would fail at random.
+    Retried here until the busy timeout; a file already in WAL answers at once.
+    """
+    deadline = time.monotonic() + timeout_s
+    pause = 0.001
+    while True:
+        try:
+            mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    if mode not in ("wal", "memory"):
+        raise sqlite3.OperationalError(f"cannot use WAL for this database (journal mode {mode})")
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction on an autocommit connection: commit on success, else roll back.
+
+    ``BEGIN IMMEDIATE`` takes the write lock first, waiting out the busy timeout; a
+    deferred transaction that reads and then writes would have to upgrade its lock,
+    which SQLite refuses at once ("database is locked") when another process wrote.
+    The connection must not be shared with a thread that reads through it meanwhile.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:  # SQLite may have rolled back already: keep the first error
+            conn.execute("ROLLBACK")
+        raise
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> list[str]:
@@ -40,18 +91,12 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> list[s
     for name, sql in migrations:
         if name in done:
             continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(conn):
             if conn.execute("SELECT 1 FROM schema_migrations WHERE name=?", (name,)).fetchone():
-                conn.execute("ROLLBACK")
-                continue
+                continue  # another process applied it meanwhile
             for stmt in _statements(sql):
                 conn.execute(stmt)
             conn.execute("INSERT INTO schema_migrations(name) VALUES (?)", (name,))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         applied.append(name)
     return applied
 

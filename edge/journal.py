@@ -13,6 +13,7 @@ import json
 import sqlite3
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,7 +95,15 @@ class Tx:
 
 
 class Journal:
-    """The append-only event log of one station."""
+    """The append-only event log of one station.
+
+    ``db`` is a connection of the calling thread's own. The station's threads (web
+    handlers, event stream, housekeeping, devices) all read the journal's database;
+    had they shared one connection, a read in progress on one thread would hold a
+    read transaction under another thread's ``BEGIN IMMEDIATE``, turning it into a
+    lock upgrade that SQLite refuses at once with "database is locked" (no busy
+    wait) whenever the uplink has written meanwhile.
+    """
 
     def __init__(
         self,
@@ -104,9 +113,16 @@ class Journal:
         *,
         clock: Clock | None = None,
         synchronous: str = "FULL",
-        db: sqlite3.Connection | None = None,
     ) -> None:
-        self.db = db or dbmod.connect(db_path, synchronous=synchronous)
+        self._path = db_path
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._opened: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
+        self._opened_lock = threading.Lock()
+        self._closed = False
+        # A memory database exists only in its one connection: shared (tests only).
+        self._shared = dbmod.connect(db_path, synchronous=synchronous) \
+            if str(db_path) == ":memory:" else None
         dbmod.migrate(self.db, MIGRATIONS)
         self.key = key
         self.station_id = station_id
@@ -114,6 +130,21 @@ class Journal:
         self.boot_id = self.clock.boot_id()
         self._lock = threading.Lock()
         self._bind_identity()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection to the journal's database (opened on first use)."""
+        if self._shared is not None:
+            return self._shared
+        mine: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if mine is None:
+            if self._closed:
+                raise JournalError("the journal is closed")
+            mine = dbmod.connect(self._path, synchronous=self._synchronous)
+            self._local.db = mine
+            with self._opened_lock:
+                self._opened.add(mine)
+        return mine
 
     def _bind_identity(self) -> None:
         """Record station id and public key once; refuse to sign with another key."""
@@ -131,15 +162,8 @@ class Journal:
 
     @contextmanager
     def transaction_raw(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self.db
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._lock, dbmod.write_transaction(self.db) as conn:
+            yield conn
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -156,7 +180,12 @@ class Journal:
         return int(row[0] or 0)
 
     def close(self) -> None:
-        self.db.close()
+        """Close every thread's connection (a thread's connection also closes when it ends)."""
+        self._closed = True
+        with self._opened_lock:
+            opened = [*self._opened, *([self._shared] if self._shared is not None else [])]
+        for db in opened:
+            db.close()
 
 
 def read_events(

@@ -10,4 +10,6 @@ if command -v pg_isready >/dev/null 2>&1; then
 fi
 .venv/bin/ruff check .
 .venv/bin/mypy
-exec .venv/bin/pytest "$@"
+# Most tests wait on processes, brokers, browsers and serial ptys rather than compute, so
+# four workers keep two cores busy; PYTEST_WORKERS=0 runs them in one process.
+exec .venv/bin/pytest -n "${PYTEST_WORKERS:-4}" "$@"

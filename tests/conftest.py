@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import sys
 from collections.abc import Iterator
@@ -39,3 +40,14 @@ def notify_socket(tmp_path: Path) -> Iterator[tuple[socket.socket, dict[str, str
     s.settimeout(30)
     yield s, {"NOTIFY_SOCKET": path}
     s.close()
+
+
+@pytest.fixture
+def fault_rng() -> random.Random:
+    """The random source of a fault test: seeded, the seed printed (shown when the test fails).
+
+    ``FAULT_SEED=N`` replays a run; otherwise each run draws a new seed.
+    """
+    seed = int(os.environ.get("FAULT_SEED") or random.SystemRandom().randrange(2**32))
+    print(f"FAULT_SEED={seed}")
+    return random.Random(seed)

@@ -12,8 +12,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,18 +22,12 @@ import requests
 from testbed.demo_data import PINS, demo_orders, demo_roster
 from tests.conftest import CLI, ROOT
 from tests.test_web_api import _free_port
+from tests.waiting import wait_until
 
 STATION_ID = "evidence-station-01"
 
 
-def wait_for(pred: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.03)
-    raise AssertionError(f"timed out waiting for {what}")
+wait_for = wait_until  # the suite's one wait helper (tests/waiting.py)
 
 
 class SimProcess:

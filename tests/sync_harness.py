@@ -12,9 +12,8 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +27,6 @@ __all__ = ["Broker", "free_port"]  # re-exported for the sync tests
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BASE = os.environ.get("ACCEPTANCE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def wait_until(pred: Callable[[], bool], timeout: float, what: str, step: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def broker_toml(broker: Broker, client: str | None) -> str:

@@ -110,3 +110,15 @@ def test_contract_test_vector_holds() -> None:
     assert canonical_json(event) == canonical, "the block is not in canonical form"
     assert event_hash(event) == digest[1]
     assert base64.b64encode(key.sign(bytes.fromhex(digest[1]))).decode() == sig[1]
+
+
+def test_every_source_path_the_docs_name_exists() -> None:
+    """Docs that name a module or file by path stay true when code moves."""
+    pattern = re.compile(r"\b(?:edge|sync|firmware_bridge|core|contract|central|app|testbed)"
+                         r"/[A-Za-z0-9_/.-]+\.(?:py|json|html|js|css)\b")
+    missing = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for m in pattern.finditer(doc.read_text(encoding="utf-8")):
+            if not (ROOT / m.group()).exists():
+                missing.append(f"{doc.name}: {m.group()}")
+    assert missing == []

@@ -19,6 +19,7 @@ from edge.orders.fetch import refresh
 from edge.orders.model import OrdersRefused, validate_orders
 from testbed.demo_data import demo_orders
 from tests.cli_inproc import run_cli
+from tests.factories import write_station_config
 
 STATION = "test-station-01"
 DAY = "2026-11-29"
@@ -144,9 +145,7 @@ def test_bad_documents_named(mutate: Any, where: str) -> None:
 
 
 def test_import_cli(tmp_path: Path) -> None:
-    cfg = tmp_path / "station.toml"
-    cfg.write_text(f'[station]\nstation_id = "{STATION}"\nschool_id = "test-school"\n'
-                   f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n')
+    cfg = write_station_config(tmp_path, STATION)
     run_cli("keys", "init", "--config", str(cfg)).check_returncode()
     good = tmp_path / "orders.json"
     good.write_text(json.dumps(demo_orders(STATION, DAY), ensure_ascii=False))

@@ -67,7 +67,8 @@ def _station_venv_is_the_lock(python: Path) -> None:
     assert "psycopg" not in installed and "psycopg-binary" not in installed
     code = ("import importlib, pathlib, sys\n"
             "names = []\n"
-            "for top in ('edge', 'firmware_bridge', 'sync'):\n"
+            "for top in ('core', 'contract', 'firmware_bridge', 'edge', 'sync', 'central',\n"
+            "            'app', 'testbed'):\n"
             "    base = pathlib.Path(importlib.import_module(top).__file__).parent.parent\n"
             "    for f in sorted((base / top).rglob('*.py')):\n"
             "        names.append('.'.join(f.relative_to(base).with_suffix('').parts)"

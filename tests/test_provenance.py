@@ -89,10 +89,10 @@ def test_first_decision_of_a_line_raises_nothing(journal: Journal) -> None:
 
 
 def test_trace_url_never_identifies_the_line(journal: Journal) -> None:
-    """A supplier's trace URL read with a tapped line: kept as a trace code, no ITEM_MISMATCH."""
+    """A 浙食链 trace URL read with a tapped line: kept as a trace code, no ITEM_MISMATCH."""
     client, wf = _door(journal, VEG)
     client.post("/api/placement/line", json={"line_id": "1"})
-    url = "https://trace.example-supplier.cn/q?batch=QC20261128"
+    url = "https://zsl.zjamr.zj.gov.cn/trace?code=330106202611280012"  # a 浙食链 QR
     inp = input_for(parse_code(url), wf.state)
     assert inp is not None and wf.handle(inp).refused is None
     wf.handle(Reading(Weight(net_g=15200, stable=True)))
@@ -101,4 +101,5 @@ def test_trace_url_never_identifies_the_line(journal: Journal) -> None:
     assert r.json()["decision"]["outcome"] == "accepted", r.json()["decision"]
     body = list(read_events(journal.db, types=LINES))[-1]["body"]
     assert body["scanned"] == {"item_code": None, "gtin": None}
-    assert body["trace_codes"] == [{"scheme": "url", "code": url, "url": url}]
+    assert body["trace_codes"] == [{"scheme": "zheshilian", "code": "330106202611280012",
+                                    "url": url}]

@@ -24,7 +24,7 @@ from firmware_bridge.scanners.keymap import (
 )
 from firmware_bridge.scanners.serial_lines import LineSplitter
 from firmware_bridge.scanners.serial_scanner import SerialScanner
-from tests.vision_helpers import wait_for
+from tests.waiting import wait_until
 
 # evdev codes typed by hand from linux/input-event-codes.h
 K1, K2, K9, K0, KA, KS, KT, KF, KMINUS = 2, 3, 10, 11, 30, 31, 20, 33, 12
@@ -132,11 +132,11 @@ def test_serial_scanner_over_pty() -> None:
     scanner = SerialScanner(port, on_scan, reopen_min_s=0.05)
     scanner.start()
     try:
-        assert wait_for(lambda: scanner.state == "running")
+        wait_until(lambda: scanner.state == "running")
         os.write(master, b"]C10109521234543213")
         time.sleep(0.05)
         os.write(master, b"3103001250\rSTAFF-A1234\r")
-        assert wait_for(lambda: len(got) == 2)
+        wait_until(lambda: len(got) == 2)
     finally:
         scanner.stop()
         os.close(master)
@@ -152,7 +152,7 @@ def test_serial_scanner_missing_port_is_lost_not_crash() -> None:
                             on_state=lambda s, d: states.append(s), reopen_min_s=0.05)
     scanner.start()
     try:
-        assert wait_for(lambda: scanner.state == "lost")
+        wait_until(lambda: scanner.state == "lost")
         assert "does-not-exist" in scanner.detail
     finally:
         scanner.stop()
@@ -178,9 +178,9 @@ def test_scanners_from_config_serial_over_pty() -> None:
     for r in readers:
         r.start()
     try:
-        assert wait_for(lambda: readers[0].state == "running" and readers[1].state == "lost")
+        wait_until(lambda: readers[0].state == "running" and readers[1].state == "lost")
         os.write(master, b"6901234567892\r\n")
-        assert wait_for(lambda: len(got) == 1)
+        wait_until(lambda: len(got) == 1)
     finally:
         for r in readers:
             r.stop()

@@ -68,12 +68,10 @@ def test_station_watchdog_stops_when_its_loop_freezes(tmp_path: Path) -> None:
     from app.config import load_config
     from app.station import Station
     from tests.conftest import CLI
+    from tests.factories import write_station_config
 
-    cfg = tmp_path / "station.toml"
-    cfg.write_text(f'[station]\nstation_id = "wd-station-01"\nschool_id = "test-school"\n'
-                   f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n'
-                   '[scale]\nsimulate = true\n[camera]\nsource = "synthetic"\nwidth = 320\n'
-                   'height = 240\nfps = 5\n')
+    cfg = write_station_config(tmp_path, "wd-station-01", scale={"simulate": True},
+                               camera={"source": "synthetic", "width": 320, "height": 240, "fps": 5})
     subprocess.run([*CLI, "keys", "init", "--config", str(cfg)], check=True, capture_output=True)
     sent: list[str] = []
     station = Station(load_config(cfg), sim_dir=tmp_path)

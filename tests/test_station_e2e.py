@@ -24,10 +24,13 @@ from edge.web.app import create_app
 from firmware_bridge.scenario import placement
 from testbed.demo_data import PINS, demo_orders, demo_roster
 from tests.conftest import CLI
-from tests.station_process import wait_for as _wait
 from tests.test_web_api import _free_port
+from tests.waiting import wait_until
 
 STATION_ID = "e2e-station-01"
+
+
+_wait = wait_until
 
 
 @pytest.fixture
@@ -134,7 +137,7 @@ def test_weigh_scan_and_decide_through_devices(running: tuple[Station, str]) -> 
 
 
 def test_trace_qr_under_the_camera_is_kept_apart(running: tuple[Station, str]) -> None:
-    """A supplier's trace QR (a URL) under the camera with a tapped line: accepted, and the
+    """A 浙食链 trace QR (a URL) under the camera with a tapped line: accepted, and the
     code is on the record as a trace code, not as the item's identification."""
     station, url = running
     _wait(lambda: _state(url)["devices"].get("camera", {}).get("ok"), what="camera running")
@@ -144,7 +147,7 @@ def test_trace_qr_under_the_camera_is_kept_apart(running: tuple[Station, str]) -
     veg = next(o["order_id"] for o in _state(url)["orders"] if o["order_id"].endswith("0012"))
     s.post(url + "/api/deliveries", json={"order_id": veg}).raise_for_status()
     s.post(url + "/api/placement/line", json={"line_id": "1"}).raise_for_status()
-    trace = "https://trace.example-supplier.cn/q?batch=QC20261128"
+    trace = "https://zsl.zjamr.zj.gov.cn/trace?code=330106202611280012"  # a 浙食链 QR
     station.camera_source.show([trace], "qr-code")
     _wait(lambda: _state(url)["placement"]["trace_codes"], what="trace code read")
     station.scale.simulator.play(placement(15200, settle_ms=200))
@@ -153,7 +156,8 @@ def test_trace_qr_under_the_camera_is_kept_apart(running: tuple[Station, str]) -
     r = s.post(url + "/api/confirm", json={"placement_id": st["placement"]["placement_id"]})
     assert r.json()["decision"]["outcome"] == "accepted", r.json()["decision"]
     ev = list(read_events(station.journal.db, types=("line.accepted",)))[-1]  # type: ignore[union-attr]
-    assert ev["body"]["trace_codes"] == [{"scheme": "url", "code": trace, "url": trace}]
+    assert ev["body"]["trace_codes"] == [{"scheme": "zheshilian", "code": "330106202611280012",
+                                          "url": trace}]
     assert ev["body"]["scanned"] == {"item_code": None, "gtin": None}
 
 

@@ -44,8 +44,8 @@ from tests.sync_harness import (
     make_station,
     pg_schema,
     station_config,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 
 @pytest.fixture

@@ -35,8 +35,8 @@ from tests.sync_harness import (
     free_port,
     make_station,
     station_config,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -60,7 +60,8 @@ def _writer(journal: Journal, total: int, seconds: float) -> threading.Thread:
 
 
 @pytest.mark.slow
-def test_broker_killed_and_restarted_five_times(tmp_path: Path, broker: Broker) -> None:
+def test_broker_killed_and_restarted_five_times(tmp_path: Path, broker: Broker,
+                                                 fault_rng: random.Random) -> None:
     keys = tmp_path / "keys"
     j = make_station(tmp_path, "st-aaa", keys)
     dsn = f"sqlite:///{tmp_path / 'central.db'}"
@@ -69,9 +70,9 @@ def test_broker_killed_and_restarted_five_times(tmp_path: Path, broker: Broker) 
     writer = _writer(j, 5000, 6.0)
     try:
         for _ in range(5):
-            time.sleep(random.uniform(0.4, 1.0))
+            time.sleep(fault_rng.uniform(0.4, 1.0))
             broker.kill()
-            time.sleep(random.uniform(0.1, 0.5))
+            time.sleep(fault_rng.uniform(0.1, 0.5))
             broker.start()
         writer.join(30)
         wait_until(lambda: up.target.cursor == 5000, 60, "cursor to reach 5000")
@@ -85,7 +86,8 @@ def test_broker_killed_and_restarted_five_times(tmp_path: Path, broker: Broker) 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("victim", ["uplink", "central"])
-def test_sigkill_at_twenty_random_moments(tmp_path: Path, broker: Broker, victim: str) -> None:
+def test_sigkill_at_twenty_random_moments(tmp_path: Path, broker: Broker, victim: str,
+                                          fault_rng: random.Random) -> None:
     keys = tmp_path / "keys"
     j = make_station(tmp_path, "st-aaa", keys)
     dsn = f"sqlite:///{tmp_path / 'central.db'}"
@@ -101,7 +103,7 @@ def test_sigkill_at_twenty_random_moments(tmp_path: Path, broker: Broker, victim
         threads.append(InThread(build_uplink(load_config(scfg_path))))
         procs += [cli("central", "--config", str(ccfg_path), "--worker", str(i), log=log) for i in (0, 1)]
     writer = _writer(j, 5000, 12.0)
-    rng = random.Random()
+    rng = fault_rng
     try:
         for _ in range(20):
             time.sleep(rng.uniform(0.2, 0.9))

@@ -11,14 +11,16 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.config import StationConfig, parse_config
+from app.config import StationConfig
 from app.orders_sync import OrdersFetcher, fetch_once, local_days
 from central.api import serve_in_thread
 from central.config import HttpSection
 from edge.journal import Journal, read_events
 from edge.orders import store
 from testbed.demo_data import demo_orders
-from tests.sync_harness import free_port, wait_until
+from tests.factories import station_config
+from tests.sync_harness import free_port
+from tests.waiting import wait_until
 
 SID = "st-orders-01"
 DAY = "2026-11-29"
@@ -39,17 +41,10 @@ def put_doc(folder: Path, day: str, doc: dict[str, object]) -> None:
 
 
 def station_cfg(tmp_path: Path, api_url: str) -> StationConfig:
-    return parse_config(f"""
-[station]
-station_id = "{SID}"
-school_id = "sch-001"
-data_dir = "{tmp_path / 'st'}"
-[orders]
-api_url = "{api_url}"
-timeout_s = 2.0
-retries = 0
-refresh_minutes = 60
-""")
+    return station_config(tmp_path / "st", SID, station={"school_id": "sch-001",
+                                                        "data_dir": str(tmp_path / "st")},
+                          orders={"api_url": api_url, "timeout_s": 2.0, "retries": 0,
+                                  "refresh_minutes": 60})
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from contract import protocol
 from edge.journal import Journal
 from sync import state
 from sync.uplink import InFlight, Uplink
-from tests.sync_harness import Broker, InThread, append_events, make_station, station_config, wait_until
+from tests.sync_harness import Broker, InThread, append_events, make_station, station_config
+from tests.waiting import wait_until
 
 SID = "st-aaa"
 

@@ -14,12 +14,12 @@ import numpy as np
 from edge.codes import GS1Result, parse_code
 from edge.vision.camera import Camera
 from edge.vision.config import CameraSection, DecoderSection
-from edge.vision.decode import FrameDecoder
+from edge.vision.frame_decoder import FrameDecoder
 from edge.vision.render import symbol
 from edge.vision.sources import FolderSource, SyntheticSource, make_source
 from edge.vision.worker import DecodeWorker, Frame, LatestSlot
 from firmware_bridge.scan import RepeatFilter, ScanEvent
-from tests.vision_helpers import wait_for
+from tests.waiting import wait_until
 
 
 def write_video(path: Path, text: str, frames: int = 4) -> None:
@@ -51,16 +51,16 @@ def test_file_backed_device_lost_and_back(tmp_path: Path) -> None:
     cam = Camera(make_source(cfg), cfg, frames.append, log, frame_interval_s=0.005)
     cam.start()
     try:
-        assert wait_for(lambda: cam.state == "running" and len(frames) > 8)
+        wait_until(lambda: cam.state == "running" and len(frames) > 8)
         spare = tmp_path / "unplugged.avi"
         shutil.move(video, spare)
-        assert wait_for(lambda: cam.state == "lost")
+        wait_until(lambda: cam.state == "lost")
         lost_at = len(frames)
         time.sleep(0.5)  # several reopen attempts, with backoff, while gone
         assert len(frames) == lost_at
         assert "no such video file" in cam.detail
         shutil.move(spare, video)
-        assert wait_for(lambda: cam.state == "running" and len(frames) > lost_at + 4)
+        wait_until(lambda: cam.state == "running" and len(frames) > lost_at + 4)
     finally:
         cam.stop()
     assert log.states[0] == "running"
@@ -98,7 +98,7 @@ def test_stalled_camera_is_reopened() -> None:
     cam = Camera(src, cfg, lambda f: None, log)
     cam.start()
     try:
-        assert wait_for(lambda: src.opens >= 3)
+        wait_until(lambda: src.opens >= 3)
     finally:
         cam.stop()
     assert "stalled" in log.states
@@ -120,7 +120,7 @@ def test_folder_source_and_missing_folder(tmp_path: Path) -> None:
     cam = Camera(make_source(cfg), cfg, lambda f: None, log)
     cam.start()
     try:
-        assert wait_for(lambda: cam.state == "lost")
+        wait_until(lambda: cam.state == "lost")
         assert "no such folder" in cam.detail
     finally:
         cam.stop()
@@ -147,7 +147,7 @@ def test_synthetic_pipeline_reads_and_parses() -> None:
     worker.start()
     cam.start()
     try:
-        assert wait_for(lambda: len(all_scans) >= 5)
+        wait_until(lambda: len(all_scans) >= 5)
     finally:
         cam.stop()
         worker.stop()
@@ -181,7 +181,7 @@ def test_worker_drops_instead_of_queueing() -> None:
     for i in range(100):
         worker.submit(Frame(np.full((4, 4), i % 256, np.uint8), time.monotonic(), i))
     submit_s = time.perf_counter() - t0
-    assert wait_for(lambda: 99 in seen, 5)  # the newest frame is always decoded
+    wait_until(lambda: 99 in seen, 5)  # the newest frame is always decoded
     worker.stop()
     done.set()
     assert submit_s < 0.05  # capture never waited on decoding

@@ -1,6 +1,6 @@
 """Parsing what a camera or scanner read into typed results.
 
-``parse_code(text, cfg)`` decides the kind (GS1, in-store weight label,
+``parse_code(text, cfg)`` decides the kind (GS1, traceability URL, in-store weight label,
 delivery note, staff badge, plain) and returns a result with ``as_dict()`` for
 JSON. Every failure is a :class:`ParseError` with a message a technician can act
 on; nothing else escapes (a hypothesis test holds this).
@@ -18,20 +18,14 @@ from edge.codes.config import CodesSection
 from edge.codes.delivery_note import PREFIX as DELIVERY_NOTE_PREFIX
 from edge.codes.delivery_note import DeliveryNote, parse_delivery_note
 from edge.codes.errors import ParseError
-from edge.codes.gs1 import (
-    GS,
-    GS1_SYMBOLOGY_IDS,
-    GS1Result,
-    looks_like_digital_link,
-    parse_bracketed,
-    parse_digital_link,
-    parse_element_string,
-)
+from edge.codes.gs1 import GS, GS1_SYMBOLOGY_IDS, GS1Result, parse_bracketed, parse_element_string
+from edge.codes.gs1_link import looks_like_digital_link, parse_digital_link
+from edge.codes.trace import TraceCode, match_trace
 from edge.codes.weight_label import WeightLabel, is_weight_label, parse_weight_label
 
 __all__ = [
     "Badge", "CodesSection", "DeliveryNote", "GS1Result", "ParseError", "ParsedCode",
-    "PlainCode", "WeightLabel", "parse_code",
+    "PlainCode", "TraceCode", "WeightLabel", "parse_code",
 ]
 
 MAX_TEXT = 8192
@@ -68,7 +62,7 @@ class PlainCode:
         return out
 
 
-ParsedCode = GS1Result | WeightLabel | DeliveryNote | Badge | PlainCode
+ParsedCode = GS1Result | WeightLabel | DeliveryNote | Badge | TraceCode | PlainCode
 
 
 def parse_code(text: str, cfg: CodesSection | None = None, today: date | None = None) -> ParsedCode:
@@ -85,6 +79,10 @@ def parse_code(text: str, cfg: CodesSection | None = None, today: date | None = 
         raise ParseError("empty code")
     if len(text) > MAX_TEXT:
         raise ParseError(f"code is longer than {MAX_TEXT} characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParseError("code text is not valid Unicode (lone surrogate)") from None
     if text.startswith(DELIVERY_NOTE_PREFIX):
         return parse_delivery_note(text)
     symbology = None
@@ -96,6 +94,9 @@ def parse_code(text: str, cfg: CodesSection | None = None, today: date | None = 
             raise ParseError(f"symbology identifier {symbology} with no data")
     if text.startswith("(") and re.match(r"\(\d{2,4}\)", text):
         return parse_bracketed(text, ref_year)
+    trace = match_trace(text, cfg.trace)
+    if trace is not None:
+        return trace
     if looks_like_digital_link(text):
         return parse_digital_link(text, ref_year)
     if is_weight_label(text, cfg.weight_label):

@@ -1,4 +1,4 @@
-"""Config of code parsing: weight-label layout, staff badge pattern, repeat window.
+"""Config of code parsing: weight-label layout, staff badge pattern, trace codes, repeat window.
 
 Declared next to the parsers that use it; ``StationConfig.codes`` holds it.
 """
@@ -54,6 +54,61 @@ class WeightLabelSection(Section):
         return v
 
 
+def compile_safe(pattern: str) -> object:
+    """``pattern`` compiled by RE2 (linear time: no catastrophic backtracking), or ValueError.
+
+    RE2 refuses what could backtrack (back-references, look-around), so a
+    pattern that compiles here cannot stall the scan thread on a crafted code.
+    """
+    import re2
+
+    opts = re2.Options()
+    opts.log_errors = False
+    try:
+        return re2.compile(pattern, opts)
+    except re2.error as exc:
+        msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"pattern is not a valid RE2 regex ({msg})") from None
+
+
+class TraceSchemeSection(Section):
+    scheme: str = Field(
+        pattern=r"^[a-z][a-z0-9-]{1,31}$",
+        description="Id of the scheme in parsed results, e.g. zheshilian.",
+    )
+    label: str = Field(default="", description="What staff see, e.g. 浙食链 or 承诺达标合格证.")
+    pattern: str = Field(
+        description=(
+            "RE2 regex the whole URL must match; the group named 'code' is the trace code. "
+            "Back-references and look-around are refused (linear-time matching)."
+        ),
+    )
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        compiled = compile_safe(v)
+        if "code" not in getattr(compiled, "groupindex", {}):
+            raise ValueError("pattern needs a group named 'code': (?P<code>...)")
+        return v
+
+
+def _default_trace() -> list[TraceSchemeSection]:
+    # Shapes of the URL QR codes; hosts to be confirmed against real labels (docs/vision.md).
+    return [
+        TraceSchemeSection(
+            scheme="zheshilian", label="浙食链",
+            pattern=r"https?://([a-z0-9-]+\.)*zj\.gov\.cn/[^?]*\?([^#]*&)?"
+                    r"(code|traceCode|tc)=(?P<code>[0-9A-Za-z-]{6,64})([&#].*)?",
+        ),
+        TraceSchemeSection(
+            scheme="hegezheng", label="承诺达标合格证",
+            pattern=r"https?://([a-z0-9-]+\.)*(moa\.gov\.cn|agri\.cn)/[^?]*\?([^#]*&)?"
+                    r"(code|certNo|id)=(?P<code>[0-9A-Za-z-]{6,64})([&#].*)?",
+        ),
+    ]
+
+
 class CodesSection(Section):
     weight_label: WeightLabelSection = Field(
         default_factory=WeightLabelSection, description="In-store EAN-13 weight/price labels."
@@ -64,6 +119,11 @@ class CodesSection(Section):
             "Regex a staff badge code fully matches; a group named 'id' gives the staff id. "
             "Empty or unset disables badges."
         ),
+    )
+    trace: list[TraceSchemeSection] = Field(
+        default_factory=_default_trace,
+        description="URL QR codes of traceability schemes (浙食链, 承诺达标合格证, ...): parsed as "
+                    "kind 'trace', stored with the line, never used to identify it.",
     )
     repeat_window_s: float = Field(
         default=3.0,

@@ -16,7 +16,7 @@ from typing import Any
 from contract.chain import canonical_json
 from core import log
 from core.clock import now_rfc3339
-from core.db import Migration, migrate
+from core.db import Migration, migrate, write_transaction
 from edge.journal import Journal, Tx
 from edge.matching.types import Order
 from edge.orders.model import orders_from_doc
@@ -168,18 +168,13 @@ def store_fetched(db: sqlite3.Connection, doc: dict[str, Any], etag: str | None)
     ensure_tables(db)
     sha = doc_sha256(doc)
     day = doc["delivery_date"]
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.execute(
+    with write_transaction(db) as conn:
+        conn.execute(
             "INSERT OR IGNORE INTO orders_docs(sha256, station_id, delivery_date, doc, received_at) "
             "VALUES (?,?,?,?,?)",
             (sha, doc["station_id"], day, canonical_json(doc).decode(), now_rfc3339()),
         )
-        _upsert_fetch(db, day, etag, sha, None)
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+        _upsert_fetch(conn, day, etag, sha, None)
     return sha
 
 

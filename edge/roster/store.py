@@ -139,16 +139,17 @@ def adopt_pending(journal: Journal) -> int | None:
 class RosterCache:
     """The roster in use, parsed once per version (the journal names the version)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal  # its ``db`` is the calling thread's connection
         self._sha: str | None = None
         self._roster: Roster | None = None
         self._lock = threading.Lock()
 
     def __call__(self) -> Roster | None:
         with self._lock:
-            sha = sha_in_use(self.db)
+            db = self.journal.db
+            sha = sha_in_use(db)
             if sha != self._sha:
-                self._roster = roster_in_use(self.db)
+                self._roster = roster_in_use(db)
                 self._sha = sha
             return self._roster

@@ -17,6 +17,20 @@ FORMAT_NAMES = (
 
 BinarizerName = Literal["local-average", "fixed-threshold", "global-histogram"]
 
+# Ensemble passes after the base zxing-cpp pass (edge/vision/passes.py defines them).
+PassName = Literal[
+    "zxing-fixed", "zxing-histogram", "pyzbar", "clahe", "clahe-pyzbar", "sharpen",
+    "sharpen-pyzbar", "upscale", "upscale-sharpen", "upscale-pyzbar", "adaptive", "rotate-45",
+    "invert",
+]
+
+
+def _default_passes() -> list[PassName]:
+    # Chosen on the hard set, in this order; each reads codes the ones before it miss
+    # (docs/vision.md has the figures; tests/test_vision_ensemble.py holds it).
+    return ["zxing-fixed", "upscale-sharpen", "pyzbar", "sharpen-pyzbar", "upscale", "sharpen",
+            "clahe", "upscale-pyzbar"]
+
 
 def _default_binarizers() -> list[BinarizerName]:
     return ["local-average", "fixed-threshold"]
@@ -81,16 +95,31 @@ class DecoderSection(Section):
         description="Barcode formats to look for (fewer = faster); names as in docs/vision.md.",
     )
 
+    ensemble: bool = Field(
+        default=True,
+        description="zxing-cpp first, then the passes below on a miss (docs/vision.md); "
+                    "false = the backend alone with its binarizers.",
+    )
+    passes: list[PassName] = Field(
+        default_factory=_default_passes,
+        description="Ensemble passes after the base zxing-cpp pass, in order (docs/vision.md).",
+    )
+    budget_ms: float = Field(
+        default=40.0, ge=0,
+        description="Ensemble: time per frame; a pass whose expected cost does not fit is "
+                    "skipped (0 = no limit).",
+    )
     binarizers: list[BinarizerName] = Field(
         default_factory=_default_binarizers,
         min_length=1,
-        description="zxing binarizers to use (each misses codes the other reads; docs/vision.md).",
+        description="Without the ensemble: zxing binarizers to use (docs/vision.md).",
     )
     strategy: Literal["alternate", "fallback"] = Field(
         default="alternate",
         description=(
-            "Live frames: alternate = one binarizer per frame in turn (one pass per frame); "
-            "fallback = try each until one finds a code. Still images always use fallback."
+            "Live frames: alternate = spread the work over frames (ensemble: continue with the "
+            "next passes on the next frame; without: one binarizer per frame in turn); "
+            "fallback = try every pass on each frame. Still images always use fallback."
         ),
     )
 
@@ -104,6 +133,13 @@ class DecoderSection(Section):
         x, y, w, h = v
         if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 - x and 0 < h <= 1 - y):
             raise ValueError("roi fractions must lie inside the frame")
+        return v
+
+    @field_validator("passes")
+    @classmethod
+    def _passes(cls, v: list[PassName]) -> list[PassName]:
+        if len(set(v)) != len(v):
+            raise ValueError("a pass is listed twice")
         return v
 
     @field_validator("formats")

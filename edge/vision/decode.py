@@ -18,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.codes.gs1 import GS1_SYMBOLOGY_IDS
-from edge.vision.config import DecoderSection
 
 Image = npt.NDArray[np.uint8]
 
@@ -59,6 +58,7 @@ class Decoded:
     format: str
     text: str
     corners: tuple[tuple[int, int], ...] = ()  # outline, in the decoded image's pixels
+    via: str = ""  # the ensemble pass that read it ("" outside the ensemble)
 
 
 class Decoder(Protocol):
@@ -111,7 +111,7 @@ def to_frame_coords(found: list[Decoded], shape: tuple[int, ...], roi: Sequence[
     """Outlines mapped back from the preprocessed image to the camera frame."""
     x0, y0, _, _, scale = geometry(shape, roi, max_width)
     return [Decoded(d.format, d.text, tuple((round(x0 + x / scale), round(y0 + y / scale))
-                                            for x, y in d.corners)) for d in found]
+                                            for x, y in d.corners), d.via) for d in found]
 
 
 class ZxingDecoder:
@@ -190,37 +190,3 @@ def make_decoders(backend: str, formats: Sequence[str], binarizers: Sequence[str
 def make_decoder(backend: str, formats: Sequence[str]) -> Decoder:
     """The backend's decoder with its first (default) binarizer."""
     return make_decoders(backend, formats, ["local-average"])[0]
-
-
-class FrameDecoder:
-    """Preprocess + decode, as configured: what the worker and the CLI call per frame.
-
-    With several zxing binarizers, ``strategy`` says how they share the work:
-    ``alternate`` uses the next one on each call (a code held in view meets
-    every binarizer within a few frames, at the cost of one pass per frame: the
-    live camera), ``fallback`` tries them in order until one finds a code (one
-    still image: the CLI, and the success rates in docs/vision.md).
-    """
-
-    def __init__(
-        self, cfg: DecoderSection, backend: str | None = None, strategy: str | None = None
-    ) -> None:
-        self.cfg = cfg
-        self.strategy = strategy or cfg.strategy
-        self.decoders = make_decoders(backend or cfg.backend, cfg.formats, cfg.binarizers)
-        self._calls = 0
-
-    def __call__(self, frame: npt.NDArray[Any]) -> list[Decoded]:
-        """Codes in ``frame``, outlines in the frame's own pixels."""
-        grey = preprocess(frame, self.cfg.roi, self.cfg.max_width)
-        found: list[Decoded] = []
-        if self.strategy == "alternate":
-            dec = self.decoders[self._calls % len(self.decoders)]
-            self._calls += 1
-            found = dec.decode(grey)
-        else:
-            for dec in self.decoders:
-                found = dec.decode(grey)
-                if found:
-                    break
-        return to_frame_coords(found, frame.shape, self.cfg.roi, self.cfg.max_width)

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.codes.gs1 import GS, GS1_SYMBOLOGY_IDS, parse_bracketed
-from edge.codes.gs1_ais import AI_TABLE
+from edge.codes.gs1 import GS, GS1_SYMBOLOGY_IDS, needs_separator, parse_bracketed
 from edge.vision.decode import Decoded, Image
 
 _CREATE = {
-    "ean-13": "EAN13", "ean-8": "EAN8", "code-128": "Code128", "qr-code": "QRCode",
+    "ean-13": "EAN13", "ean-8": "EAN8", "upc-a": "UPCA", "code-128": "Code128", "qr-code": "QRCode",
     "data-matrix": "DataMatrix", "databar-expanded": "DataBarExp", "code-39": "Code39",
 }
 
@@ -34,7 +33,7 @@ def element_string(bracketed: str) -> str:
     out = []
     for i, (ai, value) in enumerate(pairs):
         out.append(ai + value)
-        if not AI_TABLE[ai].fixed and i < len(pairs) - 1:
+        if needs_separator(ai) and i < len(pairs) - 1:
             out.append(GS)
     return "".join(out)
 

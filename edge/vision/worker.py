@@ -3,7 +3,9 @@
 Capture must never wait on decoding. ``submit`` puts the newest frame in a
 slot of size one, replacing (dropping) a frame the worker has not taken yet,
 so a slow decoder sees the latest frame and the drop count says how far it
-fell behind. Nothing queues without bound.
+fell behind. Nothing queues without bound. The decoder keeps its own state
+between frames: the ensemble (``FrameDecoder`` with ``strategy = "alternate"``)
+continues its passes on the next frame, within ``decoder.budget_ms`` each.
 """
 
 from __future__ import annotations

@@ -127,15 +127,23 @@ class ConfirmIn(Body):
 
 
 class Hub:
-    """A change counter the event stream watches; bumped after every handled input."""
+    """A change counter the event stream watches; bumped after every handled input.
+
+    ``close`` ends every event stream (at its next tick): the server waits for open
+    responses before it stops, and a kiosk page keeps its stream open for ever.
+    """
 
     def __init__(self) -> None:
         self.version = 0
         self._lock = threading.Lock()
+        self.closed = threading.Event()
 
     def bump(self) -> None:
         with self._lock:
             self.version += 1
+
+    def close(self) -> None:
+        self.closed.set()
 
 
 def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
@@ -173,7 +181,7 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
         async def gen() -> AsyncIterator[str]:
             seen = -1
             idle = 0.0
-            while True:
+            while not hub.closed.is_set():  # the page reconnects to the next server
                 if hub.version != seen or idle >= 1.0:  # also a heartbeat each second
                     seen = hub.version
                     idle = 0.0

@@ -203,6 +203,15 @@ class ScanItem:
 
 
 @dataclass(frozen=True)
+class ScanTrace:
+    """A traceability code (浙食链, 承诺达标合格证 ...): recorded with the item, never identifies it."""
+
+    scheme: str
+    code: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Reading:
     weight: Weight
 
@@ -211,15 +220,6 @@ class Reading:
 class SetTemperature:
     temperature_c: Decimal
     source: str = "typed"  # "probe" when the station's thermometer measured it
-
-
-@dataclass(frozen=True)
-class ScanTrace:
-    """A traceability code (浙食链, 承诺达标合格证 ...): recorded with the item, never identifies it."""
-
-    scheme: str
-    code: str
-    url: str
 
 
 @dataclass(frozen=True)

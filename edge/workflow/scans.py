@@ -3,9 +3,9 @@
 A delivery note opens its delivery, a badge signs an inspector in, a GS1 label
 or an EAN identifies the item on the scale (with batch and dates riding along),
 an in-store weight label identifies it by its item digits. A traceability code
-(浙食链, 承诺达标合格证, a supplier's trace URL) is kept with the item but never
-identifies it: it names a batch's trace record, not an order line. A code that
-means nothing here maps to None and is only logged.
+(浙食链, 承诺达标合格证) is kept with the item but never identifies it: it names a
+batch's trace record, not an order line. A code that means nothing here maps
+to None and is only logged.
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from edge.codes import Badge, ParsedCode, PlainCode
+from edge.codes import Badge, ParsedCode, PlainCode, TraceCode
 from edge.codes.delivery_note import DeliveryNote
 from edge.codes.gs1 import GS1Result
 from edge.codes.weight_label import WeightLabel
 from edge.workflow.model import Input, OpenDelivery, ScanItem, ScanTrace, SignIn, State
-
-URL_SCHEMES = ("http://", "https://")
 
 
 def _d(text: object) -> date | None:
@@ -40,16 +38,15 @@ def input_for(code: ParsedCode, state: State) -> Input | None:
         gtin = t.get("gtin")
         if gtin is None and not t.get("batch"):
             return None  # an SSCC or a bare serial says nothing about the item
-        return ScanItem(gtin=gtin, batch=t.get("batch"), production_date=_d(t.get("production_date")),
-                        expiry_date=_d(t.get("expiry")) or _d(t.get("best_before")))
+        expiry = (_d(t.get("expiry")) or _d(str(t.get("expiry_time", ""))[:10] or None)
+                  or _d(t.get("best_before")))
+        return ScanItem(gtin=gtin, batch=t.get("batch"),
+                        production_date=_d(t.get("production_date")), expiry_date=expiry)
+    if isinstance(code, TraceCode):
+        return ScanTrace(scheme=code.scheme, code=code.code, url=code.url)
     if isinstance(code, WeightLabel):
         return ScanItem(item_code=code.item)
     if isinstance(code, PlainCode):
-        if code.text.lower().startswith(URL_SCHEMES):
-            # A URL never names an order line (GS1 Digital Links were parsed as GS1 above):
-            # it is a trace record. The configured schemes of edge.codes (issue 14) name it
-            # better; this keeps any other supplier trace URL off the item's identification.
-            return ScanTrace(scheme="url", code=code.text, url=code.text)
         if code.gtin:
             return ScanItem(gtin=code.gtin)
         return ScanItem(item_code=code.text)

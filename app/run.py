@@ -83,7 +83,7 @@ def serve(station: Any, host: str, port: int) -> None:
     hall = hall_source(station.cfg)
     app = create_app(station.workflow, station.orders, station.devices.snapshot, station.hub,
                      lifespan=lifespan, preview=station.preview.render, hall=hall,
-                     blobs=station.blobs)
+                     blobs=station.blobs, still=station.preview.still)
     log.kv(logger, logging.INFO, "kiosk page", url=f"http://{host}:{port}/")
     web = station.cfg.web
     if web.hall_port and web.hall_port != port:

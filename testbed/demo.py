@@ -79,7 +79,8 @@ class DemoSystem:
         for day in self.days():
             path = c / "orders" / STATION_ID / f"{day}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(demo_orders(STATION_ID, day), ensure_ascii=False))
+            path.write_text(json.dumps(demo_orders(STATION_ID, day, documents=True),
+                                       ensure_ascii=False))
             menu = c / "menus" / SCHOOL_ID / f"{day}.json"
             menu.parent.mkdir(parents=True, exist_ok=True)
             menu.write_text(json.dumps({"date": day, "meals": [
@@ -207,7 +208,8 @@ synthetic_codes = []
         from edge.web.hall import hall_source
 
         app = create_app(st.workflow, st.orders, st.devices.snapshot, st.hub,
-                         preview=st.preview.render, hall=hall_source(st.cfg), blobs=st.blobs)
+                         preview=st.preview.render, hall=hall_source(st.cfg), blobs=st.blobs,
+                         still=st.preview.still)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.web_port,
                                                     log_level="warning"))
         threading.Thread(target=self.server.run, name="web", daemon=True).start()

@@ -43,8 +43,22 @@ def _line(line_id: str, code: str, name: str, category: str, spec: str, qty: str
     }
 
 
-def demo_orders(station_id: str, delivery_date: str) -> dict[str, Any]:
-    """The orders document for ``delivery_date`` (acceptance.orders/1)."""
+# Documents that travel with the goods (central's master data): meat and poultry need the
+# animal-quarantine certificate; produce a 承诺达标合格证 or a test report.
+DOCUMENTS: dict[str, Any] = {
+    "kinds": {"animal_quarantine": "动物检疫合格证明", "commitment_cert": "承诺达标合格证",
+              "test_report": "检测报告"},
+    "required": {"meat": [["animal_quarantine"]], "poultry": [["animal_quarantine"]]},
+}
+
+
+def demo_orders(station_id: str, delivery_date: str, documents: bool = False) -> dict[str, Any]:
+    """The orders document for ``delivery_date`` (acceptance.orders/1); with ``documents``
+    the document requirements central delivers with them."""
+    return {**_orders(station_id, delivery_date), **({"documents": DOCUMENTS} if documents else {})}
+
+
+def _orders(station_id: str, delivery_date: str) -> dict[str, Any]:
     placed = "T01:12:00.000Z"
     return {
         "schema": "acceptance.orders/1",

@@ -1,4 +1,4 @@
-"""The scripted morning of ``demo --scripted``: five suppliers, 25 decisions.
+"""The scripted morning of ``demo --scripted``: five suppliers, 26 decisions.
 
 Staff actions go through the kiosk's own HTTP API; the physical world is the
 simulators: loads placed on the simulated scale, labels and delivery notes held
@@ -39,6 +39,7 @@ class Step:
     rapid: str | None = None  # rapid-test inhibition %
     trace: str | None = None  # a traceability QR (URL) shown with the item
     dispose: str = "returned"  # what happens to it when rejected
+    certs: bool = True  # the documents its category needs are photographed
 
 
 @dataclass
@@ -72,6 +73,9 @@ def morning(today: date) -> list[Delivery]:
             Step("猪肉温度过高（复验）", "rejected", ("TEMP_TOO_HIGH",), line="1", grams=12100,
                  temp="10.5"),
             Step("猪肉复测合格", "accepted", line="1", grams=12100, temp="3.5"),
+            Step("冻鸡腿缺检疫证明", "rejected", ("CERT_MISSING",),
+                 label=f"(01)06901234567892(10)B2411(17){soon}", grams=16000, temp="-19",
+                 certs=False),
             Step("冻鸡腿扫码", "accepted", label=f"(01)06901234567892(10)B2411(17){soon}",
                  grams=16000, temp="-19"),
             Step("过期牛奶", "rejected", ("EXPIRED",), dispose="destroyed",
@@ -198,13 +202,16 @@ def do_step(d: Driver, step: Step) -> dict[str, Any]:
 
 
 def checklist(d: Driver, step: Step) -> None:
-    """Answer the line's sensory checklist (``found`` wrong, the rest fine), the rapid test."""
+    """Answer the line's sensory checklist (``found`` wrong, the rest fine), the rapid test,
+    and photograph the documents its category needs (the certificate under the camera)."""
     s = d.state()
     lid = s["placement"]["resolved_line_id"]
     line = next((ln for ln in s["delivery"]["lines"] if ln["line_id"] == lid), None)
     items = [i["key"] for i in (line or {}).get("sensory", [])] + list(step.found)
     if items:
         d.api("POST", "/api/placement/sensory", {"found": {k: k in step.found for k in items}})
+    for alternatives in (line or {}).get("documents", []) if step.certs else []:
+        d.api("POST", "/api/placement/document", {"kind": alternatives[0]["kind"]})
     if step.rapid is not None:
         d.api("POST", "/api/placement/rapid-test", {"inhibition_pct": step.rapid,
                                                     "sample": "叶片 200 g", "operator": "李娜"})
@@ -311,7 +318,7 @@ def check_evidence(system: Any, disposed: int, slips: int, deliveries: int) -> l
           f"{disposed}/{rejected} rejections disposed with the driver's acknowledgement, "
           f"{slips}/{deliveries} return slips")
     problems = []
-    if alerts.count("RETEST_AFTER_REJECT") < 3 or "TEMP_TYPED_AFTER_REJECT" not in alerts:
+    if alerts.count("RETEST_AFTER_REJECT") < 4 or "TEMP_TYPED_AFTER_REJECT" not in alerts:
         problems.append(f"re-tests not flagged as expected: {alerts}")
     if traced != 1:
         problems.append(f"{traced} records with trace codes, expected 1")

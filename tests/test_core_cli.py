@@ -110,11 +110,11 @@ def test_ledger_csv_for_excel(tmp_path: Path, journal: Journal) -> None:
 
 
 def test_demo_scripted_morning(tmp_path: Path) -> None:
-    """The whole system: mosquitto, central, uplink, station; 25 decisions; synced and verified."""
+    """The whole system: mosquitto, central, uplink, station; 26 decisions; synced and verified."""
     r = subprocess.run([*CLI, "demo", "--scripted", "--dir", str(tmp_path / "demo")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
-    assert "decisions: 25, accepted 14, rejected 11" in r.stdout
-    assert "11/11 rejections disposed with the driver's acknowledgement, 5/5 return slips" \
+    assert "decisions: 26, accepted 14, rejected 12" in r.stdout
+    assert "12/12 rejections disposed with the driver's acknowledgement, 5/5 return slips" \
         in r.stdout
     assert "chain verifies" in r.stdout and "✗" not in r.stdout

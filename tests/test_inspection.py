@@ -62,3 +62,40 @@ def test_rapid_test_detail_names_sample_and_operator() -> None:
         Decimal("62.5"), sample="上海青 200 g", operator="李娜")), STRICT)
     (c,) = [c for c in d.checks if c.check == "rapid_test"]
     assert c.detail == "农残抑制率 62.5%，限值 50%（样品 上海青 200 g，检测人 李娜）"
+
+
+PORK_ORDER = replace(order(MEAT), document_kinds={"animal_quarantine": "动物检疫合格证明",
+                                                  "commitment_cert": "承诺达标合格证",
+                                                  "test_report": "检测报告"},
+                     documents_required={"meat": (("animal_quarantine",),),
+                                         "vegetable": (("commitment_cert", "test_report"),)})
+DOC_CASES: list[tuple[str, Any, tuple[str, ...], str, tuple[str, ...]]] = [
+    ("meat without its certificate", MEAT, (), "rejected", ("CERT_MISSING",)),
+    ("meat with its certificate", MEAT, ("animal_quarantine",), "accepted", ()),
+    ("meat with another document", MEAT, ("test_report",), "rejected", ("CERT_MISSING",)),
+    ("produce with a test report", line(), ("test_report",), "accepted", ()),
+    ("produce with a commitment cert", line(), ("commitment_cert",), "accepted", ()),
+    ("produce without", line(), (), "rejected", ("CERT_MISSING",)),
+]
+
+
+@pytest.mark.parametrize("name,ln,docs,outcome,reasons", DOC_CASES, ids=[c[0] for c in DOC_CASES])
+def test_documents_required_per_category(name: str, ln: Any, docs: tuple[str, ...], outcome: str,
+                                         reasons: tuple[str, ...]) -> None:
+    o = replace(PORK_ORDER, lines=(ln,))
+    d = decide(o, obs(net_g=15000, documents=docs, sensory=FINE), STRICT)
+    assert (d.outcome, d.reasons) == (outcome, reasons), d.checks
+    if reasons:
+        (c,) = [c for c in d.checks if c.check == "documents"]
+        assert c.detail.startswith("缺少随货证明：")
+
+
+def test_orders_with_an_unknown_document_kind_are_refused() -> None:
+    from edge.orders.model import OrdersRefused, validate_orders
+    from testbed.demo_data import DOCUMENTS, demo_orders
+
+    doc = demo_orders("test-station-01", "2026-11-28", documents=True)
+    assert validate_orders(doc)["documents"] == DOCUMENTS
+    doc["documents"] = {**DOCUMENTS, "required": {"meat": [["vet_stamp"]]}}
+    with pytest.raises(OrdersRefused, match="unknown document kind vet_stamp"):
+        validate_orders(doc)

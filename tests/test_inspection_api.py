@@ -103,11 +103,12 @@ def test_rapid_test_required_and_above_threshold_rejects(
     assert r.json()["decision"]["outcome"] == "accepted"
 
 
-def _signature_png() -> bytes:
-    img = Image.new("RGB", (200, 60), "white")
-    img.paste((0, 0, 0), (20, 30, 180, 33))
+def _image(fmt: str, size: tuple[int, int]) -> bytes:
+    """A white image with one dark stroke (a signature, a document), encoded as ``fmt``."""
+    img = Image.new("RGB", size, "white")
+    img.paste((10, 10, 10), (size[0] // 10, size[1] // 2, size[0] * 9 // 10, size[1] // 2 + 4))
     buf = io.BytesIO()
-    img.save(buf, "PNG")
+    img.save(buf, fmt)
     return buf.getvalue()
 
 
@@ -130,7 +131,7 @@ def test_close_refused_until_rejections_are_disposed_then_the_return_slip(
     potato, rice = rej[0]["seq"], rej[1]["seq"]
     nothing = client.post(f"/api/rejections/{potato}/disposition", json={"disposition": "returned"})
     assert nothing.status_code == 422  # no acknowledgement
-    png = _signature_png()
+    png = _image("PNG", (200, 60))
     r = client.post(f"/api/rejections/{potato}/disposition", json={
         "disposition": "returned", "signature_png": base64.b64encode(png).decode()})
     assert r.status_code == 200, r.text
@@ -165,3 +166,52 @@ def test_close_refused_until_rejections_are_disposed_then_the_return_slip(
     assert rows[1]["item_name"] == "大米（非本订单货品）" and rows[1]["spec"] == "25kg/袋"
     assert (rows[0]["quantity"], rows[0]["unit"], rows[0]["ordered"]) == ("27", "公斤", "25 公斤")
     assert isinstance(day, date)
+
+
+def test_documents_photographed_or_the_line_fails_cert_missing(
+        journal: Journal, tmp_path: Path) -> None:
+    from edge.orders.model import orders_from_doc
+    from testbed.demo_data import demo_orders
+
+    orders = orders_from_doc(demo_orders("test-station-01", "2026-11-28", documents=True))
+    frame: list[bytes | None] = [None]
+    wf = Workflow(journal, lambda: orders, POLICY, now=lambda: NOW, max_weight_age_s=1e9,
+                  roster=lambda: ROSTER)
+    blobs = BlobStore(tmp_path / "blobs")
+    client = TestClient(create_app(wf, lambda: orders, lambda: {}, blobs=blobs,
+                                   still=lambda: frame[0]))
+    for who in ("zhang", "li"):
+        client.post("/api/inspectors", json={"inspector_id": who, "pin": PINS[who]})
+    _open(client, MEAT)
+    line = client.get("/api/state").json()["delivery"]["lines"][0]
+    assert line["documents"] == [[{"kind": "animal_quarantine", "label": "动物检疫合格证明"}]]
+    fine = ("/api/placement/sensory", {"found": {k: False for k in (
+        "spoiled", "odour", "foreign_matter", "refrozen")}})
+    r = _item(client, wf, "1", 12100, TEMP, fine)
+    assert r.json()["decision"]["reasons"] == ["CERT_MISSING"]
+
+    wf.handle(Reading(Weight(net_g=0, stable=True)))
+    client.post("/api/placement/line", json={"line_id": "1"})
+    no_frame = client.post("/api/placement/document", json={"kind": "animal_quarantine"})
+    assert no_frame.status_code == 503 and "摄像头" in no_frame.json()["message"]
+    frame[0] = _image("JPEG", (640, 480))
+    bad = client.post("/api/placement/document", json={"kind": "vet_stamp"})
+    assert bad.status_code == 409 and bad.json()["error"] == "UNKNOWN_DOCUMENT"
+    r = client.post("/api/placement/document", json={"kind": "animal_quarantine"})
+    assert r.status_code == 200, r.text
+    (cap,) = read_events(journal.db, types=("document.captured",))
+    sha = hashlib.sha256(frame[0]).hexdigest()
+    assert cap["body"]["sha256"] == sha and cap["body"]["label"] == "动物检疫合格证明"
+    assert (tmp_path / "blobs" / f"{sha}.jpg").read_bytes() == frame[0]
+    wf.handle(Reading(Weight(net_g=12100, stable=True)))
+    for path, body in (TEMP, fine):
+        client.post(path, json=body)
+    pid = client.get("/api/state").json()["placement"]["placement_id"]
+    r = client.post("/api/confirm", json={"placement_id": pid})
+    assert r.json()["decision"]["outcome"] == "accepted", r.json()["decision"]
+    rec = list(read_events(journal.db, types=LINES))[-1]["body"]
+    assert rec["documents"] == [{"kind": "animal_quarantine", "label": "动物检疫合格证明",
+                                 "sha256": sha, "seq": cap["seq"]}]
+    rows = list(ledger.rows(journal.db, parse_rfc3339(cap["at"]).astimezone(
+        ZoneInfo("Asia/Shanghai")).date(), ZoneInfo("Asia/Shanghai")))
+    assert [r["documents"] for r in rows] == ["", "动物检疫合格证明"]

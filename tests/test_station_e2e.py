@@ -63,11 +63,12 @@ synthetic_format = "code-128"
     station.start()
     assert station.journal is not None and station.orders is not None
     day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
-    store.adopt(station.journal, demo_orders(STATION_ID, day), etag=None, source="test")
+    store.adopt(station.journal, demo_orders(STATION_ID, day, documents=True), etag=None,
+                source="test")
     roster_store.adopt(station.journal, demo_roster(STATION_ID, cost_ln=10), etag=None,
                        source="test")
     app = create_app(station.workflow, station.orders, station.devices.snapshot,  # type: ignore[arg-type]
-                     station.hub)
+                     station.hub, blobs=station.blobs, still=station.preview.still)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
     t.start()
@@ -159,6 +160,30 @@ def test_trace_qr_under_the_camera_is_kept_apart(running: tuple[Station, str]) -
     assert ev["body"]["trace_codes"] == [{"scheme": "zheshilian", "code": "330106202611280012",
                                           "url": trace}]
     assert ev["body"]["scanned"] == {"item_code": None, "gtin": None}
+
+
+def test_document_photographed_by_the_camera(running: tuple[Station, str]) -> None:
+    """A quarantine certificate held under the camera: a full-size still, stored by sha256,
+    journaled as document.captured for the item at the scale."""
+    import io
+
+    from PIL import Image
+
+    station, url = running
+    _wait(lambda: _state(url)["devices"].get("camera", {}).get("ok"), what="camera running")
+    s = requests.Session()
+    for who in ("zhang", "li"):
+        s.post(url + "/api/inspectors", json={"inspector_id": who, "pin": PINS[who]})
+    meat = next(o["order_id"] for o in _state(url)["orders"] if o["order_id"].endswith("0013"))
+    s.post(url + "/api/deliveries", json={"order_id": meat}).raise_for_status()
+    s.post(url + "/api/placement/line", json={"line_id": "1"}).raise_for_status()
+    r = s.post(url + "/api/placement/document", json={"kind": "animal_quarantine"})
+    assert r.status_code == 200, r.text
+    (ev,) = read_events(station.journal.db, types=("document.captured",))  # type: ignore[union-attr]
+    photo = (station.cfg.station.data_dir / "blobs" / ev["body"]["file"]).read_bytes()
+    assert Image.open(io.BytesIO(photo)).size == (640, 480)  # the camera's frame, full size
+    assert s.get(url + "/api/blobs/" + ev["body"]["file"]).content == photo
+    assert _state(url)["placement"]["documents"][0]["kind"] == "animal_quarantine"
 
 
 def test_run_process_notifies_systemd_and_stops_cleanly(

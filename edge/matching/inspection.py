@@ -8,7 +8,7 @@ above ``rapid_test_max_inhibition_pct`` (or a failed kit) fails the line.
 
 from __future__ import annotations
 
-from edge.matching.types import Check, Observation, OrderLine, Policy
+from edge.matching.types import Check, Observation, Order, OrderLine, Policy
 from edge.matching.units import fmt
 
 # item key -> (reason code when found, the question staff answer, in Chinese)
@@ -67,3 +67,21 @@ def check_rapid_test(line: OrderLine, obs: Observation, policy: Policy) -> Check
     if t.passed is False:
         return Check("rapid_test", "fail", f"快检不合格{who}", "RAPID_TEST_FAILED")
     return Check("rapid_test", "pass", f"快检合格{who}")
+
+
+def document_requirements(order: Order, line: OrderLine | None) -> tuple[tuple[str, ...], ...]:
+    """What the line's category must come with (each requirement: any one of its kinds)."""
+    return () if line is None else order.documents_required.get(line.item.category, ())
+
+
+def check_documents(order: Order, line: OrderLine, obs: Observation) -> Check | None:
+    reqs = document_requirements(order, line)
+    if not reqs:
+        return None
+    label = order.document_kinds
+    missing = ["或".join(label.get(k, k) for k in r) for r in reqs
+               if not set(r) & set(obs.documents)]
+    if missing:
+        return Check("documents", "fail", f"缺少随货证明：{'；'.join(missing)}", "CERT_MISSING")
+    have = [label.get(k, k) for k in obs.documents]
+    return Check("documents", "pass", f"随货证明已拍照：{'、'.join(dict.fromkeys(have))}")

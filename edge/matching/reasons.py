@@ -36,6 +36,7 @@ REASONS: dict[str, tuple[str, str, str]] = {
     "SENSORY_LABEL": ("fail", "感官检查：标签不符", "The label does not match the goods."),
     "RAPID_TEST_MISSING": ("fail", "未做快检", "A category that needs a rapid test (e.g. leafy vegetables) has no result."),
     "RAPID_TEST_FAILED": ("fail", "快检不合格", "Rapid test above the configured inhibition threshold, or a failed kit."),
+    "CERT_MISSING": ("fail", "缺少随货证明文件", "A document the category requires (e.g. 动物检疫合格证明) was not photographed with the goods."),
     "INSPECTORS_TOO_FEW": ("fail", "验收人员不足两人", "Fewer distinct inspectors than the policy requires."),
     "OUTSIDE_WINDOW": ("warn", "不在约定送货时段", "Received outside the order's date or time window."),
 }

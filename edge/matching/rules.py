@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from edge.matching.inspection import check_rapid_test, check_sensory
+from edge.matching.inspection import check_documents, check_rapid_test, check_sensory
 from edge.matching.reasons import label_zh
 from edge.matching.types import Check, Decision, Observation, Order, OrderLine, Policy, gtin14
 from edge.matching.units import (
@@ -237,8 +237,8 @@ def decide(order: Order | None, obs: Observation, policy: Policy) -> Decision:
     if line is not None:
         checks += [check_dates(line, obs, day, policy), check_temperature(line, obs, policy)]
         checks += check_sensory(line, obs, policy)
-        rapid = check_rapid_test(line, obs, policy)
-        checks += [] if rapid is None else [rapid]
+        extra = (check_rapid_test(line, obs, policy), check_documents(order, line, obs))
+        checks += [c for c in extra if c is not None]
     checks += [check_inspectors(obs, policy), check_window(order, obs, policy)]
     reasons = tuple(c.code for c in checks if c.result == "fail" and c.code)
     return Decision("rejected" if reasons else "accepted", reasons, tuple(checks),

@@ -61,6 +61,10 @@ class Order:
     window_from: time
     window_to: time
     lines: tuple[OrderLine, ...]
+    # Documents that travel with the goods: kind -> label, and per item category the
+    # requirements (each met by any one of its kinds). From the orders document.
+    document_kinds: dict[str, str] = field(default_factory=dict)
+    documents_required: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
 
     @cached_property
     def by_line_id(self) -> dict[str, OrderLine]:
@@ -113,6 +117,7 @@ class Observation:
     # Sensory check answers (感官检查): item key -> True when the item is fine; None: not done.
     sensory: tuple[tuple[str, bool], ...] | None = None
     rapid_test: RapidTest | None = None
+    documents: tuple[str, ...] = ()  # kinds of the documents photographed with the goods
 
 
 @dataclass(frozen=True)

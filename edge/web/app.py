@@ -150,7 +150,8 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                devices: Callable[[], dict[str, Any]], hub: Hub | None = None,
                *, stream_interval_s: float = 0.1, lifespan: Any = None,
                preview: Callable[[], bytes | None] | None = None,
-               hall: Any = None, blobs: BlobStore | None = None) -> FastAPI:
+               hall: Any = None, blobs: BlobStore | None = None,
+               still: Callable[[], bytes | None] | None = None) -> FastAPI:
     app = FastAPI(title="Acceptance station", version=__version__, lifespan=lifespan,
                   description="Local API of a food-acceptance station (kiosk and hall pages).")
     hub = hub or Hub()
@@ -255,7 +256,8 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     def confirm(body: ConfirmIn) -> JSONResponse:
         return run(Confirm(body.placement_id))
 
-    app.include_router(evidence_router(workflow, run, blobs))  # dispositions, return slip
+    # documents photographed, dispositions, the return slip
+    app.include_router(evidence_router(workflow, run, blobs, still))
     if hall is not None:  # the hall display's read-only routes (edge.web.hall.HallSource)
         from edge.web.hall import hall_router
 

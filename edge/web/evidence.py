@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge.blobs import BlobError, BlobStore
 from edge.return_slip import slip_data, slip_html
 from edge.workflow.driver import Workflow
-from edge.workflow.model import Dispose, Input
+from edge.workflow.model import CaptureDocument, Dispose, Input
 
 
 class DispositionIn(BaseModel):
@@ -36,9 +36,26 @@ def _bad(message: str) -> JSONResponse:
     return JSONResponse({"error": "BAD_ACK", "message": message}, status_code=422)
 
 
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]{1,31}$",
+                      description="The document kind, as the orders document names it")
+
+
 def evidence_router(workflow: Workflow, run: Callable[[Input], JSONResponse],
-                    blobs: BlobStore | None) -> APIRouter:
+                    blobs: BlobStore | None,
+                    still: Callable[[], bytes | None] | None = None) -> APIRouter:
     r = APIRouter()
+
+    @r.post("/api/placement/document",
+            summary="Photograph a document that travels with the goods (a camera still)")
+    def document(body: DocumentIn) -> JSONResponse:
+        jpeg = None if still is None else still()
+        if jpeg is None or blobs is None:
+            return JSONResponse({"error": "NO_FRAME", "message": "摄像头无画面，无法拍照"},
+                                status_code=503)
+        sha, name = blobs.put(jpeg)
+        return run(CaptureDocument(body.kind, sha, name, len(jpeg)))
 
     @r.post("/api/rejections/{seq}/disposition",
             summary="What happened to a rejected line, acknowledged by the driver")

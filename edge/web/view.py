@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge.matching.inspection import SENSORY_ITEMS, needs_rapid_test, sensory_items
+from edge.matching.inspection import (
+    SENSORY_ITEMS,
+    document_requirements,
+    needs_rapid_test,
+    sensory_items,
+)
 from edge.matching.reasons import REASONS
 from edge.matching.types import Order, OrderLine, Policy, gtin14
 from edge.matching.units import UNIT_ZH, fmt, grams_in, is_weight_unit
@@ -33,9 +38,13 @@ def _status(p: Progress) -> str:
     return "rejected" if p.rejected else "pending"
 
 
-def line_view(line: OrderLine, p: Progress, policy: Policy | None = None) -> dict[str, Any]:
+def line_view(line: OrderLine, p: Progress, policy: Policy | None = None,
+              order: Order | None = None) -> dict[str, Any]:
     policy = policy or Policy()
+    reqs = () if order is None else document_requirements(order, line)
     return {
+        "documents": [[{"kind": k, "label": order.document_kinds.get(k, k)} for k in r]
+                      for r in reqs] if order is not None else [],
         "sensory": [{"key": k, "label": SENSORY_ITEMS[k][1]} for k in sensory_items(line, policy)],
         "rapid_test": needs_rapid_test(line, policy),
         "line_id": line.line_id, "item": line.item.name, "spec": line.item.spec,
@@ -116,7 +125,7 @@ def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any],
                             "disposition": None if r["disposition"] is None
                             else DISPOSITIONS[r["disposition"]]}
                            for seq, r in d.rejections.items()],
-            "lines": [line_view(ln, d.progress.get(ln.line_id, Progress()), policy)
+            "lines": [line_view(ln, d.progress.get(ln.line_id, Progress()), policy, order)
                       for ln in (order.lines if order else ())],
         },
         "placement": {
@@ -130,6 +139,7 @@ def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any],
             "temperature_source": p.temperature_source, "trace_codes": [dict(t) for t in p.trace],
             "partial": p.partial, "decided": p.decided, "loaded": p.loaded,
             "sensory": {k: "ok" if ok else "found" for k, ok in p.sensory},
+            "documents": [dict(x) for x in p.documents],
             "rapid_test": None if p.rapid_test is None else {
                 "inhibition_pct": None if p.rapid_test.inhibition_pct is None
                 else fmt(p.rapid_test.inhibition_pct), "passed": p.rapid_test.passed,

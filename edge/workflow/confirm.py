@@ -118,7 +118,8 @@ def confirm(state: State, pid: str, ctx: Context) -> Result:
                   expiry_date=p.expiry_date or note.expiry_date, temperature_c=p.temperature_c,
                   at=ctx.now, already_accepted_g=progress.accepted_g,
                   already_accepted_pieces=progress.accepted_pieces, partial=p.partial,
-                  sensory=p.sensory or None, rapid_test=p.rapid_test)
+                  sensory=p.sensory or None, rapid_test=p.rapid_test,
+                  documents=tuple(d["kind"] for d in p.documents))
     decision = decide(order, obs, ctx.policy)
     m = _measurement(w, p.pieces, None if ctx.scale is None else ctx.scale.mono)
     retest = progress.last_rejection if line is not None else None
@@ -139,6 +140,7 @@ def _provenance(p: Placement, retest: dict[str, Any] | None) -> dict[str, Any]:
             "sensory": None if not p.sensory else {k: "ok" if ok else "found"
                                                     for k, ok in p.sensory},
             "rapid_test": None if p.rapid_test is None else _rapid_json(p.rapid_test),
+            "documents": [dict(d) for d in p.documents],
             "retest_of": None if retest is None else {"seq": retest["seq"],
                                                       "event_id": retest["event_id"]}}
 

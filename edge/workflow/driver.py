@@ -42,7 +42,8 @@ logger = logging.getLogger("edge.workflow")
 
 WORKFLOW_TYPES = ("delivery.opened", "line.accepted", "line.rejected", "delivery.closed",
                   "placement.started", "placement.ended", "inspector.signed_in",
-                  "inspector.signed_out", "rejection.disposed")
+                  "inspector.signed_out", "rejection.disposed",
+                  "document.captured")
 
 
 @dataclass(frozen=True)

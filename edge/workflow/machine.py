@@ -18,6 +18,7 @@ from edge.matching.types import Order
 from edge.workflow.confirm import confirm, decision_ref, needs_temperature, needs_weight
 from edge.workflow.model import (
     Append,
+    CaptureDocument,
     CloseDelivery,
     CommitFailed,
     Committed,
@@ -112,6 +113,10 @@ def apply_event(state: State, event: dict[str, Any]) -> State:
                        placement=physical(state.placement))
     if t in ("line.accepted", "line.rejected"):
         return _apply_line(state, event)
+    if t == "document.captured" and b["placement_id"] == state.placement.placement_id:
+        doc = {k: b[k] for k in ("kind", "label", "sha256")} | {"seq": event["seq"]}
+        return replace(state, placement=replace(state.placement,
+                                                documents=(*state.placement.documents, doc)))
     if t in ("placement.started", "placement.ended"):
         return apply_placement_event(state, t, b)
     if t in ("inspector.signed_in", "inspector.signed_out"):
@@ -207,7 +212,7 @@ def _step(state: State, inp: Input, ctx: Context) -> Result:
         case OpenDelivery():
             return _open(state, inp, ctx)
         case SelectLine() | ScanItem() | ScanTrace() | SetTemperature() | SetPieces() \
-                | MarkPartial() | SetSensory() | SetRapidTest():
+                | MarkPartial() | SetSensory() | SetRapidTest() | CaptureDocument():
             return _item_input(state, inp, ctx)
         case Reading(weight=w):
             return on_reading(state, w, ctx)
@@ -272,7 +277,20 @@ def _item_input(state: State, inp: Input, ctx: Context) -> Result:
             p = replace(p, sensory=tuple(answers.items()))
         case SetRapidTest(test=t):
             p = replace(p, rapid_test=t)
+        case CaptureDocument():
+            return _document(state, s, inp, order)
     return Result(replace(s, placement=p))
+
+
+def _document(state: State, s: State, inp: CaptureDocument, order: Order) -> Result:
+    """A photographed document is journaled at once (``document.captured``) for this item."""
+    label = order.document_kinds.get(inp.kind)
+    if label is None or s.delivery is None:
+        return _refuse(state, "UNKNOWN_DOCUMENT", f"本订单不需要这种证明文件：{inp.kind}")
+    body = {"delivery_id": s.delivery.delivery_id, "placement_id": s.placement.placement_id,
+            "kind": inp.kind, "label": label, "sha256": inp.sha256, "file": inp.file,
+            "bytes": inp.size}
+    return Result(s, (Append((("document.captured", body),)),))
 
 
 def _open(state: State, inp: OpenDelivery, ctx: Context) -> Result:

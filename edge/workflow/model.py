@@ -106,6 +106,7 @@ class Placement:
     trace: tuple[dict[str, str], ...] = ()  # traceability codes scanned with it (scheme, code, url)
     sensory: tuple[tuple[str, bool], ...] = ()  # checklist answers: item -> fine (True)
     rapid_test: RapidTest | None = None
+    documents: tuple[dict[str, Any], ...] = ()  # photographed: {kind, label, sha256, seq}
     loaded: bool = False  # a stable load above empty is on the pan (reset by a tare)
     loaded_mono: float | None = None  # receive time of the reading that showed the load
     started: bool = False  # ``placement.started`` is journaled: a load was seen
@@ -230,6 +231,16 @@ class SetSensory:
 
 
 @dataclass(frozen=True)
+class CaptureDocument:
+    """A document that travels with the goods, photographed (a still stored by sha256)."""
+
+    kind: str
+    sha256: str
+    file: str
+    size: int
+
+
+@dataclass(frozen=True)
 class SetRapidTest:
     test: RapidTest
 
@@ -286,8 +297,8 @@ class Dispose:
 
 
 Input = (SignIn | SignOut | IdleCheck | OpenDelivery | SelectLine | ScanItem | ScanTrace | Reading
-         | SetTemperature | SetSensory | SetRapidTest | SetPieces | MarkPartial | Tare | Confirm
-         | Committed | CommitFailed | CloseDelivery | Dispose)
+         | SetTemperature | SetSensory | SetRapidTest | CaptureDocument | SetPieces | MarkPartial
+         | Tare | Confirm | Committed | CommitFailed | CloseDelivery | Dispose)
 
 # -- effects ---------------------------------------------------------------------------------
 

@@ -62,6 +62,19 @@ function renderInspectors(people) {
 
 // The sensory checklist and the rapid test of the selected line (per category, configured).
 function renderChecks(line, p) {
+  const needs = line ? line.documents : [];
+  $("documents").hidden = !needs.length;
+  const box = $("document-buttons");
+  box.replaceChildren();
+  const have = new Set((p.documents || []).map((x) => x.kind));
+  for (const alternatives of needs) {
+    for (const k of alternatives) {
+      const b = el("button", (have.has(k) ? "✓ " : "拍照：") + k.label, have.has(k) ? "done" : "");
+      b.dataset.kind = k.kind;
+      b.onclick = () => post("/api/placement/document", {kind: k.kind});
+      box.append(b);
+    }
+  }
   const items = line ? line.sensory : [];
   $("sensory").hidden = !items.length;
   const ul = $("sensory-items");

@@ -85,12 +85,15 @@ def _date_arg(text: str, what: str) -> date:
 
 
 def _load_json(path: Path, what: str) -> Any:
+    """Strict JSON (core.jsonsafe): NaN, huge numbers, deep nesting, lone surrogates refused."""
+    from edge.orders.model import load_json
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return load_json(path.read_bytes())
     except OSError as exc:
         raise UsageError(f"{what} {path}: cannot read: {exc.strerror}") from exc
     except ValueError as exc:
-        raise UsageError(f"{what} {path}: not valid JSON: {exc}") from exc
+        raise UsageError(f"{what} {path}: {exc}") from exc
 
 
 def _config_check(args: argparse.Namespace) -> int:

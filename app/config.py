@@ -159,6 +159,17 @@ class WebSection(Section):
         description="Address the kiosk page and API listen on (loopback: only this kiosk).",
     )
     port: int = Field(default=8080, ge=1, le=65535, description="Port of the kiosk page and API.")
+    trusted_hosts: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9.:-]{1,253}$")]] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost"], min_length=1,
+        description=(
+            "Host names the kiosk API answers to (with its port): any other Host or Origin"
+            " header gets 403. Add the address only if the kiosk browser uses another one."
+        ),
+    )
+    max_body_bytes: int = Field(
+        default=16384, ge=1024, le=1 << 20,
+        description="Largest request body the kiosk API reads; a bigger one gets 413.",
+    )
     hall_host: str = Field(
         default="127.0.0.1",
         description=(

@@ -87,6 +87,26 @@ def check_database(cfg: StationConfig) -> Finding:
     return Finding("database", True, f"integrity ok; {res.count} events, chain verifies")
 
 
+def check_replay(cfg: StationConfig) -> Finding:
+    """Journal events the workflow cannot apply: the station starts without them."""
+    from edge.journal import read_events
+    from edge.workflow.driver import WORKFLOW_TYPES
+    from edge.workflow.machine import Skipped, replay
+
+    db = _db(cfg)
+    if db is None or JournalReader(db).last_seq() == 0:
+        return Finding("replay", True, "no journal events yet")
+    skipped: list[Skipped] = []
+    replay(read_events(db, types=WORKFLOW_TYPES), skipped)
+    if not skipped:
+        return Finding("replay", True, "every workflow event applies")
+    first = "; ".join(f"seq {s.seq} ({s.type}): {s.error}" for s in skipped[:3])
+    return Finding("replay", False, f"{len(skipped)} journal event(s) cannot be applied and are "
+                   f"skipped at start: {first}",
+                   "the station runs without them (alert REPLAY_SKIPPED); keep the database as "
+                   "it is and tell the platform team which seqs")
+
+
 def _live_state(cfg: StationConfig, device: str) -> tuple[bool, str] | None:
     db = _db(cfg)
     if db is None:
@@ -250,7 +270,7 @@ def check_backlog(cfg: StationConfig) -> Finding:
 
 
 CHECKS: list[Callable[[StationConfig], Finding]] = [
-    check_key, check_database, check_scale, check_camera, check_disk, check_clock, check_broker,
+    check_key, check_database, check_replay, check_scale, check_camera, check_disk, check_clock, check_broker,
     check_api, check_backlog,
 ]
 

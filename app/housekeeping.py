@@ -54,17 +54,11 @@ def alert_rejection(j: Journal, rejection: dict[str, Any] | None) -> None:
     """Central rejected a batch (the uplink's state): one ``alert.raised`` per rejection."""
     if not rejection:
         return
-    with j.transaction() as tx:
-        seen = tx.conn.execute(
-            "SELECT 1 FROM events WHERE type='alert.raised' AND "
-            "json_extract(event, '$.body.code')='SYNC_REJECTED' AND "
-            "json_extract(event, '$.body.rejection_at')=?", (rejection.get("at"),)).fetchone()
-        if seen:
-            return
-        first, last = int(rejection.get("first_seq", 0)), int(rejection.get("last_seq", 0))
-        tx.append("alert.raised", {
-            "code": "SYNC_REJECTED", "severity": "error",
-            "message": f"central rejected events {first}..{last}: {rejection.get('error')}"[:2000],
-            "refs": list(range(first, last + 1))[:100], "rejection_at": rejection.get("at"),
-        })
-    log.kv(logger, logging.ERROR, "central rejected a batch", first_seq=first, last_seq=last)
+    first, last = int(rejection.get("first_seq", 0)), int(rejection.get("last_seq", 0))
+    ev = j.append_once("alert.raised", {
+        "code": "SYNC_REJECTED", "severity": "error",
+        "message": f"central rejected events {first}..{last}: {rejection.get('error')}"[:2000],
+        "refs": list(range(first, last + 1))[:100], "rejection_at": rejection.get("at"),
+    }, {"code": "SYNC_REJECTED", "rejection_at": rejection.get("at")})
+    if ev is not None:
+        log.kv(logger, logging.ERROR, "central rejected a batch", first_seq=first, last_seq=last)

@@ -61,6 +61,7 @@ def serve(station: Any, host: str, port: int) -> None:
     import uvicorn
 
     from edge.web.app import create_app
+    from edge.web.guard import Access
     from edge.web.hall import hall_source
 
     assert station.workflow is not None and station.orders is not None
@@ -81,11 +82,12 @@ def serve(station: Any, host: str, port: int) -> None:
         task.cancel()
 
     hall = hall_source(station.cfg)
+    web = station.cfg.web
+    access = Access(port=port, hosts=tuple(web.trusted_hosts), max_body_bytes=web.max_body_bytes)
     app = create_app(station.workflow, station.orders, station.devices.snapshot, station.hub,
-                     lifespan=lifespan, preview=station.preview.render, hall=hall,
+                     access=access, lifespan=lifespan, preview=station.preview.render, hall=hall,
                      blobs=station.blobs, still=station.preview.still)
     log.kv(logger, logging.INFO, "kiosk page", url=f"http://{host}:{port}/")
-    web = station.cfg.web
     if web.hall_port and web.hall_port != port:
         start_hall_server(hall, web.hall_host, web.hall_port)
     # uvicorn shuts down on SIGTERM/SIGINT and then raises the signal again; with these

@@ -81,7 +81,7 @@ def latency(n: int) -> dict[str, float]:
     st.handle = hooked  # type: ignore[method-assign]
     to_apply, to_commit, workflow_only = [], [], []
     for i in range(n):
-        os.write(master, spec.encode(DeviceState(0), "kg"))  # empty: a new placement
+        os.write(master, spec.encode(DeviceState(0), "kg") * 2)  # empty: a new placement
         time.sleep(0.05)
         st.handle(SelectLine("1"))
         target["g"] = 15000 + i
@@ -89,7 +89,9 @@ def latency(n: int) -> dict[str, float]:
         committed.clear()
         frame = spec.encode(DeviceState(target["g"]), "kg")
         t0 = time.perf_counter()
-        os.write(master, frame)
+        # A&D has no check: the link takes a weight on the second frame that carries it
+        # (docs/scales.md). Both are written at once; a real indicator adds a frame period.
+        os.write(master, frame + frame)
         applied.wait(5)
         t1 = time.perf_counter()
         committed.wait(5)

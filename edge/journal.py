@@ -10,6 +10,7 @@ refuse UPDATE and DELETE on the events table, so a bug cannot rewrite history;
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import uuid
@@ -47,6 +48,15 @@ MIGRATIONS: list[dbmod.Migration] = [
         """,
     ),
 ]
+
+
+_BODY_PATH = re.compile(r"[a-z_]+(\[\d+\])?")
+
+
+def _body_path(path: str) -> str:
+    if not _BODY_PATH.fullmatch(path):
+        raise ValueError(f"not a body path: {path!r}")
+    return path
 
 
 class JournalError(Exception):
@@ -174,6 +184,19 @@ class Journal:
     def append(self, type_: str, body: dict[str, Any]) -> dict[str, Any]:
         with self.transaction() as tx:
             return tx.append(type_, body)
+
+    def append_once(self, type_: str, body: dict[str, Any],
+                    match: dict[str, Any]) -> dict[str, Any] | None:
+        """Append unless an event of ``type_`` whose body has the ``match`` values exists.
+
+        ``match`` maps body paths (``code``, ``refs[0]``) to values; used for alerts
+        that must be raised once however often their cause is seen (every restart).
+        """
+        where = " AND ".join(f"json_extract(event, '$.body.{_body_path(k)}') = ?" for k in match)
+        with self.transaction() as tx:
+            seen = tx.conn.execute(f"SELECT 1 FROM events WHERE type = ? AND {where} LIMIT 1",
+                                   (type_, *match.values())).fetchone()
+            return None if seen else tx.append(type_, body)
 
     def last_seq(self) -> int:
         row = self.db.execute("SELECT max(seq) FROM events").fetchone()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -171,12 +172,29 @@ def disposition_text(d: dict[str, Any] | None) -> str:
     return f"{d.get('disposition_zh', '')}（{how}）" if how else str(d.get("disposition_zh", ""))
 
 
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def cell(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as text: no formula (``=``, ``+``, ``-``, ``@``, tab, CR).
+
+    Supplier names, batches and items come from outside; a leading ``'`` makes
+    Excel and LibreOffice show such a cell as text instead of evaluating it
+    (OWASP CSV injection). Plain numbers (``-18.5``) are left as they are.
+    """
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def to_csv(items: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow([zh for _, zh in COLUMNS])
     for r in items:
-        w.writerow(["" if r[k] is None else r[k] for k, _ in COLUMNS])
+        w.writerow([cell(r[k]) for k, _ in COLUMNS])
     return "\ufeff" + buf.getvalue()
 
 

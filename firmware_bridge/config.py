@@ -70,6 +70,16 @@ class ScaleSection(Section):
     stability: StabilitySection = Field(
         default_factory=StabilitySection, description="Stability policy and detector."
     )
+    max_kg: int = Field(
+        default=300, ge=1, le=100_000,
+        description="Capacity: a reading above it is line noise, refused and counted (never "
+        "delivered).",
+    )
+    min_kg: int = Field(
+        default=-300, ge=-100_000, le=0,
+        description="Lowest reading taken: a net weight is negative when a tared container "
+        "comes off; below this it is refused and counted. 0 refuses every negative reading.",
+    )
 
     def link_settings(self, port: str | None = None) -> LinkSettings:
         st = self.stability
@@ -85,4 +95,6 @@ class ScaleSection(Section):
             bad_frames_threshold=self.bad_frames_threshold,
             stability=StabilityParams(st.count, st.band_g, st.min_ms),
             stability_mode=st.mode,
+            min_g=self.min_kg * 1000,
+            max_g=self.max_kg * 1000,
         )

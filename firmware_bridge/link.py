@@ -73,6 +73,9 @@ class LinkSettings(LinkTiming):
     unit: str | None = None
     stability: StabilityParams = field(default_factory=StabilityParams)
     stability_mode: StabilityMode = "flag"
+    # The indicator's range: a weight outside it is line noise, refused and counted.
+    min_g: int = -300_000
+    max_g: int = 300_000
 
 
 class UnsupportedCommand(Exception):
@@ -279,6 +282,10 @@ class ScaleLink(SerialLink[Reading]):
         # Built now so a bad unit is refused here (ValueError), not in the thread.
         self.parser: Parser[Reading] = self.spec.new_parser(settings.unit)
         self._detector = StabilityDetector(settings.stability)
+        self.out_of_range = 0  # weights outside min_g..max_g: refused, never delivered
+        self.unconfirmed = 0  # unchecked frames not (yet) repeated by the next one
+        self._confirm = self.spec.check == "none" and self.spec.mode == "continuous"
+        self._held: tuple[int, bool | None] | None = None
 
     def zero(self) -> None:
         self._command("zero")
@@ -298,6 +305,7 @@ class ScaleLink(SerialLink[Reading]):
     def _begin(self) -> None:
         self.parser = self.spec.new_parser(self.settings.unit)
         self._detector = StabilityDetector(self.settings.stability)
+        self._held = None
 
     def _poll(self) -> bytes | None:
         return self.spec.command("poll") if self.spec.mode == "polled" else None
@@ -305,8 +313,33 @@ class ScaleLink(SerialLink[Reading]):
     def _feed(self, data: bytes, now: float) -> tuple[list[Reading], int]:
         parser = self.parser
         bad_before = parser.bad_frames
-        got = [self._stabilise(r, now) for r in parser.feed(data)]
-        return got, parser.bad_frames - bad_before
+        got, refused = [], 0
+        readings = parser.feed(data)
+        for r, after_noise in zip(readings, parser.after_noise, strict=True):
+            if r.weight_g is not None and not self.settings.min_g <= r.weight_g <= self.settings.max_g:
+                self.out_of_range += 1
+                refused += 1
+                self._held = None
+            elif self._confirmed(r, after_noise):
+                got.append(self._stabilise(r, now))
+        return got, parser.bad_frames - bad_before + refused
+
+    def _confirmed(self, r: Reading, after_noise: bool) -> bool:
+        """A protocol without a check (``spec.check == "none"``) that streams: a weight is
+        delivered only when the frame just before it (nothing refused in between)
+        carried the same one, so a single frame corrupted on the line (a flipped bit
+        in a digit) or a number in line noise is never delivered."""
+        if not self._confirm:
+            return True
+        if r.weight_g is None or after_noise:
+            self._held = None
+        if r.weight_g is None:
+            return True
+        key = (r.weight_g, r.net)
+        same, self._held = key == self._held, key
+        if not same:
+            self.unconfirmed += 1
+        return same
 
     def _stabilise(self, r: Reading, now: float) -> Reading:
         weight = r.weight_g if r.status == OK else None

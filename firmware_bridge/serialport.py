@@ -42,5 +42,19 @@ def open_port(path: str, line: LineSettings, timeout: float = 0.05) -> Any:
         if not is_pty(path) or plain == line:
             raise OSError(f"{path}: cannot set {line.label()}: {exc}") from exc
         return open_port(path, plain, timeout)
+    if line.parity != "N":
+        check_parity(dev.fd)
     dev.reset_input_buffer()
     return dev
+
+
+def check_parity(fd: int) -> None:
+    """Have the kernel check each byte's parity bit (pyserial leaves INPCK off).
+
+    With INPCK on and IGNPAR and PARMRK off, a byte whose parity is wrong (one
+    flipped bit on the line) is read as NUL, which no frame grammar accepts, so a
+    corrupted frame is refused instead of read as another weight.
+    """
+    attrs = termios.tcgetattr(fd)
+    attrs[0] = (attrs[0] | termios.INPCK) & ~(termios.IGNPAR | termios.PARMRK | termios.ISTRIP)
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)

@@ -13,14 +13,14 @@ backoff, states, once-per-change logging); a probe that must be asked gets a
 from __future__ import annotations
 
 import queue
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from core import saferegex
 from core.config import Section
 from firmware_bridge.link import LinkTiming, SerialLink, StateChange
 from firmware_bridge.protocols.base import SKIP, LineParser, LineSettings, Skip
@@ -42,12 +42,13 @@ class TemperatureParser(LineParser[TemperatureReading]):
 
     def __init__(self, pattern: str = DEFAULT_PATTERN) -> None:
         super().__init__()
-        try:
-            self._re = re.compile(pattern.encode("utf-8"))
-        except re.error as exc:
-            raise ValueError(f"bad thermometer pattern {pattern!r}: {exc}") from exc
+        why = saferegex.problem(pattern)
+        if why is not None:
+            raise ValueError(f"bad thermometer pattern {pattern!r}: {why}")
+        self._re = saferegex.compile(pattern.encode("utf-8"))  # RE2: linear time
         if self._re.groups < 1:
             raise ValueError("the thermometer pattern needs a group (named c) for the value")
+        self._group = self._re.groupindex.get(b"c", 1)
 
     def decode(self, frame: bytes) -> TemperatureReading | Skip | None:
         m = self._re.fullmatch(frame.strip())
@@ -56,7 +57,7 @@ class TemperatureParser(LineParser[TemperatureReading]):
             # Banner or status text (no digits at all) is not an error.
             banner = all(0x20 <= b < 0x7F and not 0x30 <= b <= 0x39 for b in text)
             return SKIP if banner else None
-        value = m.group("c") if "c" in self._re.groupindex else m.group(1)
+        value = m.group(self._group)
         try:
             celsius = Decimal(value.decode("ascii"))
         except (InvalidOperation, UnicodeDecodeError, AttributeError):
@@ -71,8 +72,16 @@ class ThermometerSection(Section):
     baud: int = Field(default=9600, gt=0, description="Baud rate (8N1).")
     pattern: str = Field(
         default=DEFAULT_PATTERN,
-        description="Regex one line must match; named group c holds the value in °C.",
+        description="Regex one line must match (RE2 syntax); named group c holds the value in °C.",
     )
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        why = saferegex.problem(v)
+        if why is not None:
+            raise ValueError(why)
+        return v
     poll: str | None = Field(
         default=None, description="Line to send (with CR LF) to ask for a reading; none: streams."
     )

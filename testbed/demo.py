@@ -203,11 +203,14 @@ synthetic_codes = []
         import uvicorn
 
         from edge.web.app import create_app
-
-        st = self.station
+        from edge.web.guard import Access
         from edge.web.hall import hall_source
 
-        app = create_app(st.workflow, st.orders, st.devices.snapshot, st.hub,
+        st = self.station
+        web = st.cfg.web
+        access = Access(port=self.web_port, hosts=tuple(web.trusted_hosts),
+                        max_body_bytes=web.max_body_bytes)
+        app = create_app(st.workflow, st.orders, st.devices.snapshot, st.hub, access=access,
                          preview=st.preview.render, hall=hall_source(st.cfg), blobs=st.blobs,
                          still=st.preview.still)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.web_port,

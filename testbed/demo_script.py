@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-import requests
-
 from firmware_bridge.scenario import placement
 from testbed.demo_data import PINS
 
@@ -116,9 +114,11 @@ class Driver:
     """Staff at the kiosk (HTTP API) and the world (simulated scale, synthetic camera)."""
 
     def __init__(self, system: Any) -> None:
+        from testbed.kiosk_client import kiosk_session
+
         self.url = system.url
         self.station = system.station
-        self.http = requests.Session()
+        self.http = kiosk_session(self.url)  # carries the kiosk page's token, as the page does
 
     def api(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,)) -> Any:
         r = self.http.request(method, self.url + path, json=body, timeout=15)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from testbed.demo_data import PINS, demo_orders, demo_roster
+from testbed.kiosk_client import kiosk_session
 from tests.conftest import CLI, ROOT
 from tests.test_web_api import _free_port
 from tests.waiting import wait_until
@@ -112,6 +113,7 @@ fps = 5
         self.proc = subprocess.Popen([*CLI, "run", "--config", str(self.cfg)], cwd=ROOT,
                                      stdout=self.log, stderr=self.log, text=True)
         wait_for(self._up, 30, "the station's web app")
+        self.kiosk = kiosk_session(self.url)  # this boot's token, as the page has it
         return self
 
     def _up(self) -> bool:
@@ -143,7 +145,7 @@ fps = 5
         return dict(requests.get(self.url + "/api/state", timeout=5).json())
 
     def post(self, path: str, body: Any = None) -> requests.Response:
-        return requests.post(self.url + path, json=body if body is not None else {}, timeout=10)
+        return self.kiosk.post(self.url + path, json=body if body is not None else {}, timeout=10)
 
     def events(self, *types: str) -> list[dict[str, Any]]:
         """The journal as on disk, read by a separate connection."""

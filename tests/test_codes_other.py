@@ -127,7 +127,7 @@ def test_badge_by_pattern() -> None:
 
 
 def test_bad_badge_regex_refused_by_config() -> None:
-    with pytest.raises(ValueError, match="not a valid regex"):
+    with pytest.raises(ValueError, match="not a valid RE2 regex"):
         CodesSection(badge_pattern="(")
 
 

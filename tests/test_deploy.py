@@ -30,6 +30,33 @@ def test_unit_verifies(unit: Path, tmp_path: Path) -> None:
     assert r.returncode == 0 and not problems, problems
 
 
+EXPOSURE = {"acceptance-station.service": 2.5, "acceptance-sync.service": 2.5,
+            "acceptance-hall.service": 4.0}
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=[u.name for u in UNITS])
+def test_unit_exposure(unit: Path, tmp_path: Path) -> None:
+    """`systemd-analyze security --offline=yes`: station and sync <= 2.5, hall <= 4."""
+    import re
+
+    r = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager", str(unit)],
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    m = re.search(r"Overall exposure level for \S+: (\d+\.\d)", r.stdout + r.stderr)
+    assert m is not None, r.stdout + r.stderr
+    assert float(m.group(1)) <= EXPOSURE[unit.name], (unit.name, m.group(1))
+
+
+def test_hall_unit_shows_the_hall_only_server() -> None:
+    """The hall screen opens the read-only hall server ([web] hall_port), not the kiosk port."""
+    from app.config import WebSection
+
+    hall = (ROOT / "systemd" / "acceptance-hall.service").read_text()
+    web = WebSection()
+    assert f"http://127.0.0.1:{web.hall_port}/hall" in hall
+    assert f":{web.port}/" not in hall
+    assert "IPAddressDeny=any" in hall and "IPAddressAllow=localhost" in hall
+
+
 def test_units_have_the_required_settings() -> None:
     station = (ROOT / "systemd" / "acceptance-station.service").read_text()
     for line in ("Type=notify", "WatchdogSec=", "Restart=on-failure", "RestartSec=",

@@ -51,7 +51,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSystem]:
 def test_healthy_demo_passes(demo: DemoSystem, tmp_path: Path) -> None:
     code, checks = doctor(demo.state / "station.toml", fake_clock(tmp_path, True))
     assert code == 0, checks
-    assert set(checks) == {"config", "key", "database", "scale", "camera", "disk", "clock",
+    assert set(checks) == {"config", "key", "database", "replay", "scale", "camera", "disk", "clock",
                            "broker", "central-api", "backlog"}
     r = subprocess.run([*CLI, "doctor", "--config", str(demo.state / "station.toml")],
                        capture_output=True, text=True, env=fake_clock(tmp_path, True), timeout=120)

@@ -21,9 +21,11 @@ from edge import ledger
 from edge.blobs import BlobStore
 from edge.journal import Journal, read_events
 from edge.web.app import create_app
+from edge.web.guard import Access
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, Weight
 from testbed.demo_data import PINS
+from tests.test_web_api import kiosk_client
 from tests.test_workflow import MEAT, NOW, ORDERS, ROSTER, VEG
 
 # The station config's defaults: meat/poultry/seafood checklists, leafy vegetables tested.
@@ -38,7 +40,8 @@ def kiosk(journal: Journal, tmp_path: Path) -> tuple[TestClient, Workflow, BlobS
     wf = Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, max_weight_age_s=1e9,
                   roster=lambda: ROSTER)
     blobs = BlobStore(tmp_path / "blobs")
-    client = TestClient(create_app(wf, lambda: ORDERS, lambda: {}, blobs=blobs))
+    client = kiosk_client(create_app(wf, lambda: ORDERS, lambda: {}, blobs=blobs,
+                                     access=Access(port=8080)))
     for who in ("zhang", "li"):
         assert client.post("/api/inspectors", json={"inspector_id": who, "pin": PINS[who]}).is_success
     return client, wf, blobs
@@ -178,8 +181,8 @@ def test_documents_photographed_or_the_line_fails_cert_missing(
     wf = Workflow(journal, lambda: orders, POLICY, now=lambda: NOW, max_weight_age_s=1e9,
                   roster=lambda: ROSTER)
     blobs = BlobStore(tmp_path / "blobs")
-    client = TestClient(create_app(wf, lambda: orders, lambda: {}, blobs=blobs,
-                                   still=lambda: frame[0]))
+    client = kiosk_client(create_app(wf, lambda: orders, lambda: {}, blobs=blobs,
+                                     still=lambda: frame[0], access=Access(port=8080)))
     for who in ("zhang", "li"):
         client.post("/api/inspectors", json={"inspector_id": who, "pin": PINS[who]})
     _open(client, MEAT)

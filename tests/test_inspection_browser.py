@@ -13,6 +13,7 @@ from playwright.sync_api import Page
 from edge.blobs import BlobStore
 from edge.journal import Journal, read_events
 from edge.web.app import create_app
+from edge.web.guard import Access
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, Weight
 from tests.browser import page, sign_in
@@ -26,9 +27,9 @@ from tests.test_workflow import NOW, ORDERS, ROSTER
 def served(journal: Journal, tmp_path: Path) -> Iterator[tuple[str, Workflow]]:
     wf = Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, max_weight_age_s=1e9,
                   roster=lambda: ROSTER)
-    app = create_app(wf, lambda: ORDERS, lambda: {}, stream_interval_s=0.05,
-                     blobs=BlobStore(tmp_path / "blobs"))
-    with serving(app) as url:
+    with serving(lambda port: create_app(wf, lambda: ORDERS, lambda: {}, stream_interval_s=0.05,
+                                         blobs=BlobStore(tmp_path / "blobs"),
+                                         access=Access(port=port))) as url:
         yield url, wf
 
 

@@ -11,11 +11,12 @@ from fastapi.testclient import TestClient
 from edge.codes import parse_code
 from edge.journal import Journal, read_events
 from edge.web.app import create_app
+from edge.web.guard import Access
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, SetTemperature, Weight
 from edge.workflow.scans import input_for
 from testbed.demo_data import PINS
-from tests.test_web_api import ORDERS, POLICY
+from tests.test_web_api import ORDERS, POLICY, kiosk_client
 from tests.test_workflow import MEAT, NOW, ROSTER, VEG
 
 LINES = ("line.accepted", "line.rejected")
@@ -24,7 +25,7 @@ LINES = ("line.accepted", "line.rejected")
 def _door(journal: Journal, order_id: str) -> tuple[TestClient, Workflow]:
     wf = Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, max_weight_age_s=60,
                   roster=lambda: ROSTER)
-    client = TestClient(create_app(wf, lambda: ORDERS, lambda: {}))
+    client = kiosk_client(create_app(wf, lambda: ORDERS, lambda: {}, access=Access(port=8080)))
     for who in ("zhang", "li"):
         assert client.post("/api/inspectors", json={"inspector_id": who, "pin": PINS[who]}).status_code == 200
     assert client.post("/api/deliveries", json={"order_id": order_id}).status_code == 200

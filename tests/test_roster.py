@@ -26,12 +26,14 @@ from edge.roster import store
 from edge.roster.model import RosterRefused, roster_from_doc, validate_roster
 from edge.roster.pin import hash_pin, verify_pin
 from edge.web.app import create_app
+from edge.web.guard import Access
 from edge.workflow.driver import PeoplePolicy, Workflow
 from edge.workflow.model import IdleCheck, Reading, SignIn, Weight
 from testbed.demo_data import BADGES, PINS, demo_roster
 from tests.conftest import CLI
 from tests.sync_harness import free_port
 from tests.test_sync_orders import station_cfg
+from tests.test_web_api import kiosk_client
 from tests.test_workflow import NOW, ORDERS, POLICY, ROSTER, VEG
 
 PEOPLE = ("inspector.signed_in", "inspector.signed_out")
@@ -46,7 +48,7 @@ def door(journal: Journal) -> tuple[TestClient, Workflow]:
     wf = Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, max_weight_age_s=1e9,
                   roster=lambda: ROSTER, mono=lambda: Clock.t,
                   people=PeoplePolicy(pin_attempts=5, lockout_s=60, idle_signout_s=600))
-    return TestClient(create_app(wf, lambda: ORDERS, lambda: {})), wf
+    return kiosk_client(create_app(wf, lambda: ORDERS, lambda: {}, access=Access(port=8080))), wf
 
 
 def _in(client: TestClient, who: str, pin: str | None = None) -> Any:

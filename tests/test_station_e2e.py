@@ -21,8 +21,10 @@ from edge.journal import read_events
 from edge.orders import store
 from edge.roster import store as roster_store
 from edge.web.app import create_app
+from edge.web.guard import Access
 from firmware_bridge.scenario import placement
 from testbed.demo_data import PINS, demo_orders, demo_roster
+from testbed.kiosk_client import kiosk_session
 from tests.conftest import CLI
 from tests.test_web_api import _free_port
 from tests.waiting import wait_until
@@ -68,7 +70,8 @@ synthetic_format = "code-128"
     roster_store.adopt(station.journal, demo_roster(STATION_ID, cost_ln=10), etag=None,
                        source="test")
     app = create_app(station.workflow, station.orders, station.devices.snapshot,  # type: ignore[arg-type]
-                     station.hub, blobs=station.blobs, still=station.preview.still)
+                     station.hub, access=Access(port=port), blobs=station.blobs,
+                     still=station.preview.still)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
     t.start()
@@ -96,7 +99,7 @@ def test_weigh_scan_and_decide_through_devices(running: tuple[Station, str]) -> 
     sim = station.scale.simulator
     _wait(lambda: _state(url)["devices"].get("scale", {}).get("ok"), what="scale connected")
     _wait(lambda: _state(url)["devices"].get("camera", {}).get("ok"), what="camera running")
-    s = requests.Session()
+    s = kiosk_session(url)
     for who in ("zhang", "li"):
         s.post(url + "/api/inspectors", json={"inspector_id": who, "pin": PINS[who]}).raise_for_status()
     orders = _state(url)["orders"]
@@ -142,7 +145,7 @@ def test_trace_qr_under_the_camera_is_kept_apart(running: tuple[Station, str]) -
     code is on the record as a trace code, not as the item's identification."""
     station, url = running
     _wait(lambda: _state(url)["devices"].get("camera", {}).get("ok"), what="camera running")
-    s = requests.Session()
+    s = kiosk_session(url)
     for who in ("zhang", "li"):
         s.post(url + "/api/inspectors", json={"inspector_id": who, "pin": PINS[who]}).raise_for_status()
     veg = next(o["order_id"] for o in _state(url)["orders"] if o["order_id"].endswith("0012"))
@@ -171,7 +174,7 @@ def test_document_photographed_by_the_camera(running: tuple[Station, str]) -> No
 
     station, url = running
     _wait(lambda: _state(url)["devices"].get("camera", {}).get("ok"), what="camera running")
-    s = requests.Session()
+    s = kiosk_session(url)
     for who in ("zhang", "li"):
         s.post(url + "/api/inspectors", json={"inspector_id": who, "pin": PINS[who]})
     meat = next(o["order_id"] for o in _state(url)["orders"] if o["order_id"].endswith("0013"))

@@ -6,7 +6,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,9 +21,11 @@ from edge.journal import Journal, read_events
 from edge.matching.types import Policy
 from edge.orders.model import orders_from_doc
 from edge.web.app import create_app
+from edge.web.guard import TOKEN_HEADER, Access
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, Weight
 from testbed.demo_data import PINS, demo_orders
+from testbed.kiosk_client import kiosk_session, token_from_page
 from tests.test_workflow import ROSTER
 
 ORDERS = orders_from_doc(demo_orders("test-station-01", "2026-11-28"))
@@ -41,9 +43,20 @@ def wf(journal: Journal) -> Workflow:
                     roster=lambda: ROSTER)
 
 
+KIOSK = "http://127.0.0.1:8080"
+
+
+def kiosk_client(app: Any) -> TestClient:
+    """A client that, like the kiosk page, carries the token of the page the app serves
+    (``app`` made with ``access=Access(port=8080)``)."""
+    c = TestClient(app, base_url=KIOSK)
+    c.headers[TOKEN_HEADER] = token_from_page(c.get("/").text)
+    return c
+
+
 @pytest.fixture
 def client(wf: Workflow) -> TestClient:
-    return TestClient(create_app(wf, lambda: ORDERS, lambda: DEVICES))
+    return kiosk_client(create_app(wf, lambda: ORDERS, lambda: DEVICES, access=Access(port=8080)))
 
 
 def _ready(client: TestClient, wf: Workflow) -> None:
@@ -124,9 +137,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """``app`` under uvicorn on a free loopback port, until the block ends; yields its URL."""
+def serving(make_app: Callable[[int], Any]) -> Iterator[str]:
+    """The app ``make_app(port)`` under uvicorn on a free loopback port, until the block
+    ends; yields its URL."""
     port = _free_port()
+    app = make_app(port)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
     t.start()
@@ -146,13 +161,15 @@ def serving(app: Any) -> Iterator[str]:
 
 @pytest.fixture
 def server(wf: Workflow) -> Iterator[str]:
-    with serving(create_app(wf, lambda: ORDERS, lambda: DEVICES, stream_interval_s=0.05)) as url:
+    with serving(lambda port: create_app(wf, lambda: ORDERS, lambda: DEVICES,
+                                         access=Access(port=port),
+                                         stream_interval_s=0.05)) as url:
         yield url
 
 
 def test_concurrent_double_accept_records_one_event(server: str, wf: Workflow,
                                                     journal: Journal) -> None:
-    s = requests.Session()
+    s = kiosk_session(server)
     for i in ("zhang", "li"):
         s.post(server + "/api/inspectors", json={"inspector_id": i, "pin": PINS[i]}).raise_for_status()
     s.post(server + "/api/deliveries", json={"order_id": VEG}).raise_for_status()
@@ -161,7 +178,8 @@ def test_concurrent_double_accept_records_one_event(server: str, wf: Workflow,
     pid = s.get(server + "/api/state").json()["placement"]["placement_id"]
 
     def tap(_: int) -> tuple[int, dict[str, Any]]:
-        r = requests.post(server + "/api/confirm", json={"placement_id": pid}, timeout=10)
+        r = requests.post(server + "/api/confirm", json={"placement_id": pid},
+                          headers=dict(s.headers), timeout=10)
         return r.status_code, r.json()
 
     with ThreadPoolExecutor(8) as pool:
@@ -178,8 +196,13 @@ def test_stream_pushes_changes(server: str) -> None:
         lines = r.iter_lines(decode_unicode=True)
         first = json.loads(next(ln for ln in lines if ln.startswith("data: "))[6:])
         assert first["inspectors"] == []
-        requests.post(server + "/api/inspectors", json={"inspector_id": "zhang",
-                                                       "pin": PINS["zhang"]}, timeout=5)
-        for ln in lines:
+        kiosk_session(server).post(server + "/api/inspectors", json={
+            "inspector_id": "zhang", "pin": PINS["zhang"]}, timeout=5).raise_for_status()
+        deadline = time.monotonic() + 10
+        for ln in lines:  # a stream that ends, or goes on without the change, fails
             if ln.startswith("data: ") and json.loads(ln[6:])["inspectors"] == ["zhang"]:
                 break
+            if time.monotonic() > deadline:
+                pytest.fail("no state with the new inspector on the stream within 10 s")
+        else:
+            pytest.fail("the stream ended without the state that has the new inspector")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from core import saferegex
 from edge.codes.checks import gs1_check_ok
 from edge.codes.config import CodesSection
 from edge.codes.delivery_note import PREFIX as DELIVERY_NOTE_PREFIX
@@ -102,7 +103,7 @@ def parse_code(text: str, cfg: CodesSection | None = None, today: date | None = 
     if is_weight_label(text, cfg.weight_label):
         return parse_weight_label(text, cfg.weight_label)
     if cfg.badge_pattern:
-        m = re.fullmatch(cfg.badge_pattern, text)
+        m = saferegex.compile(cfg.badge_pattern).fullmatch(text)  # RE2: linear time
         if m:
             staff_id = m.groupdict().get("id") or text
             return Badge(code=text, staff_id=staff_id)

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from core import saferegex
 from core.config import Section
 
 
@@ -55,20 +56,12 @@ class WeightLabelSection(Section):
 
 
 def compile_safe(pattern: str) -> object:
-    """``pattern`` compiled by RE2 (linear time: no catastrophic backtracking), or ValueError.
-
-    RE2 refuses what could backtrack (back-references, look-around), so a
-    pattern that compiles here cannot stall the scan thread on a crafted code.
-    """
-    import re2
-
-    opts = re2.Options()
-    opts.log_errors = False
-    try:
-        return re2.compile(pattern, opts)
-    except re2.error as exc:
-        msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise ValueError(f"pattern is not a valid RE2 regex ({msg})") from None
+    """``pattern`` compiled by RE2 (linear time: no catastrophic backtracking), or ValueError
+    (``core.saferegex``: what RE2 cannot compile, or the nested shape like ``(a+)+``)."""
+    why = saferegex.problem(pattern)
+    if why is not None:
+        raise ValueError(f"pattern {pattern[:80]!r}: {why}")
+    return saferegex.compile(pattern)
 
 
 class TraceSchemeSection(Section):
@@ -135,8 +128,5 @@ class CodesSection(Section):
     @classmethod
     def _regex(cls, v: str | None) -> str | None:
         if v:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"badge_pattern is not a valid regex: {exc}") from None
+            compile_safe(v)
         return v or None

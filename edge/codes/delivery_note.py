@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema
 
+from core import jsonsafe
 from edge.codes.errors import ParseError
 
 PREFIX = "ADN1:"
@@ -42,10 +43,6 @@ def _validator() -> jsonschema.protocols.Validator:
     return cls(schema)
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number")
-
-
 def parse_delivery_note(text: str) -> DeliveryNote:
     """Parse ``ADN1:{...}``; any failure is a ParseError naming the field."""
     if not text.startswith(PREFIX):
@@ -53,9 +50,9 @@ def parse_delivery_note(text: str) -> DeliveryNote:
     body = text[len(PREFIX) :]
     if len(body.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ParseError(f"delivery note is larger than {MAX_BYTES} bytes")
-    try:
-        note = json.loads(body, parse_float=str, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+    try:  # strict: no NaN, no huge integers, no repeated keys, no lone surrogates
+        note = jsonsafe.loads(body, parse_float=str, max_depth=8)
+    except jsonsafe.JSONRefused as exc:
         raise ParseError(f"delivery note is not valid JSON: {exc}") from None
     errors = sorted(_validator().iter_errors(note), key=lambda e: list(e.absolute_path))
     if errors:

@@ -9,11 +9,11 @@ linear time, so no code text can make matching slow.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
-from edge.codes.config import TraceSchemeSection, compile_safe
+from core import saferegex
+from edge.codes.config import TraceSchemeSection
 
 MAX_URL = 2048
 
@@ -31,17 +31,12 @@ class TraceCode:
         return {"kind": self.kind, "scheme": self.scheme, "code": self.code, "url": self.url}
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled(pattern: str) -> Any:
-    return compile_safe(pattern)
-
-
 def match_trace(text: str, schemes: list[TraceSchemeSection]) -> TraceCode | None:
     """The first scheme whose pattern matches all of ``text``, as a TraceCode; else None."""
     if len(text) > MAX_URL or not text.lower().startswith(("http://", "https://")):
         return None
     for s in schemes:
-        m = _compiled(s.pattern).fullmatch(text)
+        m = saferegex.compile(s.pattern).fullmatch(text)  # RE2, cached; checked by config
         if m is not None:
             return TraceCode(scheme=s.scheme, code=m.group("code"), url=text)
     return None

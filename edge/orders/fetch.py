@@ -7,7 +7,6 @@ to do with the answer is ``refresh``'s business.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ import requests
 from core import log
 from edge.journal import Journal
 from edge.orders import store
-from edge.orders.model import OrdersRefused, validate_orders
+from edge.orders.model import OrdersRefused, load_json, validate_orders
 
 logger = logging.getLogger("edge.orders")
 
@@ -57,9 +56,9 @@ def get_document(session: requests.Session, url: str, params: dict[str, str],
 
 def parse_body(body: bytes, station_id: str, day: str) -> dict[str, Any]:
     try:
-        doc = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise OrdersRefused(f"not valid UTF-8 JSON: {exc}") from exc
+        doc = load_json(body)
+    except ValueError as exc:  # core.jsonsafe: not UTF-8, not JSON, NaN, too deep, too big
+        raise OrdersRefused(f"not acceptable JSON: {exc}") from exc
     return validate_orders(doc, station_id=station_id, delivery_date=day)
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from contract import schemas
+from core import jsonsafe
 from core.clock import parse_rfc3339
 from edge.matching.types import Item, Observation, Order, OrderLine, Supplier, Tolerance
 from edge.matching.units import PIECE_UNITS, is_weight_unit
@@ -62,10 +63,24 @@ def _semantic_problems(doc: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _schema_errors(name: str, doc: Any) -> list[str]:
+    """Schema problems; a structure too deep to check is one (documents come from
+    ``core.jsonsafe`` depth-bounded, this is the backstop for other callers)."""
+    try:
+        return schemas.errors(name, doc)
+    except RecursionError:
+        return ["$: nested too deeply"]
+
+
+def load_json(text: str | bytes, max_bytes: int = 16 << 20) -> Any:
+    """Strict JSON of an orders document or observation (``core.jsonsafe``): ValueError."""
+    return jsonsafe.loads(text, max_bytes=max_bytes)
+
+
 def validate_orders(doc: Any, *, station_id: str | None = None,
                     delivery_date: str | None = None) -> dict[str, Any]:
     """Return the document when valid for this station and date; else OrdersRefused."""
-    errs = schemas.errors("orders.v1", doc)
+    errs = _schema_errors("orders.v1", doc)
     if errs:
         raise OrdersRefused("orders document violates acceptance.orders/1: " + "; ".join(errs))
     assert isinstance(doc, dict)
@@ -124,7 +139,7 @@ def orders_from_doc(doc: dict[str, Any]) -> dict[str, Order]:
 
 def observation_from_json(d: Any) -> Observation:
     """Validate and convert a ``decide`` observation; absent fields stay absent."""
-    errs = schemas.errors("observation.v1", d)
+    errs = _schema_errors("observation.v1", d)
     if errs:
         raise ObservationInvalid("observation invalid: " + "; ".join(errs))
     try:

@@ -3,31 +3,40 @@
 Handlers translate requests into workflow inputs and nothing more: every rule
 lives in the workflow and the matching rules. A refused input answers 409 with
 ``{"error": code, "message": 中文}`` and changes nothing; a malformed request
-answers 422 naming the field. Live state reaches the page over server-sent
-events (``/api/stream``).
+answers 422 naming the field (bodies are validated whole, strictly, before any
+handler runs: a delivery note goes through the delivery-note parser). Who may
+call the API at all is decided by ``edge.web.guard`` (trusted Host and Origin,
+the per-boot token the kiosk page carries). Live state reaches the page over
+server-sent events (``/api/stream``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi import Path as FastAPIPath
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from core import __version__
 from edge.blobs import BlobStore
+from edge.codes.delivery_note import PREFIX as NOTE_PREFIX
+from edge.codes.delivery_note import parse_delivery_note
+from edge.codes.errors import ParseError
 from edge.matching.types import Order, RapidTest
 from edge.web.evidence import evidence_router
+from edge.web.guard import Access, KioskGuard, with_token
 from edge.web.view import outcome_view, snapshot
 from edge.workflow.driver import Workflow
 from edge.workflow.model import (
@@ -52,14 +61,39 @@ STATIC = Path(__file__).parent / "static"
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: no "5" for 5, no 1 for true; JSON numbers are ints (no float field exists).
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _iso_date(value: object) -> date:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real date") from None
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"
+
+
+def _note(note: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A delivery note is valid only if the delivery-note parser takes it (schema, dates)."""
+    if note is None:
+        return None
+    text = NOTE_PREFIX + json.dumps(note, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return parse_delivery_note(text).note
+    except ParseError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class InspectorIn(Body):
     inspector_id: str | None = Field(default=None, min_length=1, max_length=64,
-                                     description="Roster id (with pin)")
+                                     pattern=NO_CONTROL, description="Roster id (with pin)")
     pin: str | None = Field(default=None, pattern=r"^\d{4,12}$", description="PIN, 4-12 digits")
-    badge: str | None = Field(default=None, min_length=1, max_length=64,
+    badge: str | None = Field(default=None, min_length=1, max_length=64, pattern=NO_CONTROL,
                               description="Badge UID (what a badge scan gives)")
 
     @model_validator(mode="after")
@@ -70,8 +104,16 @@ class InspectorIn(Body):
 
 
 class DeliveryIn(Body):
-    order_id: str = Field(min_length=1, max_length=64)
-    note: dict[str, Any] | None = Field(default=None, description="A parsed ADN1 delivery note")
+    order_id: str = Field(min_length=1, max_length=64, pattern=NO_CONTROL)
+    note: Annotated[dict[str, Any] | None, AfterValidator(_note)] = Field(
+        default=None, description="A delivery note as ADN1 carries it (acceptance.delivery-note/1)")
+
+    @model_validator(mode="after")
+    def _note_for_this_order(self) -> DeliveryIn:
+        if self.note is not None and self.note["order_id"] != self.order_id:
+            raise ValueError(f"the delivery note is for {self.note['order_id']}, "
+                             f"not {self.order_id}")
+        return self
 
 
 class LineIn(Body):
@@ -80,10 +122,10 @@ class LineIn(Body):
 
 class ScanIn(Body):
     gtin: str | None = Field(default=None, pattern=r"^\d{8}$|^\d{12,14}$")
-    item_code: str | None = Field(default=None, min_length=1, max_length=64)
-    batch: str | None = Field(default=None, min_length=1, max_length=64)
-    production_date: date | None = None
-    expiry_date: date | None = None
+    item_code: str | None = Field(default=None, min_length=1, max_length=64, pattern=NO_CONTROL)
+    batch: str | None = Field(default=None, min_length=1, max_length=64, pattern=NO_CONTROL)
+    production_date: IsoDate | None = None
+    expiry_date: IsoDate | None = None
 
 
 class TemperatureIn(Body):
@@ -148,12 +190,16 @@ class Hub:
 
 def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                devices: Callable[[], dict[str, Any]], hub: Hub | None = None,
-               *, stream_interval_s: float = 0.1, lifespan: Any = None,
+               *, access: Access, stream_interval_s: float = 0.1, lifespan: Any = None,
                preview: Callable[[], bytes | None] | None = None,
                hall: Any = None, blobs: BlobStore | None = None,
                still: Callable[[], bytes | None] | None = None) -> FastAPI:
+    """The kiosk app behind its guard; ``access`` holds the trusted hosts and this boot's token."""
     app = FastAPI(title="Acceptance station", version=__version__, lifespan=lifespan,
-                  description="Local API of a food-acceptance station (kiosk and hall pages).")
+                  description="Local API of a food-acceptance station (kiosk and hall pages). "
+                  "Every POST/DELETE needs the X-Kiosk-Token of the page the station serves.")
+    app.add_middleware(KioskGuard, access=access)
+    page = with_token((STATIC / "kiosk.html").read_text(encoding="utf-8"), access.token)
     hub = hub or Hub()
     app.state.hub = hub
 
@@ -170,8 +216,8 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
         return JSONResponse({"state": state_json(), **outcome_view(res)})
 
     @app.get("/", include_in_schema=False)
-    def kiosk() -> FileResponse:
-        return FileResponse(STATIC / "kiosk.html")
+    def kiosk() -> HTMLResponse:
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     @app.get("/api/state", summary="The kiosk's whole state")
     def get_state() -> dict[str, Any]:
@@ -205,7 +251,7 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
         return run(SignIn((body.inspector_id or "").strip(), pin=body.pin, badge=body.badge))
 
     @app.delete("/api/inspectors/{inspector_id}", summary="Sign an inspector out")
-    def sign_out(inspector_id: str) -> JSONResponse:
+    def sign_out(inspector_id: Annotated[str, FastAPIPath(max_length=64)]) -> JSONResponse:
         return run(SignOut(inspector_id))
 
     @app.post("/api/deliveries", summary="Open a delivery for one of today's orders")

@@ -22,7 +22,7 @@ from core import log
 from edge.journal import Journal, read_events
 from edge.matching.types import Order, Policy
 from edge.roster.model import Roster
-from edge.workflow.machine import replay, step
+from edge.workflow.machine import Skipped, replay, step
 from edge.workflow.model import (
     Append,
     CommitFailed,
@@ -82,8 +82,13 @@ class Workflow:
         # the video recorder follows placements and decisions this way. Must be quick.
         self.observers: list[Callable[[State], None]] = []
         self._lock = threading.Lock()
-        # Resume where the journal says we were (open delivery, line progress).
-        state = replay(read_events(journal.db, types=WORKFLOW_TYPES))
+        # Resume where the journal says we were (open delivery, line progress, the placement
+        # on the pan). An event this version cannot apply is left out, with one alert for it
+        # (not one per start).
+        skipped: list[Skipped] = []
+        state = replay(read_events(journal.db, types=WORKFLOW_TYPES), skipped)
+        for s in skipped:
+            alert_skipped(journal, s)
         if not state.placement.placement_id:
             state = replace(state, placement=Placement(str(uuid.uuid4())))
         self.state: State = state
@@ -137,3 +142,14 @@ class Workflow:
                           committed=tuple(events))
         self.state = res.state
         return res
+
+
+def alert_skipped(journal: Journal, s: Skipped) -> None:
+    """One ``alert.raised REPLAY_SKIPPED`` per skipped event, however often the station starts."""
+    log.kv(logger, logging.ERROR, "journal event skipped on replay", seq=s.seq, type=s.type,
+           error=s.error)
+    journal.append_once("alert.raised", {
+        "code": "REPLAY_SKIPPED", "severity": "error", "refs": [s.seq],
+        "message": f"event {s.seq} ({s.type}) cannot be applied on replay and was skipped: "
+                   f"{s.error}"[:2000],
+    }, {"code": "REPLAY_SKIPPED", "refs[0]": s.seq})

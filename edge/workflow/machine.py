@@ -9,7 +9,7 @@ effect; the driver commits it and feeds back ``Committed``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -84,13 +84,15 @@ def _order(state: State, ctx: Context) -> Order | None:
 
 
 def note_lines(note: dict[str, Any] | None) -> dict[str, NoteLine]:
-    """The per-line facts of an ADN1 delivery note (already schema-valid)."""
+    """The per-line facts of an ADN1 delivery note (schema-valid when it was journaled)."""
     out: dict[str, NoteLine] = {}
-    for ln in (note or {}).get("lines", []):
-        out[str(ln["line_id"])] = NoteLine(
-            unit_price_fen=ln.get("unit_price_fen"), batch=ln.get("batch"),
-            production_date=_date(ln.get("production_date")),
-            expiry_date=_date(ln.get("expiry_date")))
+    for ln in _get(note or {}, "lines", list) or []:
+        if not isinstance(ln, dict):
+            raise ValueError("note line is not an object")
+        out[_get(ln, "line_id", str, required=True)] = NoteLine(
+            unit_price_fen=_get(ln, "unit_price_fen", int), batch=_get(ln, "batch", str),
+            production_date=_date(_get(ln, "production_date", str)),
+            expiry_date=_date(_get(ln, "expiry_date", str)))
     return out
 
 
@@ -101,34 +103,77 @@ def _date(text: str | None) -> date | None:
 # -- facts: committed events change the state ------------------------------------------------
 
 
+def _get(b: dict[str, Any], key: str, kind: type, *, required: bool = False) -> Any:
+    """``b[key]`` if it has the type the workflow writes (None when absent and optional).
+
+    Anything else raises, so ``fold`` skips the event instead of the station failing.
+    """
+    v = b.get(key)
+    if v is None:
+        if required:
+            raise KeyError(f"body.{key} is missing")
+        return None
+    if not isinstance(v, kind) or (isinstance(v, bool) and kind is not bool):
+        raise ValueError(f"body.{key} is {type(v).__name__}, not {kind.__name__}")
+    return v
+
+
+def _strs(b: dict[str, Any], key: str) -> tuple[str, ...]:
+    items = _get(b, key, list) or []
+    if not all(isinstance(x, str) for x in items):
+        raise ValueError(f"body.{key} holds a value that is not a string")
+    return tuple(items)
+
+
+def _closed(b: dict[str, Any]) -> dict[str, Any]:
+    _strs(b, "lines_accepted")
+    _strs(b, "lines_rejected")
+    for m in _get(b, "lines_not_delivered", list) or []:
+        if not isinstance(m, dict) or not isinstance(m.get("ordered"), dict) or not all(
+                isinstance(x, str) for x in (m.get("line_id"), m.get("item"),
+                                             m["ordered"].get("value"), m["ordered"].get("unit"))):
+            raise ValueError("body.lines_not_delivered holds a malformed line")
+    return b
+
+
 def apply_event(state: State, event: dict[str, Any]) -> State:
-    """Fold one committed journal event into the state (also used by ``replay``)."""
+    """Fold one committed journal event into the state (also used by ``replay``).
+
+    A body without the fields and types the workflow writes raises (KeyError,
+    TypeError, ValueError) before anything changes; ``fold`` skips such an event.
+    """
     t, b = event["type"], event["body"]
+    if not isinstance(b, dict):
+        raise TypeError("event body is not an object")
     if t == "delivery.opened":
-        d = Delivery(delivery_id=b["delivery_id"], order_id=b["order_id"],
-                     supplier_id=b["supplier_id"], note_id=(b.get("note") or {}).get("dn"),
-                     note_lines=note_lines(b.get("note")))
-        inspectors = state.inspectors or tuple(b.get("inspectors", ()))
+        note = _get(b, "note", dict)
+        d = Delivery(delivery_id=_get(b, "delivery_id", str, required=True),
+                     order_id=_get(b, "order_id", str, required=True),
+                     supplier_id=_get(b, "supplier_id", str, required=True),
+                     note_id=None if note is None else _get(note, "dn", str),
+                     note_lines=note_lines(note))
+        inspectors = state.inspectors or _strs(b, "inspectors")
         return replace(state, delivery=d, inspectors=inspectors, last=None, closed=None,
                        placement=physical(state.placement))
     if t in ("line.accepted", "line.rejected"):
         return _apply_line(state, event)
-    if t == "document.captured" and b["placement_id"] == state.placement.placement_id:
-        doc = {k: b[k] for k in ("kind", "label", "sha256")} | {"seq": event["seq"]}
-        return replace(state, placement=replace(state.placement,
-                                                documents=(*state.placement.documents, doc)))
+    if t == "document.captured" \
+            and _get(b, "placement_id", str, required=True) == state.placement.placement_id:
+        doc = {k: _get(b, k, str, required=True) for k in ("kind", "label", "sha256")}
+        return replace(state, placement=replace(state.placement, documents=(
+            *state.placement.documents, {**doc, "seq": event["seq"]})))
     if t in ("placement.started", "placement.ended"):
         return apply_placement_event(state, t, b)
     if t in ("inspector.signed_in", "inspector.signed_out"):
         return apply_people_event(state, t, b)
     if t == "rejection.disposed" and state.delivery is not None \
-            and b["delivery_id"] == state.delivery.delivery_id:
+            and _get(b, "delivery_id", str, required=True) == state.delivery.delivery_id:
         return replace(state, delivery=apply_rejection_event(state.delivery, event))
     if t == "delivery.closed" and state.delivery is not None \
-            and b["delivery_id"] == state.delivery.delivery_id:
+            and _get(b, "delivery_id", str, required=True) == state.delivery.delivery_id:
         # Facts given for the item at the scale belong to the closed delivery: dropped.
         p = state.placement
-        return replace(state, delivery=None, closed=b,
+        return replace(state, delivery=None, closed=_closed(b),
                        placement=physical(p) if p.started else Placement(""))
     return state
 
@@ -143,41 +188,70 @@ def _remember(decided: dict[str, dict[str, Any]], pid: str,
 
 def _apply_line(state: State, event: dict[str, Any]) -> State:
     t, b = event["type"], event["body"]
-    pid = b.get("placement_id")  # absent in records made before placement ids (issue 11)
+    pid = _get(b, "placement_id", str)  # absent in records made before placement ids
     decided = state.decided if pid is None else _remember(state.decided, pid, decision_ref(event))
-    if state.delivery is None or b["delivery_id"] != state.delivery.delivery_id:
+    if state.delivery is None \
+            or _get(b, "delivery_id", str, required=True) != state.delivery.delivery_id:
         return replace(state, decided=decided)
-    line_id = b.get("line_id") or ""
+    line_id = _get(b, "line_id", str) or ""
     p = state.delivery.progress.get(line_id, Progress())
     if t == "line.accepted":
-        m = b["measured"]
+        m = _get(b, "measured", dict, required=True)
         p = replace(p, accepted=p.accepted + 1,
-                    accepted_g=p.accepted_g + (m.get("net_g") or 0),
-                    accepted_pieces=p.accepted_pieces + (m.get("pieces") or 0))
+                    accepted_g=p.accepted_g + (_get(m, "net_g", int) or 0),
+                    accepted_pieces=p.accepted_pieces + (_get(m, "pieces", int) or 0))
     else:
         p = replace(p, rejected=p.rejected + 1, last_rejection={
             "seq": event["seq"], "event_id": event["event_id"],
-            "reasons": list(b.get("reasons", [])),
-            "temperature_c": b.get("temperature_c")})
+            "reasons": list(_strs(b, "reasons")), "temperature_c": _get(b, "temperature_c", str)})
     delivery = replace(state.delivery, progress={**state.delivery.progress, line_id: p})
     if t == "line.rejected":
         delivery = apply_rejection_event(delivery, event)
+    item, scanned = _get(b, "item", dict) or {}, _get(b, "scanned", dict) or {}
+    checks = _get(b, "checks", list) or []
+    if not all(isinstance(c, dict) for c in checks):
+        raise ValueError("body.checks holds a value that is not an object")
     last = {"seq": event["seq"], "outcome": t.split(".")[1], "line_id": line_id,
-            "item": (b.get("item") or {}).get("name") or (b.get("scanned") or {}).get("gtin")
-            or (b.get("scanned") or {}).get("item_code"), "reasons": b.get("reasons", []),
-            "checks": b.get("checks", []), "placement_id": pid, "retest_of": b.get("retest_of")}
+            "item": _get(item, "name", str) or _get(scanned, "gtin", str)
+            or _get(scanned, "item_code", str), "reasons": list(_strs(b, "reasons")),
+            "checks": checks, "placement_id": pid, "retest_of": _get(b, "retest_of", dict)}
     placement = state.placement
     if pid is None or pid == placement.placement_id:
         placement = replace(placement, decided=True)
     return replace(state, delivery=delivery, last=last, placement=placement, decided=decided)
 
 
-def replay(events: Iterable[dict[str, Any]]) -> State:
-    """The workflow state after these journal events (resume after a restart)."""
-    state = State()
+@dataclass(frozen=True)
+class Skipped:
+    """A journal event that could not be folded into the state (and was left out)."""
+
+    seq: int
+    type: str
+    error: str
+
+
+def fold(state: State, events: Iterable[dict[str, Any]],
+         skipped: list[Skipped] | None = None) -> State:
+    """Apply events in order; one that cannot be applied is skipped (and listed), never fatal.
+
+    Events come from the journal, written by earlier versions and other paths; a
+    body this version cannot read must not stop the station from starting.
+    """
     for ev in events:
-        state = apply_event(state, ev)
+        try:
+            state = apply_event(state, ev)
+        except Exception as exc:  # apply_event is pure: nothing half-applied
+            if skipped is not None:
+                seq = ev.get("seq") if isinstance(ev, dict) else None
+                skipped.append(Skipped(seq if isinstance(seq, int) else 0,
+                                       str(ev.get("type")) if isinstance(ev, dict) else "?",
+                                       f"{type(exc).__name__}: {exc}"[:500]))
     return state
+
+
+def replay(events: Iterable[dict[str, Any]], skipped: list[Skipped] | None = None) -> State:
+    """The workflow state after these journal events (resume after a restart)."""
+    return fold(State(), events, skipped)
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -221,9 +295,7 @@ def _step(state: State, inp: Input, ctx: Context) -> Result:
         case Confirm(placement_id=pid):
             return confirm(state, pid, ctx)
         case Committed(events=events):
-            s = state
-            for ev in events:
-                s = apply_event(s, ev)
+            s = fold(state, events)
             if not s.placement.placement_id:
                 s = replace(s, placement=Placement(ctx.fresh_id))
             return Result(replace(s, pending=None))

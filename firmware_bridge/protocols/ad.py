@@ -23,7 +23,6 @@ from firmware_bridge.protocols.base import (
     Reading,
     Skip,
     format_weight,
-    to_grams,
 )
 
 _FRAME = re.compile(
@@ -39,10 +38,10 @@ class AdParser(LineParser[Reading]):
         m = _FRAME.search(frame)
         if m is not None:
             unit = m.group(5).decode() if m.group(5) else self.unit
-            try:
-                grams, exact = to_grams(m.group(4), unit)
-            except ValueError:
+            got = self._grams(m.group(4), unit)
+            if got is None:
                 return None
+            grams, exact = got
             if m.group(3) == b"-":
                 grams = -grams
             net = None if m.group(2) is None else m.group(2) == b"NT"

@@ -116,6 +116,10 @@ class Parser(Generic[R]):
     """
 
     max_frame: int = 64
+    # The widest number the indicator's weight field holds: more digits (or decimals)
+    # than this is line noise, not a weight (e.g. a 64-digit "reading" from garbage).
+    max_digits: int = 9
+    max_decimals: int = 4
 
     def __init__(self, unit: str = "g") -> None:
         if unit not in GRAMS_PER_UNIT:
@@ -125,12 +129,17 @@ class Parser(Generic[R]):
         self.frames = 0  # good frames (readings and skipped replies)
         self.bad_frames = 0  # frames or byte runs rejected
         self.dropped_bytes = 0
+        # For each reading of the last ``feed``: was anything refused or dropped between
+        # it and the reading before? (The link confirms only back-to-back frames.)
+        self.after_noise: list[bool] = []
+        self._noise_mark = (0, 0)
 
     def feed(self, data: bytes) -> list[R]:
         """Add bytes (any split) and return the readings completed by them."""
         buf = self._buf
         buf += data
         out: list[R] = []
+        self.after_noise = []
         pos = 0
         while True:
             frame, pos = self._next_frame(buf, pos)
@@ -144,6 +153,9 @@ class Parser(Generic[R]):
             else:
                 self.frames += 1
                 out.append(got)
+                mark = (self.bad_frames, self.dropped_bytes)
+                self.after_noise.append(mark != self._noise_mark)
+                self._noise_mark = mark
         if pos:
             del buf[:pos]
         if len(buf) > self.max_frame:
@@ -177,6 +189,18 @@ class Parser(Generic[R]):
     def _next_frame(self, buf: bytearray, pos: int) -> tuple[bytes | None, int]:
         """Return (frame, new position) or (None, position to keep from)."""
         raise NotImplementedError
+
+    def _grams(self, value: bytes | str, unit: str) -> tuple[int, bool] | None:
+        """``to_grams`` of a frame's number, or None when it has more digits than the
+        indicator's field (``max_digits``/``max_decimals``) or is not a number."""
+        text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
+        whole, _, frac = text.strip().lstrip("+-").partition(".")
+        if len(whole.lstrip(" ")) + len(frac) > self.max_digits or len(frac) > self.max_decimals:
+            return None
+        try:
+            return to_grams(text, unit)
+        except ValueError:
+            return None
 
     def decode(self, frame: bytes) -> R | Skip | None:
         """Turn one frame into a reading, SKIP (a non-weight reply) or None (bad)."""
@@ -316,6 +340,10 @@ class ProtocolSpec:
     clear_tare: bytes | None
     parser: Callable[[str], Parser[Reading]]
     encode: Callable[[DeviceState, str], bytes]
+    # What catches a corrupted frame: "checksum" (in the frame), "parity" (per byte on
+    # the line, checked by the UART: serialport sets INPCK), "none" (format only; the
+    # link then delivers a weight of a continuous stream only when two frames agree).
+    check: Literal["checksum", "parity", "none"] = "none"
 
     def command(self, name: str) -> bytes | None:
         """The full bytes for ``poll``/``zero``/``tare``/``clear_tare``, or None."""

@@ -20,7 +20,6 @@ from firmware_bridge.protocols.base import (
     Reading,
     Skip,
     signed_weight,
-    to_grams,
 )
 
 _FRAME = re.compile(rb" *(?:[A-Za-z_][A-Za-z0-9_ ]*[:=] *)?([+-]?\d+(?:\.\d+)?) *(g|kg)? *")
@@ -29,6 +28,8 @@ _TEXT = re.compile(rb"[A-Za-z][ -~]*")
 
 class Hx711Parser(LineParser[Reading]):
     max_frame = 64
+    max_digits = 8  # raw 24-bit counts (8 digits) or calibrated grams, 3 decimals at most
+    max_decimals = 3
 
     def decode(self, frame: bytes) -> Reading | Skip | None:
         m = _FRAME.fullmatch(frame)
@@ -37,7 +38,10 @@ class Hx711Parser(LineParser[Reading]):
                 return SKIP
             return None
         unit = m.group(2).decode() if m.group(2) else self.unit
-        grams, exact = to_grams(m.group(1).lstrip(b"+"), unit)
+        got = self._grams(m.group(1).lstrip(b"+"), unit)
+        if got is None:
+            return None
+        grams, exact = got
         return Reading(grams, None, None, OK, frame, exact)
 
 

@@ -27,7 +27,6 @@ from firmware_bridge.protocols.base import (
     Reading,
     Skip,
     signed_weight,
-    to_grams,
 )
 
 _WEIGHT = re.compile(rb"S ([SD]) +(-?\d+(?:\.\d+)?) +([a-z]{1,2}) *\Z")
@@ -45,7 +44,10 @@ class MtSicsParser(LineParser[Reading]):
         m = _WEIGHT.search(frame)
         if m is not None:
             try:
-                grams, exact = to_grams(m.group(2), m.group(3).decode())
+                got = self._grams(m.group(2), m.group(3).decode())
+                if got is None:
+                    return None
+                grams, exact = got
             except ValueError:
                 return None
             raw = self._trim(frame, m.start())

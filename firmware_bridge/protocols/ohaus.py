@@ -20,7 +20,6 @@ from firmware_bridge.protocols.base import (
     Reading,
     Skip,
     signed_weight,
-    to_grams,
 )
 
 _FRAME = re.compile(
@@ -35,7 +34,10 @@ class OhausParser(LineParser[Reading]):
         m = _FRAME.fullmatch(frame)
         if m is None:
             return None
-        grams, exact = to_grams(m.group(2), m.group(3).decode())
+        got = self._grams(m.group(2), m.group(3).decode())
+        if got is None:
+            return None
+        grams, exact = got
         if m.group(1):
             grams = -grams
         mode = m.group(4)

@@ -29,7 +29,6 @@ from firmware_bridge.protocols.base import (
     Reading,
     Skip,
     format_weight,
-    to_grams,
 )
 
 _WEIGHT = re.compile(rb"\x02 *(\d+(?:\.\d+)?)(N?)\r")
@@ -53,6 +52,8 @@ class Toledo8217Parser(Parser[Reading]):
     """
 
     max_frame = 24
+    max_digits = 6  # the weight field: xxx.xxx
+    max_decimals = 3
 
     def _next_frame(self, buf: bytearray, pos: int) -> tuple[bytes | None, int]:
         n = len(buf)
@@ -90,7 +91,10 @@ class Toledo8217Parser(Parser[Reading]):
         m = _WEIGHT.fullmatch(frame)
         if m is None:
             return None
-        grams, exact = to_grams(m.group(1), self.unit)
+        got = self._grams(m.group(1), self.unit)
+        if got is None:
+            return None
+        grams, exact = got
         net = True if m.group(2) else None
         return Reading(grams, True, net, OK, frame, exact)
 
@@ -149,6 +153,7 @@ SPEC = ProtocolSpec(
     clear_tare=b"C",
     parser=Toledo8217Parser,
     encode=encode,
+    check="parity",  # 7E1: even parity per byte, checked by the UART (serialport: INPCK)
 )
 
 __all__ = ["SKIP", "SPEC", "Toledo8217Parser", "encode", "status_reply"]

@@ -20,7 +20,6 @@ from firmware_bridge.protocols.base import (
     Reading,
     Skip,
     format_weight,
-    to_grams,
 )
 
 _FRAME = re.compile(rb"w([wnt])(-?)(\d+(?:\.\d+)?)(kg|lb|g|t) *\Z")
@@ -28,6 +27,8 @@ _FRAME = re.compile(rb"w([wnt])(-?)(\d+(?:\.\d+)?)(kg|lb|g|t) *\Z")
 
 class XK3190A12Parser(LineParser[Reading]):
     max_frame = 32
+    max_digits = 6  # the value field: 7 characters with sign and point
+    max_decimals = 3
 
     def decode(self, frame: bytes) -> Reading | Skip | None:
         m = _FRAME.search(frame)
@@ -35,7 +36,10 @@ class XK3190A12Parser(LineParser[Reading]):
             return None
         if m.group(1) == b"t":
             return SKIP
-        grams, exact = to_grams(m.group(3), m.group(4).decode())
+        got = self._grams(m.group(3), m.group(4).decode())
+        if got is None:
+            return None
+        grams, exact = got
         if m.group(2):
             grams = -grams
         raw = self._trim(frame, m.start())

@@ -22,7 +22,6 @@ from firmware_bridge.protocols.base import (
     ProtocolSpec,
     Reading,
     Skip,
-    to_grams,
 )
 from firmware_bridge.protocols.base import GRAMS_PER_UNIT as _G
 
@@ -40,6 +39,8 @@ def checksum(body: bytes) -> bytes:
 
 class XK3190A9Parser(Parser[Reading]):
     max_frame = FRAME_LEN
+    max_digits = 6
+    max_decimals = 5
 
     def _next_frame(self, buf: bytearray, pos: int) -> tuple[bytes | None, int]:
         n = len(buf)
@@ -67,7 +68,10 @@ class XK3190A9Parser(Parser[Reading]):
         text = digits.decode()
         if places:
             text = text[:-places] + "." + text[-places:]
-        grams, exact = to_grams(text, self.unit)
+        got = self._grams(text, self.unit)
+        if got is None:
+            return None
+        grams, exact = got
         return Reading(-grams if sign == b"-" else grams, None, None, OK, frame, exact)
 
 
@@ -92,4 +96,5 @@ SPEC = ProtocolSpec(
     clear_tare=None,
     parser=XK3190A9Parser,
     encode=encode,
+    check="checksum",  # XOR of bytes 1..8 as two hex characters
 )

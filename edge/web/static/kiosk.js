@@ -2,6 +2,8 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 let state = null;
+// This boot's token, put into the page by the station; every change sends it back.
+const TOKEN = document.querySelector('meta[name="kiosk-token"]').content;
 
 function toast(text) {
   const t = $("toast");
@@ -11,13 +13,17 @@ function toast(text) {
   toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
 }
 
-async function post(path, body) {
-  const r = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
-                               body: JSON.stringify(body || {})});
+async function post(path, body, method) {
+  const r = await fetch(path, {method: method || "POST",
+                               headers: {"Content-Type": "application/json", "X-Kiosk-Token": TOKEN},
+                               body: method === "DELETE" ? undefined : JSON.stringify(body || {})});
   let data = {};
   try { data = await r.json(); } catch (e) { data = {}; }
   if (!r.ok) {
     toast(data.message || "请求无效（" + r.status + "）");
+  }
+  if (r.status === 403 && data.error === "KIOSK_TOKEN") {
+    setTimeout(() => location.reload(), 1500);  // the station restarted: a new token
   }
   if (data.state) render(data.state);
   return data;
@@ -53,8 +59,7 @@ function renderInspectors(people) {
     const chip = el("span", p.name, "person");
     chip.dataset.inspector = p.inspector_id;
     const out = el("button", "退出");
-    out.onclick = () => fetch("/api/inspectors/" + encodeURIComponent(p.inspector_id), {method: "DELETE"})
-      .then((r) => r.json()).then((d) => { if (d.message) toast(d.message); if (d.state) render(d.state); });
+    out.onclick = () => post("/api/inspectors/" + encodeURIComponent(p.inspector_id), null, "DELETE");
     chip.append(out);
     box.append(chip);
   }

@@ -240,3 +240,25 @@ def test_code_read_on_empty_pan_kept_only_briefly(journal: Journal) -> None:
     door.put(16000)
     p = door.wf.state.placement
     assert (p.gtin, p.batch) == ("06901234567892", "B2")
+
+
+def test_tare_drop_is_not_a_removal_and_an_ignored_tare_keeps_the_load(journal: Journal) -> None:
+    door = Door(journal).start()
+    door.do(SelectLine("1"))
+    door.put(15200)
+    pid = door.wf.state.placement.placement_id
+    door.do(Tare())  # this scale ignores the tare: the weight stays
+    door.t += 0.5
+    assert door.confirm().decision is not None  # the load is still the placement's
+    door.t += 3
+    door.put(0)  # taken off: long after the tare, a removal
+    assert door.wf.state.placement.placement_id != pid
+    door.put(2000)  # a crate, tared: its drop to 0 within 2 s is the tare
+    crate = door.wf.state.placement.placement_id
+    door.do(Tare())
+    door.t += 0.3
+    door.put(0)
+    assert door.wf.state.placement.placement_id == crate and not door.wf.state.placement.loaded
+    door.t += 5
+    door.put(0, stable=False)
+    assert door.wf.state.placement.placement_id == crate  # not loaded: nothing to remove

@@ -62,6 +62,7 @@ from edge.workflow.placement import (
     on_reading,
     physical,
     scanned,
+    tare,
 )
 from edge.workflow.rejections import apply_rejection_event, close, dispose
 
@@ -73,10 +74,6 @@ DECIDED_KEPT = 500  # recent decided placements answered by id (older ones: PLAC
 
 def _refuse(state: State, code: str, message: str) -> Result:
     return Result(state, refused=Refusal(code, message))
-
-
-def _placement(state: State, **changes: Any) -> State:
-    return replace(state, placement=replace(state.placement, **changes))
 
 
 def _order(state: State, ctx: Context) -> Order | None:
@@ -291,7 +288,7 @@ def _step(state: State, inp: Input, ctx: Context) -> Result:
         case Reading(weight=w):
             return on_reading(state, w, ctx)
         case Tare():
-            return Result(_placement(state, loaded=False), (TareScale(),))
+            return Result(tare(state, ctx), (TareScale(),))
         case Confirm(placement_id=pid):
             return confirm(state, pid, ctx)
         case Committed(events=events):

@@ -111,6 +111,7 @@ class Placement:
     loaded_mono: float | None = None  # receive time of the reading that showed the load
     started: bool = False  # ``placement.started`` is journaled: a load was seen
     scanned_mono: float | None = None  # when a code was read while the pan was still empty
+    tared_mono: float | None = None  # when staff tared (a drop to empty just after is the tare)
     decided: bool = False
 
     @property

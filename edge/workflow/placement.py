@@ -25,6 +25,7 @@ from edge.workflow.model import (
     Weight,
 )
 
+TARE_SETTLE_S = 2.0  # a drop to empty this soon after a tare is the tare, not a removal
 ALREADY_DECIDED = Refusal("ALREADY_DECIDED", "该货品已验收，请取下后再放下一件")
 
 
@@ -83,6 +84,9 @@ def loaded_now(p: Placement, ctx: Context) -> bool:
 def on_reading(state: State, w: Weight, ctx: Context) -> Result:
     p = state.placement
     s = replace(state, weight=w)
+    if p.loaded and w.net_g <= ctx.empty_g and tared(p, w):
+        # The scale carried out the tare (a container is on the pan): not a removal.
+        return Result(replace(s, placement=replace(p, loaded=False, tared_mono=None)))
     if p.loaded and w.net_g <= ctx.empty_g:
         # The item was taken off: its placement ends; the next one starts with no facts.
         if not p.started:
@@ -101,6 +105,17 @@ def on_reading(state: State, w: Weight, ctx: Context) -> Result:
             "tare_g": w.tare_g, "raw": w.raw, "protocol": w.protocol,
             "received_at": w.received_at}
     return Result(s, (Append((("placement.started", body),)),))
+
+
+def tare(state: State, ctx: Context) -> State:
+    """Staff tared: the load stays what the scale says until it drops to empty, which within
+    ``TARE_SETTLE_S`` is the tare itself (a scale that ignores the tare keeps the load)."""
+    return replace(state, placement=replace(state.placement, tared_mono=_mono(ctx)))
+
+
+def tared(p: Placement, w: Weight) -> bool:
+    at = p.tared_mono
+    return at is not None and w.received_mono is not None and w.received_mono - at <= TARE_SETTLE_S
 
 
 def apply_placement_event(state: State, t: str, b: dict[str, Any]) -> State:

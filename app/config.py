@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from contract.ids import ID_PATTERN
 from core.config import ConfigError, Section, load_toml, parse_toml
@@ -51,6 +51,13 @@ class StationSection(Section):
     key_path: Path = Field(
         default=Path("/etc/acceptance-station/station.key"),
         description="Ed25519 private key (PEM, mode 0600) that signs every journal event.",
+    )
+    journal_reserve_mb: int = Field(
+        default=200, ge=1,
+        description=(
+            "The last MB of the data disk kept for the journal: housekeeping skips its own writes"
+            " below it, and clip recording stops earlier ([video] min_free_mb must be larger)."
+        ),
     )
 
     @field_validator("timezone")
@@ -235,6 +242,14 @@ class StationConfig(Section):
     uplink: UplinkSection = Field(
         default_factory=UplinkSection, description="The uplink to the central MQTT broker (sync/)."
     )
+
+    @model_validator(mode="after")
+    def _recording_stops_before_the_reserve(self) -> StationConfig:
+        if self.video.enabled and self.video.min_free_mb <= self.station.journal_reserve_mb:
+            raise ValueError(f"video.min_free_mb ({self.video.min_free_mb}) must be larger than "
+                             f"station.journal_reserve_mb ({self.station.journal_reserve_mb}): "
+                             "recording must stop before the journal's reserve is touched")
+        return self
 
 
 def parse_config(text: str, source: str = "<config>") -> StationConfig:

@@ -64,6 +64,18 @@ def check_key(cfg: StationConfig) -> Finding:
 
 
 def check_database(cfg: StationConfig) -> Finding:
+    from core.db import is_disk_full
+
+    try:
+        return _check_database(cfg)
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        return Finding("database", False, f"cannot open {cfg.station.db_path}: {exc} (the disk is full)",
+                       "free space first (see the disk check), then run doctor again")
+
+
+def _check_database(cfg: StationConfig) -> Finding:
     from edge.journal import meta
     from edge.verify import verify_db
 
@@ -181,6 +193,16 @@ def check_disk(cfg: StationConfig) -> Finding:
     while not path.exists() and path != path.parent:
         path = path.parent
     free = shutil.disk_usage(path).free
+    reserve_mb = cfg.station.journal_reserve_mb
+    if free < reserve_mb * 1_000_000:
+        return Finding(
+            "disk", False, f"disk full: {free // 1_000_000} MB free on {path}, below the journal's "
+            f"reserve of {reserve_mb} MB; once the journal cannot write, the kiosk shows 磁盘已满 and "
+            "refuses decisions",
+            f"free space on {path} now: remove what is not the station's (`journalctl --vacuum-size="
+            "200M`, /var/tmp, core dumps) or old clips central already has (`acceptance-station video "
+            "retention --config ...`); never delete station.db or its -wal/-shm files; the station "
+            "resumes by itself within seconds, no restart needed")
     ok = free >= MIN_FREE_BYTES
     return Finding("disk", ok, f"{free / 2**30:.1f} GiB free on {path}",
                    "" if ok else "free space: old clips are kept until central has them")
@@ -254,6 +276,49 @@ def check_api(cfg: StationConfig) -> Finding:
                    "" if ok else "central answers with an error: call the platform team")
 
 
+def check_central_head(cfg: StationConfig) -> Finding:
+    """What central holds of this journal (``GET /v1/stations/{s}/head``), compared with it."""
+    import requests
+
+    from core.http import make_session
+
+    url = f"{cfg.orders.api_url.rstrip('/')}/v1/stations/{cfg.station.station_id}/head"
+    try:
+        r = make_session(0, cfg.orders.token_file, cfg.orders.ca_file).get(
+            url, timeout=cfg.orders.timeout_s)
+        doc = r.json() if r.headers.get("Content-Type", "").startswith("application/json") else {}
+    except (requests.RequestException, ValueError) as exc:
+        return Finding("central-head", True, f"not compared: central unreachable ({exc.__class__.__name__})")
+    if r.status_code == 404 and doc.get("error") == "unknown station":
+        return Finding("central-head", False, "central has no key for this station",
+                       "register station.key.pub at central (its registry keys_dir)")
+    if r.status_code != 200 or "head_seq" not in doc:
+        return Finding("central-head", True, f"not compared: {url} answered HTTP {r.status_code}")
+    db = _db(cfg)
+    reader = JournalReader(db) if db is not None else None
+    return compare_head(doc, 0 if reader is None else reader.last_seq(),
+                        None if reader is None else reader.hash_at)
+
+
+def compare_head(doc: dict[str, Any], last: int, hash_at: Callable[[int], str | None] | None) -> Finding:
+    """Central's head report against the local journal (its last seq and hashes)."""
+    h = int(doc["head_seq"])
+    if not doc.get("verified"):
+        return Finding("central-head", False, f"central's copy does not verify: {doc.get('problem')}",
+                       "call the platform team; keep this station's database as it is")
+    if h > last:
+        return Finding("central-head", False, f"central holds seq 1..{h}, this journal ends at {last}",
+                       "this is not the database central knows: do not start a new journal; restore "
+                       "station.db from its backup or call the platform team")
+    local = hash_at(h) if (hash_at is not None and h > 0) else None
+    if h > 0 and local != doc["head_hash"]:
+        return Finding("central-head", False, f"fork at seq {h}: central holds "
+                       f"{str(doc['head_hash'])[:16]}…, this journal {str(local)[:16]}…",
+                       "do not delete anything: keep the DB as evidence and call the platform team")
+    return Finding("central-head", True, f"central holds seq 1..{h} of {last} ({doc['count']} events, "
+                   f"chain verifies there); hashes agree at seq {h}")
+
+
 def check_backlog(cfg: StationConfig) -> Finding:
     from sync import state
 
@@ -270,8 +335,8 @@ def check_backlog(cfg: StationConfig) -> Finding:
 
 
 CHECKS: list[Callable[[StationConfig], Finding]] = [
-    check_key, check_database, check_replay, check_scale, check_camera, check_disk, check_clock, check_broker,
-    check_api, check_backlog,
+    check_key, check_database, check_replay, check_scale, check_camera, check_disk, check_clock,
+    check_broker, check_api, check_central_head, check_backlog,
 ]
 
 

@@ -3,8 +3,9 @@
 Adopts the orders and the roster the uplink fetched (``orders.loaded``,
 ``roster.loaded``), signs everyone out when the kiosk sat idle, turns central's
 rejection recorded by the uplink into one ``alert.raised``, shows the uplink's
-state and backlog on the kiosk, and writes the device states to
-``device_status`` for the uplink's status message, ``doctor`` and ``status``.
+state and backlog on the kiosk, shows the data disk's state, and writes the
+device states to ``device_status`` for the uplink's status message, ``doctor``
+and ``status`` (not below the journal's reserve: that space is the journal's).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from app.disk import MB, disk_state, free_bytes
 from core import log
 from edge import device_status
 from edge.journal import Journal
@@ -45,8 +47,13 @@ def housekeep(station: Any) -> None:
     ok = up_state in ("connected", "ok") and backlog < 50
     station.devices.set("sync", ok, f"{UPLINK_TEXT.get(up_state, up_state)} 积压 {backlog}",
                         backlog=backlog)
-    with j.transaction_raw() as conn:
-        device_status.write_all(conn, station.devices.snapshot())
+    reserve = station.cfg.station.journal_reserve_mb
+    free = free_bytes(station.cfg.station.data_dir)
+    disk_ok, text = disk_state(free, reserve, j.disk_full)
+    station.devices.set("disk", disk_ok, text, free_mb=free // MB)
+    if free >= reserve * MB:  # below the reserve only the journal may write
+        with j.transaction_raw() as conn:
+            device_status.write_all(conn, station.devices.snapshot())
     station.hub.bump()
 
 

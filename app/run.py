@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -60,8 +61,8 @@ def serve(station: Any, host: str, port: int) -> None:
     """Serve the kiosk app until SIGINT/SIGTERM (uvicorn handles the signals)."""
     import uvicorn
 
+    from app.degraded import kiosk_access
     from edge.web.app import create_app
-    from edge.web.guard import Access
     from edge.web.hall import hall_source
 
     assert station.workflow is not None and station.orders is not None
@@ -83,17 +84,14 @@ def serve(station: Any, host: str, port: int) -> None:
 
     hall = hall_source(station.cfg)
     web = station.cfg.web
-    access = Access(port=port, hosts=tuple(web.trusted_hosts), max_body_bytes=web.max_body_bytes)
+    access = kiosk_access(station, port)
     app = create_app(station.workflow, station.orders, station.devices.snapshot, station.hub,
                      access=access, lifespan=lifespan, preview=station.preview.render, hall=hall,
-                     blobs=station.blobs, still=station.preview.still)
+                     blobs=station.blobs, still=station.preview.still, fault=station.fault)
     log.kv(logger, logging.INFO, "kiosk page", url=f"http://{host}:{port}/")
     if web.hall_port and web.hall_port != port:
         start_hall_server(hall, web.hall_host, web.hall_port)
-    # uvicorn shuts down on SIGTERM/SIGINT and then raises the signal again; with these
-    # handlers that second delivery is a no-op, so the station's stop steps still run.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
+    # Signal handlers: run() installed them (they record SIGTERM/SIGINT after uvicorn's own).
     stopping_server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                    timeout_graceful_shutdown=STOP_GRACE_S), station.hub.close).run()
     notify("STOPPING=1")
@@ -102,6 +100,8 @@ def serve(station: Any, host: str, port: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from app.config import ConfigError, load_config
+    from app.degraded import serve_degraded
+    from app.disk import DiskFull
     from app.station import Station
     from contract.keys import KeyError_
     from edge.journal import JournalError
@@ -111,9 +111,20 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     log.setup(cfg.log.level)
+    # uvicorn shuts down on SIGTERM/SIGINT and then raises the signal again; with these
+    # handlers that second delivery only records it, so the station's stop steps still run.
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
     station = Station(cfg)
     try:  # nothing is journaled unless every start step succeeds (Station.start)
-        station.start()
+        try:
+            station.start_journal()
+        except DiskFull as exc:  # start degraded: the kiosk shows why, until there is room
+            if not serve_degraded(station, cfg.web.host, cfg.web.port, str(exc)) or stopping.is_set():
+                station.stop()
+                return 0
+        station.start_rest()
     except (KeyError_, JournalError) as exc:
         station.stop()
         raise UsageError(str(exc)) from exc
@@ -121,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
         station.stop()
         raise
     try:
-        serve(station, cfg.web.host, cfg.web.port)
+        if not stopping.is_set():
+            serve(station, cfg.web.host, cfg.web.port)
     finally:
         station.stop()
     return 0

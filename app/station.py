@@ -21,10 +21,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.config import StationConfig, config_digest
-from contract.keys import load_key, public_hex
+from contract.keys import public_hex
 from core import __version__, log
 from core.sdnotify import Watchdog
-from edge import device_status
 from edge.blobs import BlobStore
 from edge.journal import Journal
 from edge.matching.types import Order
@@ -129,7 +128,16 @@ class Station:
     def start(self) -> None:
         """Run the start steps. ``station.started`` is signed only after every step that can
         fail, so a station that cannot start (restarted again and again) journals nothing."""
-        for name, step in (("journal", self._start_journal), ("workflow", self._start_workflow),
+        self.start_journal()
+        self.start_rest()
+
+    def start_journal(self) -> None:
+        """The first step; raises ``app.disk.DiskFull`` when the disk has no room for it."""
+        log.kv(logger, logging.INFO, "starting", step="journal")
+        self._start_journal()
+
+    def start_rest(self) -> None:
+        for name, step in (("workflow", self._start_workflow),
                            ("video", self._start_video), ("scale", self._start_scale),
                            ("thermometer", self._start_thermometer), ("vision", self._start_vision),
                            ("announce", self._announce), ("housekeeping", self._start_housekeeping)):
@@ -154,19 +162,20 @@ class Station:
         self._threads.append(t)
 
     def _start_journal(self) -> None:
-        c = self.cfg.station
-        j = Journal(c.db_path, load_key(c.key_path), c.station_id)
-        self._stops.append(("journal", j.close))
-        # Every table the station writes is migrated here, once, before any thread starts:
-        # Each thread uses a connection of its own; the journal lock orders their writes.
-        # The uplink's tables are the uplink's: the station only reads them (sync.state).
-        from edge.roster import store as roster_store
+        from app.degraded import open_journal
 
-        store.ensure_tables(j.db)
-        roster_store.ensure_tables(j.db)
-        device_status.ensure_tables(j.db)
+        j = open_journal(self.cfg)  # the station's tables migrated; DiskFull when no room
+        self._stops.append(("journal", j.close))
         self.journal = j
-        self.orders = OrdersCache(j, ZoneInfo(c.timezone))
+        self.orders = OrdersCache(j, ZoneInfo(self.cfg.station.timezone))
+
+    def fault(self) -> dict[str, str] | None:
+        """The fault the kiosk shows over everything (the journal cannot write), or None."""
+        from app.disk import FAULT_CODE, fault_message
+
+        if self.journal is not None and self.journal.disk_full:
+            return {"code": FAULT_CODE, "message": fault_message("database or disk is full")}
+        return None
 
     def _announce(self) -> None:
         assert self.journal is not None

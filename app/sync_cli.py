@@ -6,19 +6,19 @@ import argparse
 import json
 import logging
 import signal
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app import platform_cli
 from core import log
 from core.config import ConfigError
 from core.errors import UsageError
 
 if TYPE_CHECKING:
     from app.config import StationConfig
+    from central.config import CentralConfig
     from sync.uplink import Uplink
 
 logger = logging.getLogger("app.sync_cli")
@@ -33,6 +33,7 @@ def register(sub: Any) -> None:
     c.add_argument("--config", type=Path, required=True, help="central config file (TOML)")
     c.add_argument("--worker", type=int, metavar="N",
                    help="run only ingest worker number N in this process (no HTTP)")
+    platform_cli.add_arguments(c)
     c.set_defaults(handler=_central)
     k = sub.add_parser("central-command", help="send a command to a station (as central)")
     k.add_argument("--config", type=Path, required=True, help="central config file (TOML)")
@@ -41,6 +42,12 @@ def register(sub: Any) -> None:
     k.add_argument("--seq", type=int, help="for resend_from: the first seq to resend")
     k.add_argument("--date", help="for orders.refresh: one delivery date (YYYY-MM-DD)")
     k.set_defaults(handler=_central_command)
+    v = sub.add_parser("central-verify",
+                       help="what central holds for a station: count, head seq and hash, chain check")
+    v.add_argument("--config", type=Path, required=True, help="central config file (TOML)")
+    v.add_argument("--station", required=True, help="station id")
+    v.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    v.set_defaults(handler=_central_verify)
 
 
 def _stop_event() -> threading.Event:
@@ -99,45 +106,81 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _central(args: argparse.Namespace) -> int:
+    from core.process import die_with_parent, supervisor_pid
+    parent = supervisor_pid() if args.worker is not None else None
+    if parent is not None:
+        die_with_parent(parent)  # before anything slow: no orphan even while starting
     from central.config import load_central_config
     try:
         cfg = load_central_config(args.config)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
+    if args.action == "indicators":
+        return platform_cli.indicators(cfg, args, _stop_event)
     stop = _stop_event()
     if args.worker is not None:
         from central.worker import run_worker
         log.kv(logger, logging.INFO, "ingest worker starting", index=args.worker)
-        run_worker(cfg, args.worker, stop)
+        run_worker(cfg, args.worker, stop, supervised=parent is not None)
         return 0
+    _run_central(args.config, cfg, stop)
+    return 0
+
+
+def _run_central(path: Path, cfg: CentralConfig, stop: threading.Event) -> None:
+    """HTTP API in a thread, the worker supervisor in this one; READY=1 and watchdog for systemd."""
+    from central import audit, health
+    from central.ingest import KeyRegistry
+    from central.supervisor import Supervisor
+    from core.sdnotify import Watchdog, notify
+
+    sup = Supervisor([sys.executable, "-m", "app.cli", "central", "--config", str(path), "--worker"],
+                     cfg.ingest)
+    health.install(sup.health, health.StoreProbe(cfg.store.dsn))
+    audit.install(audit.Auditor(health.StoreProbe(cfg.store.dsn).use,
+                                KeyRegistry(cfg.registry.keys_dir)))
     server = None
     if cfg.http.enabled:
         from central.api import serve_in_thread
         server, _ = serve_in_thread(cfg.http)
         log.kv(logger, logging.INFO, "central HTTP API listening", bind=cfg.http.bind)
-    _supervise(args.config, cfg.ingest.workers, stop)
+    sup.start()
+    wd = Watchdog()
+    wd.register("supervisor", 30.0)
+    wd.start()
+    notify("READY=1")
+    while not stop.wait(0.5):
+        sup.poll()
+        wd.beat("supervisor")
+    notify("STOPPING=1")
+    sup.stop()
+    wd.stop()
     if server is not None:
         server.shutdown()
-    return 0
 
 
-def _supervise(config: Path, n: int, stop: threading.Event) -> None:
-    """Run ``n`` worker processes; restart any that dies (1 s apart), stop them on exit."""
-    cmd = [sys.executable, "-m", "app.cli", "central", "--config", str(config), "--worker"]
-    procs: dict[int, subprocess.Popen[bytes]] = {i: subprocess.Popen([*cmd, str(i)]) for i in range(n)}
-    while not stop.wait(1.0):
-        for i, p in list(procs.items()):
-            if p.poll() is not None:
-                log.kv(logger, logging.WARNING, "worker exited; restarting", index=i, code=p.returncode)
-                procs[i] = subprocess.Popen([*cmd, str(i)])
-    for p in procs.values():
-        p.terminate()
-    deadline = time.monotonic() + 10
-    for p in procs.values():
-        try:
-            p.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.kill()
+def _central_verify(args: argparse.Namespace) -> int:
+    from central.audit import audit
+    from central.config import load_central_config
+    from central.ingest import KeyRegistry
+    from central.store import Store
+    try:
+        cfg = load_central_config(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    key = KeyRegistry(cfg.registry.keys_dir)(args.station)
+    store = Store(cfg.store.dsn)
+    try:
+        report, _ = audit(store, args.station, key)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(f"station  {report.station_id}\nevents   {report.count}\n"
+              f"head     seq {report.head_seq}  hash {report.head_hash}\n"
+              f"chain    {'verifies' if report.verified else 'DOES NOT VERIFY: ' + str(report.problem)}")
+    return 0 if report.verified else 1
 
 
 def _central_command(args: argparse.Namespace) -> int:

@@ -12,7 +12,11 @@ import re
 import threading
 from http.server import ThreadingHTTPServer
 
-from central import clips  # noqa: F401  (registers the clip routes)
+from central import (
+    audit,
+    clips,  # noqa: F401  (registers the clip routes)
+    health,
+)
 from central.config import HttpSection
 from central.http import ID, ApiHandler, add_route
 
@@ -45,14 +49,11 @@ def _roster(h: ApiHandler, m: re.Match[str], q: dict[str, list[str]]) -> None:
     h.send_file_with_etag(h.http.roster_dir / f"{m.group(1)}.json")
 
 
-def _health(h: ApiHandler, m: re.Match[str], q: dict[str, list[str]]) -> None:
-    h.send_json(200, {"ok": True})
-
-
 add_route("GET", rf"/v1/stations/({ID})/orders", _orders)
 add_route("GET", rf"/v1/stations/({ID})/roster", _roster)
 add_route("GET", rf"/v1/schools/({ID})/menu", _menu)
-add_route("GET", r"/healthz", _health)
+health.register()  # GET /healthz (central.health)
+audit.register()  # GET /v1/stations/{s}/head (central.audit)
 
 
 def make_server(http: HttpSection) -> ThreadingHTTPServer:

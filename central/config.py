@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
+from central.platform.config import DeliverySection, IndicatorsSection
 from contract.broker_config import BrokerSection
 from core.config import Section, load_toml
 
@@ -56,11 +57,33 @@ class IngestSection(Section):
         default=2, ge=0, le=64, description="Ingest worker processes on the shared subscription."
     )
     client_id_prefix: str = Field(
-        default="central-ingest", description="MQTT client id prefix of the workers (suffixed with a number)."
+        default="central-ingest",
+        description=(
+            "MQTT client id prefix of the workers: <prefix>-<n>-<random>, new on every start, so a"
+            " restarted worker never takes over a live session of the same name."
+        ),
     )
     gap_wait_ms: int = Field(
         default=300, ge=0, le=10000,
         description="On a gap, wait this long for another worker to commit the preceding batch first.",
+    )
+    backoff_min_s: float = Field(
+        default=0.5, gt=0,
+        description="Base of a worker's reconnect backoff (full jitter: uniform in [0, base*2^n]).",
+    )
+    backoff_max_s: float = Field(
+        default=4.0, gt=0, description="Cap of a worker's reconnect backoff to the broker."
+    )
+    heartbeat_s: float = Field(
+        default=1.0, gt=0, le=60,
+        description="A worker reports to its supervisor this often (the /healthz 'last beat').",
+    )
+    stale_after_s: float = Field(
+        default=5.0, gt=0,
+        description="A worker whose last beat is older than this is reported not alive by /healthz.",
+    )
+    restart_delay_s: float = Field(
+        default=1.0, ge=0, le=60, description="The supervisor restarts a dead worker after this long."
     )
 
 
@@ -72,6 +95,12 @@ class CentralConfig(Section):
     registry: RegistrySection = Field(default_factory=RegistrySection, description="Stations' public keys.")
     http: HttpSection = Field(default_factory=HttpSection, description="The HTTP API (orders, menu).")
     ingest: IngestSection = Field(default_factory=IngestSection, description="Ingest workers.")
+    indicators: IndicatorsSection = Field(
+        default_factory=IndicatorsSection, description="Warning indicators: thresholds, master data."
+    )
+    warnings: DeliverySection = Field(
+        default_factory=DeliverySection, description="Delivery of warnings: MQTT, webhooks, e-mail."
+    )
 
     @model_validator(mode="after")
     def _dsn_scheme(self) -> CentralConfig:

@@ -9,6 +9,7 @@ the primary key in both, so even a logic bug cannot store an event twice.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -115,8 +116,24 @@ class Store:
             yield
             self._exec("COMMIT")
         except BaseException:
-            self._exec("ROLLBACK")
+            self._rollback_quietly()
             raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that see one state of the store (a read transaction)."""
+        self._exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if self.pg else "BEGIN")
+        try:
+            yield
+        finally:
+            self._rollback_quietly()
+
+    def _rollback_quietly(self) -> None:
+        """Roll back without hiding the error: SQLite may already have (SQLITE_FULL, IOERR)."""
+        if not self.pg and not self.conn.in_transaction:
+            return
+        with contextlib.suppress(Exception):  # a broken connection: the caller re-raises the cause
+            self._exec("ROLLBACK")
 
     # -- operations (call inside ``transaction``) ------------------------------------------------
     def lock_head(self, station_id: str) -> Head:

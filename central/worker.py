@@ -7,15 +7,28 @@ published to the ack topic with the batch's correlation data. If the worker
 dies between commit and ack, the station's ack timeout resends and the answer
 is ``duplicate``: nothing is stored twice, because ``(station_id, seq)`` is the
 primary key and each station's head row is locked for the transaction.
+
+A worker dies with its supervisor: ``core.process.die_with_parent`` asks the
+kernel for SIGTERM when the parent goes (``PR_SET_PDEATHSIG``), first thing in
+the worker process, so a ``kill -9`` of the supervisor alone leaves no orphan
+holding a broker session. Its MQTT client id
+is new on every start (``<prefix>-<n>-<random>``): a restarted worker never
+takes over, or is taken over by, a live session of the same name. Every
+``heartbeat_s`` it writes one JSON line (connected, store, batches) to its
+supervisor's pipe; a broken pipe means the supervisor is gone, and it stops.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
+import secrets
+import sys
 import threading
 import time
-from typing import Any
+from typing import Any, TextIO
 
 import paho.mqtt.client as mqtt
 
@@ -30,15 +43,26 @@ logger = logging.getLogger("central")
 SHARED_STATUS = "$share/ingest/acceptance/v1/+/status"
 
 
+def client_id(prefix: str, index: int) -> str:
+    """A worker's MQTT client id, unique per start."""
+    return f"{prefix}-{index}-{secrets.token_hex(3)}"
+
+
 class Worker:
-    def __init__(self, cfg: CentralConfig, index: int) -> None:
+    def __init__(self, cfg: CentralConfig, index: int, *, beat_to: TextIO | None = None) -> None:
         self.cfg = cfg
+        self.index = index
         self.store = Store(cfg.store.dsn)
+        self.store_error: str | None = None
         self.keys = KeyRegistry(cfg.registry.keys_dir)
-        self.client = make_client(cfg.broker, f"{cfg.ingest.client_id_prefix}-{index}")
+        self.client_id = client_id(cfg.ingest.client_id_prefix, index)
+        self.client = make_client(cfg.broker, self.client_id)
         self.client.on_message = self._on_message
-        self.link = Link(self.client, cfg.broker, backoff_min_s=0.5, backoff_max_s=30.0, on_up=self._on_up)
+        self.link = Link(self.client, cfg.broker, backoff_min_s=cfg.ingest.backoff_min_s,
+                         backoff_max_s=cfg.ingest.backoff_max_s, on_up=self._on_up)
         self.batches = 0
+        self.beat_to = beat_to
+        self.next_beat = 0.0
 
     def _on_up(self) -> None:
         self.client.subscribe(protocol.SHARED_EVENTS, qos=1)
@@ -47,8 +71,30 @@ class Worker:
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             self.link.pump(0.1)
+            if not self._beat():
+                log.kv(logger, logging.WARNING, "supervisor gone; stopping", index=self.index)
+                break
         self.link.close()
         self.store.close()
+
+    def beat_doc(self) -> dict[str, Any]:
+        return {"index": self.index, "pid": os.getpid(), "client_id": self.client_id,
+                "connected": self.link.connected, "broker_error": self.link.last_error,
+                "store_ok": self.store_error is None, "store_error": self.store_error,
+                "batches": self.batches}
+
+    def _beat(self) -> bool:
+        """Report to the supervisor when due; False when it can no longer be told."""
+        now = time.monotonic()
+        if self.beat_to is None or now < self.next_beat:
+            return True
+        self.next_beat = now + self.cfg.ingest.heartbeat_s
+        try:
+            self.beat_to.write(json.dumps(self.beat_doc()) + "\n")
+            self.beat_to.flush()
+        except (OSError, ValueError):
+            return False
+        return True
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         station = protocol.station_of(msg.topic)
@@ -59,9 +105,11 @@ class Worker:
                 self._batch(station, msg)
             elif msg.topic.endswith("/status") and msg.payload:
                 self._status(station, bytes(msg.payload))
+            self.store_error = None
         except Exception as exc:  # a store outage: no ack, the station resends later
+            self.store_error = f"{exc.__class__.__name__}: {exc}"[:300]
             log.kv(logger, logging.ERROR, "message not processed", topic=msg.topic,
-                   error=f"{exc.__class__.__name__}: {exc}")
+                   error=self.store_error)
             self._reopen_store()
 
     def _status(self, station: str, payload: bytes) -> None:
@@ -111,5 +159,10 @@ class Worker:
             time.sleep(0.01)
 
 
-def run_worker(cfg: CentralConfig, index: int, stop: threading.Event) -> None:
-    Worker(cfg, index).run(stop)
+def run_worker(cfg: CentralConfig, index: int, stop: threading.Event, *,
+               supervised: bool = False) -> None:
+    """One worker process; under a supervisor it beats on stdout (the supervisor's pipe).
+
+    The caller has already made it die with its supervisor (``core.process``).
+    """
+    Worker(cfg, index, beat_to=sys.stdout if supervised else None).run(stop)

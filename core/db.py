@@ -80,6 +80,21 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether an error means the file system is full (SQLite's or the OS's word for it)."""
+    import errno
+
+    for e in (exc, exc.__cause__, exc.__context__):
+        # SHMSIZE: the WAL index could not be grown on opening, which on a sound file
+        # system means there is no space for it.
+        if isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorname", "") in (
+                "SQLITE_FULL", "SQLITE_IOERR_SHMSIZE"):
+            return True
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+    return False
+
+
 def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction."""
     conn.execute(

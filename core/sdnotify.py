@@ -100,7 +100,8 @@ class Watchdog:
         return True
 
     def start(self) -> None:
-        if self.interval_s is None:
+        """Start pinging (once: a second call while running changes nothing)."""
+        if self.interval_s is None or (self._thread is not None and self._thread.is_alive()):
             return
         self._thread = Periodic("watchdog", self.check_and_ping, self.interval_s, stop=self._stop,
                                 delay_first=True)

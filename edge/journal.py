@@ -139,6 +139,7 @@ class Journal:
         self.clock = clock or Clock()
         self.boot_id = self.clock.boot_id()
         self._lock = threading.Lock()
+        self.disk_full = False  # the last write failed for want of space (cleared by a commit)
         self._bind_identity()
 
     @property
@@ -172,8 +173,18 @@ class Journal:
 
     @contextmanager
     def transaction_raw(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, dbmod.write_transaction(self.db) as conn:
-            yield conn
+        with self._lock:
+            conn = self.db
+            changes = conn.total_changes
+            try:
+                with dbmod.write_transaction(conn):
+                    yield conn
+            except BaseException as exc:
+                if dbmod.is_disk_full(exc):
+                    self.disk_full = True
+                raise
+            if conn.total_changes != changes:  # something was written: there is room again
+                self.disk_full = False
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -250,6 +261,11 @@ class JournalReader:
     def last_seq(self) -> int:
         rows = self._query("SELECT max(seq) FROM events")
         return int(rows[0][0] or 0) if rows else 0
+
+    def hash_at(self, seq: int) -> str | None:
+        """The hash of event ``seq``, or None when there is no such event."""
+        rows = self._query("SELECT hash FROM events WHERE seq = ?", (seq,))
+        return str(rows[0][0]) if rows else None
 
     def rows_from(self, from_seq: int, limit: int) -> list[tuple[int, str]]:
         """(seq, canonical event text) from ``from_seq`` on, as stored."""

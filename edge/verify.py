@@ -37,16 +37,25 @@ def _events_checked_against_rows(
 
 
 def verify_db(db: sqlite3.Connection, public_key: Ed25519PublicKey) -> VerifyResult:
-    """Check every event; return the count and the first problem (by seq), if any."""
+    """Check every event; return the count and the first problem (by seq), if any.
+
+    Everything is read in one read transaction, so on a live journal the count
+    and the last seq describe the same snapshot (no "673 events, seq 1..678").
+    """
     row_problems: list[ChainProblem] = []
     counter = [0]
-    chain_problem = next(
-        iter(verify_chain(_events_checked_against_rows(db, row_problems, counter), public_key)),
-        None,
-    )
+    db.execute("BEGIN")  # deferred: the snapshot is taken at the first read below
+    try:
+        last = db.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+        chain_problem = next(
+            iter(verify_chain(_events_checked_against_rows(db, row_problems, counter), public_key)),
+            None,
+        )
+    finally:
+        if db.in_transaction:  # a read transaction: nothing to keep
+            db.execute("ROLLBACK")
     # Stopping at the first chain problem is enough: row checks run as rows are read,
     # so any row problem at a lower seq has been seen by then.
     candidates = [p for p in (*row_problems, chain_problem) if p is not None]
     first = min(candidates, key=lambda p: p.seq) if candidates else None
-    last = db.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
     return VerifyResult(count=counter[0], last_seq=int(last), first_problem=first)

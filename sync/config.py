@@ -24,14 +24,29 @@ class UplinkSection(Section):
         default=4, ge=1, le=64, description="Batches published and not yet acked by central, at most."
     )
     ack_timeout_s: float = Field(
-        default=30.0, gt=0,
-        description="Resend from the cursor when central has not acked a batch in this time.",
+        default=5.0, gt=0,
+        description=(
+            "Resend from the cursor when central has not acked a batch in this time; doubled after"
+            " each timeout in a row without an ack, up to 8 times this."
+        ),
+    )
+    resend_soon_s: float = Field(
+        default=0.5, gt=0, le=60,
+        description=(
+            "After a reconnect, or when the broker answers that nobody is subscribed (PUBACK 0x10:"
+            " central's workers are away), resend after a delay uniform in [0.5, 1.5] x this, doubled"
+            " from the second such answer in a row, one small probe batch first; also how long a"
+            " batch may stay unanswered while a later one is answered with a gap (2 x this)."
+        ),
     )
     backoff_min_s: float = Field(
-        default=1.0, gt=0,
+        default=0.5, gt=0,
         description="Base of the reconnect backoff (full jitter: uniform in [0, base*2^n]).",
     )
-    backoff_max_s: float = Field(default=120.0, gt=0, description="Cap of the reconnect backoff.")
+    backoff_max_s: float = Field(
+        default=4.0, gt=0,
+        description="Cap of the reconnect backoff (bounds the wait after the broker's return).",
+    )
     rejected_retry_s: float = Field(
         default=300.0, gt=0,
         description="After central rejects a batch, wait this long before trying it again.",

@@ -12,15 +12,25 @@ The rules (docs/contract.md §4):
   reason code (e.g. 0x87 not authorized) puts the uplink in the ``refused``
   state and pauses it;
 - ``gap`` resumes from ``expected_seq`` (or, when that seq is still in
-  flight in an earlier batch, from the gapped batch itself);
+  flight in an earlier batch, from the gapped batch itself; from that earlier
+  batch when it has been unanswered for over 2 x ``resend_soon_s``: a worker
+  that died with it in hand lost it);
 - ``rejected`` puts the uplink in the ``rejected`` alert state (status topic,
   ``sync_state``) and retries after ``rejected_retry_s``;
-- no ack within ``ack_timeout_s``, or a lost connection: go back to cursor + 1.
+- no ack within ``ack_timeout_s`` (doubled per timeout in a row without an
+  ack, up to 8x), or a lost connection: go back to cursor + 1;
+- "resend soon": after a (re)connect, and when the broker answers a batch with
+  PUBACK 0x10 (no matching subscribers: central's workers are not subscribed,
+  so whatever is in flight is lost), go back to cursor + 1 after a short
+  jittered delay (``resend_soon_s``) and send one single-event probe batch
+  first; the window opens again with its ack. The probe keeps a central
+  outage from costing whole windows of republished batches.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import shutil
 import threading
 import time
@@ -39,6 +49,7 @@ from sync import state
 from sync.config import UplinkHost
 
 logger = logging.getLogger("sync.uplink")
+NO_MATCHING_SUBSCRIBERS = 0x10
 
 
 @dataclass
@@ -87,7 +98,12 @@ class Uplink:
         self.orders_trigger = orders_trigger
         self.orders_status: dict[str, str] = {}
         self.orders_days: set[str] = set()  # extra dates asked for by orders.refresh commands
-        self.counters = {"batches_sent": 0, "acks": 0, "refused": 0, "timeouts": 0, "gaps": 0}
+        self.counters = {"batches_sent": 0, "acks": 0, "refused": 0, "timeouts": 0, "gaps": 0,
+                         "no_subscribers": 0}
+        self.rng = random.Random()
+        self.probing = False  # one single-event batch until central acks again
+        self.soon_round = 0  # "resend soon" rounds in a row (no ack in between)
+        self.timeouts_in_row = 0
         self.client = make_client(self.up.broker, self.station_id)
         self.t_events = protocol.topic(self.station_id, "events")
         self.t_acks = protocol.topic(self.station_id, "acks")
@@ -127,10 +143,11 @@ class Uplink:
             self._publish_status(online=True)
 
     def _fill_window(self, now: float) -> None:
-        while len(self.inflight) < self.up.max_in_flight and now >= self.paused_until:
+        window, most = ((1, 1) if self.probing else (self.up.max_in_flight, self.up.batch_max_events))
+        while len(self.inflight) < window and now >= self.paused_until:
             if now < self.next_poll:
                 return
-            rows = self.journal.rows_from(self.next_seq, self.up.batch_max_events)
+            rows = self.journal.rows_from(self.next_seq, most)
             if not rows:
                 self.next_poll = now + self.up.poll_interval_s
                 return
@@ -150,11 +167,23 @@ class Uplink:
 
     def _check_timeouts(self, now: float) -> None:
         oldest = min((f.sent_at for f in self.inflight.values()), default=None)
-        if oldest is not None and now - oldest > self.up.ack_timeout_s:
+        timeout = self.up.ack_timeout_s * 2 ** min(self.timeouts_in_row, 3)
+        if oldest is not None and now - oldest > timeout:
             self.counters["timeouts"] += 1
+            self.timeouts_in_row += 1
             log.kv(logger, logging.WARNING, "no ack in time; resending from the cursor",
-                   cursor=self.cursor, in_flight=len(self.inflight))
+                   cursor=self.cursor, in_flight=len(self.inflight), timeout_s=timeout)
             self._go_back(self.cursor + 1)
+
+    def _resend_soon(self, why: str) -> None:
+        """Forget what is in flight and resend from the cursor after a short jittered delay."""
+        delay = self.up.resend_soon_s * 2 ** min(self.soon_round, 1) * self.rng.uniform(0.5, 1.5)
+        self.soon_round += 1
+        self.probing = True
+        self.paused_until = max(self.paused_until, time.monotonic() + delay)
+        self._go_back(self.cursor + 1)
+        log.kv(logger, logging.INFO, "resending soon", why=why, in_s=f"{delay:.2f}",
+               cursor=self.cursor)
 
     def _go_back(self, seq: int) -> None:
         """Resend from ``seq``: forget batches that start at or after it."""
@@ -167,10 +196,7 @@ class Uplink:
     def _on_up(self) -> None:
         self.client.subscribe(self.t_acks, qos=1)
         self.client.subscribe(self.t_commands, qos=1)
-        self.inflight.clear()
-        self.by_mid.clear()
-        self.next_seq = self.cursor + 1
-        self.next_poll = 0.0
+        self._resend_soon("connected")
         if self.uplink_state == "waiting":
             self._set_state("ok", None)
         self._publish_status(online=True)
@@ -184,7 +210,14 @@ class Uplink:
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any,
                     properties: Any) -> None:
         bid = self.by_mid.pop(mid, None)
-        if bid is None or not reason_code.is_failure:
+        if bid is None:
+            return
+        if reason_code.value == NO_MATCHING_SUBSCRIBERS:
+            if bid in self.inflight:
+                self.counters["no_subscribers"] += 1
+                self._resend_soon("no matching subscribers (central's workers away)")
+            return
+        if not reason_code.is_failure:
             return
         f = self.inflight.get(bid)
         self.counters["refused"] += 1
@@ -214,14 +247,20 @@ class Uplink:
             self.by_mid.pop(f.mid, None)
         status = ack["status"]
         if status in ("stored", "duplicate"):
+            self.probing, self.soon_round, self.timeouts_in_row = False, 0, 0
             self._advance(int(ack["stored_through_seq"]))
             if self.uplink_state != "ok":
                 self._set_state("ok", None)
         elif status == "gap" and f is not None:
             self.counters["gaps"] += 1
             expected = int(ack["expected_seq"])
-            pending = any(o.first <= expected <= o.last for o in self.inflight.values())
-            self._go_back(f.first if pending else expected)
+            holder = next((o for o in self.inflight.values() if o.first <= expected <= o.last), None)
+            if holder is None:
+                self._go_back(expected)
+            elif time.monotonic() - holder.sent_at > 2 * self.up.resend_soon_s:
+                self._go_back(holder.first)  # long unanswered while a later batch was: presumed lost
+            else:
+                self._go_back(f.first)  # still being stored by another worker: resend only this one
         elif status == "rejected" and f is not None:
             error = str(ack.get("error") or "rejected")
             log.kv(logger, logging.ERROR, "central rejected a batch", first_seq=f.first, last_seq=f.last,

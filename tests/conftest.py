@@ -8,6 +8,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -51,3 +52,44 @@ def fault_rng() -> random.Random:
     seed = int(os.environ.get("FAULT_SEED") or random.SystemRandom().randrange(2**32))
     print(f"FAULT_SEED={seed}")
     return random.Random(seed)
+
+
+def assert_ready_then_pings(cmd: list[str], notify: tuple[socket.socket, dict[str, str]]) -> None:
+    """A Type=notify process: READY=1, then watchdog pings while it runs; SIGTERM ends it with 0."""
+    import signal
+    import subprocess
+
+    sock, env = notify
+    p = subprocess.Popen(cmd, env={**os.environ, **env, "WATCHDOG_USEC": "400000"},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        got = [sock.recv(100).decode() for _ in range(3)]
+        assert got == ["READY=1", "WATCHDOG=1", "WATCHDOG=1"], got
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Any]:
+    """A private mosquitto on a free loopback port (tests.sync_harness.Broker), SIGKILLed after."""
+    from testbed.broker import Broker
+
+    b = Broker(tmp_path)
+    b.start()
+    yield b
+    b.kill()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dsn(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A central store DSN: SQLite in tmp, or a fresh schema on the test PostgreSQL server."""
+    from tests.sync_harness import pg_schema
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'central.db'}"
+        return
+    with pg_schema() as pg_dsn:
+        yield pg_dsn

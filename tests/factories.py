@@ -49,12 +49,12 @@ def station_toml(tmp: Path, station_id: str = "test-station-01", *, school_id: s
 
 
 def write_station_config(tmp: Path, station_id: str = "test-station-01", *, name: str = "station.toml",
-                         **sections: dict[str, Any]) -> Path:
+                         **sections: Any) -> Path:  # sections, and school_id passed through
     path = tmp / name
     path.write_text(station_toml(tmp, station_id, **sections), encoding="utf-8")
     return path
 
 
 def station_config(tmp: Path, station_id: str = "test-station-01",
-                   **sections: dict[str, Any]) -> StationConfig:
+                   **sections: Any) -> StationConfig:
     return parse_config(station_toml(tmp, station_id, **sections))

@@ -7,6 +7,7 @@ import sqlite3
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -165,3 +166,42 @@ def test_read_events_roundtrip(journal: Journal) -> None:
     _fill(journal, 5)
     evs = list(read_events(journal.db, from_seq=2, to_seq=4))
     assert [e["seq"] for e in evs] == [2, 3, 4]
+
+
+def test_full_database_reports_the_real_cause_and_writes_nothing(journal: Journal) -> None:
+    """SQLite rolls back by itself on SQLITE_FULL; the journal must not hide that cause."""
+    journal.append("station.started", {"version": "0.1.0", "config_digest": "x"})
+    pages = journal.db.execute("PRAGMA page_count").fetchone()[0]
+    journal.db.execute(f"PRAGMA max_page_count={pages}")  # as a full disk would
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"), \
+            journal.transaction() as tx:
+        for i in range(50):
+            tx.append("alert.raised", {"code": "TEST", "severity": "info",
+                                       "message": "x" * 3000, "refs": [i]})
+    assert not journal.db.in_transaction
+    assert journal.last_seq() == 1  # nothing half-written
+    journal.db.execute("PRAGMA max_page_count=1073741823")
+    assert journal.append("alert.raised", {"code": "TEST", "severity": "info", "message": "ok",
+                                           "refs": []})["seq"] == 2
+
+
+def test_verify_reads_one_snapshot_of_a_live_journal(tmp_path: Path, key: Ed25519PrivateKey,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Count and last seq come from the same read, even while the station appends."""
+    import edge.verify as verify
+    from core import db as dbmod
+
+    j = Journal(tmp_path / "s.db", key, "test-station-01")
+    _fill(j, 100)
+    real = verify.stored_rows
+
+    def rows_while_the_station_appends(db: Any) -> Any:
+        for i, row in enumerate(real(db)):
+            if i == 10:
+                _fill(j, 5)
+            yield row
+
+    monkeypatch.setattr(verify, "stored_rows", rows_while_the_station_appends)
+    res = verify.verify_db(dbmod.connect(tmp_path / "s.db"), key.public_key())
+    assert (res.count, res.last_seq, res.first_problem) == (100, 100, None)
+    assert j.last_seq() == 105

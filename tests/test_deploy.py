@@ -31,12 +31,12 @@ def test_unit_verifies(unit: Path, tmp_path: Path) -> None:
 
 
 EXPOSURE = {"acceptance-station.service": 2.5, "acceptance-sync.service": 2.5,
-            "acceptance-hall.service": 4.0}
+            "acceptance-hall.service": 4.0, "acceptance-central.service": 2.5}
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=[u.name for u in UNITS])
 def test_unit_exposure(unit: Path, tmp_path: Path) -> None:
-    """`systemd-analyze security --offline=yes`: station and sync <= 2.5, hall <= 4."""
+    """`systemd-analyze security --offline=yes`: station, sync and central <= 2.5, hall <= 4."""
     import re
 
     r = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager", str(unit)],
@@ -65,6 +65,12 @@ def test_units_have_the_required_settings() -> None:
                  "ProtectHome=yes", "PrivateTmp=yes", "NoNewPrivileges=yes", "DevicePolicy=closed"):
         assert line in station, line
     assert "--kiosk" in (ROOT / "systemd" / "acceptance-hall.service").read_text()
+    central = (ROOT / "systemd" / "acceptance-central.service").read_text()
+    for line in ("Type=notify", "WatchdogSec=", "Restart=on-failure", "KillMode=control-group",
+                 "StateDirectory=acceptance-central", "ProtectSystem=strict", "ProtectHome=yes",
+                 "PrivateTmp=yes", "PrivateDevices=yes", "NoNewPrivileges=yes",
+                 "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"):
+        assert line in central, line
 
 
 def _manifest(root: Path) -> dict[str, tuple[object, ...]]:
@@ -139,24 +145,11 @@ def test_install_twice_changes_nothing(tmp_path: Path) -> None:
 def test_sync_process_notifies_systemd(tmp_path: Path,
                                        notify_socket: tuple[socket.socket, dict[str, str]]) -> None:
     """The uplink unit is Type=notify too: READY=1, then pings while its loop runs."""
-    import signal
-
-    from tests.conftest import CLI
+    from tests.conftest import CLI, assert_ready_then_pings
 
     cfg = tmp_path / "station.toml"
     cfg.write_text(f'[station]\nstation_id = "notify-station-01"\nschool_id = "test-school"\n'
                    f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n'
                    '[uplink]\norders_fetch = false\nbackoff_min_s = 0.1\nbackoff_max_s = 0.5\n'
                    '[uplink.broker]\nhost = "127.0.0.1"\nport = 9\n')
-    sock, env = notify_socket
-    p = subprocess.Popen([*CLI, "sync", "--config", str(cfg)],
-                         env={**os.environ, **env, "WATCHDOG_USEC": "400000"},
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        got = [sock.recv(100).decode() for _ in range(3)]
-        assert got == ["READY=1", "WATCHDOG=1", "WATCHDOG=1"], got
-        p.send_signal(signal.SIGTERM)
-        assert p.wait(20) == 0
-    finally:
-        if p.poll() is None:
-            p.kill()
+    assert_ready_then_pings([*CLI, "sync", "--config", str(cfg)], notify_socket)

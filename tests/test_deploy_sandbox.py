@@ -8,6 +8,8 @@ capabilities (``tests/unit_sandbox.py``; there is no systemd as PID 1 here):
   serves the kiosk and hall pages, fetches the menu from a central stub, reads
   the clock state, and records a decision made through the kiosk API;
 * the uplink (``sync``) connects to mosquitto over TLS and fetches orders;
+* central (supervisor and two workers) reports all well on ``/healthz``, and its
+  workers still die with the supervisor (``PR_SET_PDEATHSIG``);
 * Chromium renders the hall page.
 
 Not exercised here (no such devices on the build machine): a V4L2 camera and an
@@ -245,6 +247,41 @@ def test_sync_process_works_under_its_unit(tmp_path: Path, central: str) -> None
         err = _stop(p)
         broker.kill()
     assert p.returncode == 0, err[-3000:]
+
+
+@pytest.mark.timeout(180)
+def test_central_works_under_its_unit(tmp_path: Path) -> None:
+    """Central's supervisor and its two workers (fork/exec, PR_SET_PDEATHSIG, the beat pipes,
+    MQTT, SQLite) under the central unit's sandbox: /healthz reports all well, and a kill -9
+    of the supervisor still takes the workers with it."""
+    broker = Broker(tmp_path)
+    broker.start()
+    http = free_port()
+    (tmp_path / "keys").mkdir()
+    cfg = tmp_path / "central.toml"
+    cfg.write_text(f'[store]\ndsn = "sqlite:///{tmp_path / "central.db"}"\n'
+                   f'[registry]\nkeys_dir = "{tmp_path / "keys"}"\n'
+                   f'[http]\nbind = "127.0.0.1:{http}"\norders_dir = "{tmp_path}"\n'
+                   f'menus_dir = "{tmp_path}"\nclips_dir = "{tmp_path / "clips"}"\n'
+                   f'[broker]\nhost = "127.0.0.1"\nport = {broker.port}\n')
+    p = subprocess.Popen([*CLI, "central", "--config", str(cfg)], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=preexec(UNITS / "acceptance-central.service"))
+    try:
+        doc = _wait(lambda: (lambda r: r.json() if r.status_code == 200 else None)(
+            requests.get(f"http://127.0.0.1:{http}/healthz", timeout=5)), 60, "healthy central")
+        assert [w["connected"] for w in doc["workers"]] == [True, True] and doc["store"]["ok"]
+        pids = [w["pid"] for w in doc["workers"]]
+        p.send_signal(signal.SIGKILL)
+        p.wait(10)
+        _wait(lambda: all(not Path(f"/proc/{pid}").exists()
+                          or Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] in "ZX"
+                          for pid in pids), 15, "the workers to die with their supervisor")
+    finally:
+        if p.poll() is None:
+            _stop(p)
+        broker.kill()
+    assert "Operation not permitted" not in (p.stderr.read() if p.stderr else "")
 
 
 @pytest.mark.timeout(120)

@@ -52,7 +52,8 @@ def test_healthy_demo_passes(demo: DemoSystem, tmp_path: Path) -> None:
     code, checks = doctor(demo.state / "station.toml", fake_clock(tmp_path, True))
     assert code == 0, checks
     assert set(checks) == {"config", "key", "database", "replay", "scale", "camera", "disk", "clock",
-                           "broker", "central-api", "backlog"}
+                           "broker", "central-api", "central-head", "backlog"}
+    assert "chain verifies there); hashes agree at seq" in checks["central-head"]["detail"]
     r = subprocess.run([*CLI, "doctor", "--config", str(demo.state / "station.toml")],
                        capture_output=True, text=True, env=fake_clock(tmp_path, True), timeout=120)
     assert r.returncode == 0 and "broker" in r.stdout and "FAIL" not in r.stdout
@@ -132,3 +133,18 @@ def test_bad_certificate(demo: DemoSystem, tmp_path: Path) -> None:
         assert "certificate" in checks["broker"]["fix"] or "TLS" in checks["broker"]["fix"]
     finally:
         broker.kill()
+
+
+def test_central_head_compared_with_the_journal() -> None:
+    from app.doctor import compare_head
+
+    hashes = {5: "a" * 64, 9: "b" * 64}
+    good = {"head_seq": 5, "head_hash": "a" * 64, "count": 5, "verified": True, "problem": None}
+    assert compare_head(good, 9, hashes.get).ok
+    assert compare_head({**good, "head_seq": 0, "count": 0}, 0, None).ok
+    fork = compare_head({**good, "head_hash": "c" * 64}, 9, hashes.get)
+    assert not fork.ok and fork.detail.startswith("fork at seq 5") and "evidence" in fork.fix
+    ahead = compare_head({**good, "head_seq": 12}, 9, hashes.get)
+    assert not ahead.ok and "this journal ends at 9" in ahead.detail
+    broken = compare_head({**good, "verified": False, "problem": "seq 3: hash mismatch"}, 9, hashes.get)
+    assert not broken.ok and "seq 3: hash mismatch" in broken.detail

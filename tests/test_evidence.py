@@ -262,3 +262,16 @@ def test_tare_drop_is_not_a_removal_and_an_ignored_tare_keeps_the_load(journal: 
     door.t += 5
     door.put(0, stable=False)
     assert door.wf.state.placement.placement_id == crate  # not loaded: nothing to remove
+
+
+def test_a_start_the_journal_refused_goes_with_the_decision(journal: Journal) -> None:
+    door = Door(journal).start()
+    door.do(SelectLine("1"))
+    journal.db.execute("PRAGMA query_only=1")  # the disk refuses writes as the load appears
+    door.put(15200)
+    assert not door.wf.state.placement.started
+    journal.db.execute("PRAGMA query_only=0")
+    assert door.confirm().decision is not None
+    kinds = [e["type"] for e in read_events(journal.db)][-2:]
+    assert kinds == ["placement.started", "line.accepted"]
+    assert door.wf.state.placement.started and door.wf.state.placement.decided

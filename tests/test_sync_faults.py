@@ -11,7 +11,6 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +36,6 @@ from tests.sync_harness import (
     station_config,
 )
 from tests.waiting import wait_until
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path)
-    b.start()
-    yield b
-    b.kill()
 
 
 def _writer(journal: Journal, total: int, seconds: float) -> threading.Thread:

@@ -24,18 +24,9 @@ from central.store import Store
 from contract import protocol
 from contract.chain import GENESIS_HASH, seal, verify_chain
 from edge.journal import Journal
-from tests.sync_harness import append_events, make_station, pg_schema
+from tests.sync_harness import append_events, make_station
 
 STATION = "st-test-01"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def dsn(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'central.db'}"
-        return
-    with pg_schema() as pg_dsn:
-        yield pg_dsn
 
 
 @pytest.fixture

@@ -101,6 +101,29 @@ def test_no_camera_gives_clip_missing_and_alert(tmp_path: Path) -> None:
     assert types[-2:] == ["clip.missing", "alert.raised"]
 
 
+def test_recording_stops_while_free_space_is_below_the_minimum(tmp_path: Path) -> None:
+    """Checked while the clip records, not only by the retention job: nothing is written."""
+    import shutil
+
+    j = _journal(tmp_path)
+    line = j.append("line.accepted", {"clip_id": None, "reasons": []})
+    done: list[ClipOutcome] = []
+    low = shutil.disk_usage(tmp_path).free // 1_000_000 + 1000  # more than there is
+    rec = Recorder(VideoSection(pre_roll_s=0.5, post_roll_s=0.0, fps=10, min_free_mb=low),
+                   tmp_path / "clips", lambda: CAPTION, done.append)
+    src = SyntheticSource(["(00)095212345000000018"], "code-128", 320, 240)
+    src.open()
+    cid = rec.start()
+    _feed(rec, src, 10, 10, time.monotonic())
+    rec.decided({**line, "body": {**line["body"], "clip_id": cid}})
+    deadline = time.monotonic() + 5
+    while not done and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert done[0].written is None and done[0].reason is not None
+    assert done[0].reason.startswith("recording stopped: disk nearly full:")
+    assert rec.stopped_for_disk == 1 and not list((tmp_path / "clips").rglob("*.mp4*"))
+
+
 def test_abandoned_placement_leaves_no_file(tmp_path: Path) -> None:
     done: list[ClipOutcome] = []
     rec = Recorder(VideoSection(), tmp_path / "clips", lambda: CAPTION, done.append)

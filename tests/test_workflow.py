@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import datetime
 from decimal import Decimal
@@ -263,6 +264,28 @@ def test_refusals_change_nothing(journal: Journal) -> None:
     assert wf.handle(SelectLine("99")).refused.code == "LINE_UNKNOWN"  # type: ignore[union-attr]
     assert [e["type"] for e in read_events(journal.db)] == ["inspector.signed_in"] * 2 + [
         "delivery.opened"]
+
+
+def test_full_disk_refuses_with_the_real_cause(journal: Journal) -> None:
+    wf = make(journal)
+    start(wf)
+    wf.handle(SelectLine("1"))
+    wf.handle(stable(15000))
+    pages = journal.db.execute("PRAGMA page_count").fetchone()[0]
+    journal.db.execute(f"PRAGMA max_page_count={pages}")  # as a full disk: SQLITE_FULL
+    with pytest.raises(sqlite3.OperationalError):  # use up the free room in the last pages
+        for i in range(1000):
+            journal.append("alert.raised", {"code": "T", "severity": "info", "message": "x" * 200,
+                                            "refs": [i]})
+    before = journal.last_seq()
+    res = confirm(wf)
+    assert res.refused is not None and res.refused.code == "DISK_FULL"
+    assert res.refused.message == "磁盘已满，未保存：database or disk is full"
+    assert wf.state.pending is None and not wf.state.placement.decided
+    assert journal.last_seq() == before
+    journal.db.execute("PRAGMA max_page_count=1073741823")  # space is back
+    assert confirm(wf).decision.outcome == "accepted"  # type: ignore[union-attr]
+    assert len(lines(journal)) == 1
 
 
 def test_failed_commit_leaves_line_undecided(journal: Journal) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import shutil
 import threading
 import time
 import uuid
@@ -34,6 +35,8 @@ from edge.video.config import VideoSection
 from edge.video.encoder import PART, ClipWriter, WrittenClip
 
 logger = logging.getLogger("edge.video")
+MB = 1_000_000
+DISK_CHECK_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Recorder:
         self._clip: _Clip | None = None  # the clip of the current placement
         self._closing: list[_Clip] = []
         self.paused: str | None = None  # why recording is stopped (disk nearly full)
+        self.stopped_for_disk = 0  # clips cut short because free space fell below min_free_mb
 
     # -- camera side ------------------------------------------------------------------------
     def on_frame(self, frame: Any) -> None:
@@ -156,6 +160,20 @@ class Recorder:
                 c.thread.join(timeout=self.cfg.post_roll_s + 10)
 
     # -- the clip's thread --------------------------------------------------------------------
+    def disk_low(self) -> str | None:
+        """Why no more may be written: free space below ``min_free_mb`` (the journal's reserve
+        lies below that), checked while a clip records, not only by the retention job."""
+        path = self.clips_dir
+        while not path.exists() and path != path.parent:
+            path = path.parent  # the folder is made with the first clip
+        try:
+            free = shutil.disk_usage(path).free
+        except OSError as exc:
+            return f"disk not readable: {exc}"
+        if free < self.cfg.min_free_mb * MB:
+            return f"disk nearly full: {free // MB} MB free"
+        return None
+
     def _open(self, c: _Clip, image: Any) -> ClipWriter:
         h, w = image.shape[:2]
         return ClipWriter(clip_path(self.clips_dir, c.day, c.clip_id), w, h, fps=self.cfg.fps,
@@ -167,6 +185,7 @@ class Recorder:
         reason: str | None = None  # once set, no more frames are written
         written: WrittenClip | None = None
         first_at: float | None = None
+        next_disk_check = 0.0
         while True:
             try:
                 frame, text, _wall_ms = c.frames.get(timeout=0.1)
@@ -183,6 +202,14 @@ class Recorder:
             if self.paused is not None:
                 reason = f"recording stopped: {self.paused}"
                 continue
+            if time.monotonic() >= next_disk_check:
+                next_disk_check = time.monotonic() + DISK_CHECK_S
+                low = self.disk_low()
+                if low is not None:
+                    reason = f"recording stopped: {low}"
+                    self.stopped_for_disk += 1
+                    log.kv(logger, logging.WARNING, "clip cut short", clip_id=c.clip_id, why=low)
+                    continue
             try:
                 if writer is None:
                     writer = self._open(c, frame.image)

@@ -119,7 +119,9 @@ class VideoService:
         except Exception as exc:  # the journal failing is reported by the journal's users
             log.kv(logger, logging.ERROR, "clip outcome not recorded", clip_id=out.clip_id,
                    error=repr(exc))
-        if self.recorder.paused is None and not self.recorder.active:
+        if self.recorder.disk_low() is not None:
+            self.set_device(False, "磁盘将满，已停止录像")
+        elif self.recorder.paused is None and not self.recorder.active:
             self.set_device(True, "待录像")
 
     # -- retention ------------------------------------------------------------------------------

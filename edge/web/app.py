@@ -193,7 +193,8 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                *, access: Access, stream_interval_s: float = 0.1, lifespan: Any = None,
                preview: Callable[[], bytes | None] | None = None,
                hall: Any = None, blobs: BlobStore | None = None,
-               still: Callable[[], bytes | None] | None = None) -> FastAPI:
+               still: Callable[[], bytes | None] | None = None,
+               fault: Callable[[], dict[str, str] | None] | None = None) -> FastAPI:
     """The kiosk app behind its guard; ``access`` holds the trusted hosts and this boot's token."""
     app = FastAPI(title="Acceptance station", version=__version__, lifespan=lifespan,
                   description="Local API of a food-acceptance station (kiosk and hall pages). "
@@ -204,8 +205,10 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     app.state.hub = hub
 
     def state_json() -> dict[str, Any]:
-        return snapshot(workflow.state, orders(), devices(), workflow.live(),
-                        workflow.max_weight_age_s, workflow.policy)
+        # ``fault``: what stops acceptance altogether (the journal cannot write), shown over all.
+        return {**snapshot(workflow.state, orders(), devices(), workflow.live(),
+                           workflow.max_weight_age_s, workflow.policy),
+                "fault": None if fault is None else fault()}
 
     def run(inp: Input) -> JSONResponse:
         res: Result = workflow.handle(inp)

@@ -28,7 +28,7 @@ from edge.workflow.model import (
     Weight,
 )
 from edge.workflow.people import inspector_names
-from edge.workflow.placement import loaded_now
+from edge.workflow.placement import loaded_now, started_event
 
 
 def needs_weight(line: OrderLine | None) -> bool:
@@ -58,7 +58,7 @@ def weight_evidence(p: Placement, ctx: Context) -> Weight | Refusal:
         return Refusal("WEIGHT_STALE", f"秤已 {age:.1f} 秒没有新数据，不能验收：请检查秤")
     if not w.stable:
         return Refusal("NOT_STABLE", "等待秤稳定")
-    if not (p.started and loaded_now(p, ctx)) or w.received_mono < (p.loaded_mono or 0.0):
+    if not loaded_now(p, ctx) or w.received_mono < (p.loaded_mono or 0.0):
         return Refusal("NOT_LOADED", "请把货品放到秤上，等待稳定后再确认")
     return w
 
@@ -128,8 +128,10 @@ def confirm(state: State, pid: str, ctx: Context) -> Result:
              "delivered_item": None if line is not None else delivered_item(p, ctx)}
     kind, body = line_event(order, obs, decision, m, delivery_id=d.delivery_id,
                             clip_id=ctx.clip_id, trace_codes=p.trace, extra=extra)
-    events = ((kind, body), *retest_alerts(body, decision.outcome, retest))
-    return Result(replace(state, pending=pid), (Append(events, pid, refs_first=True),),
+    # A start the journal could not take when the load appeared (a full disk) goes with it.
+    start = (started_event(p, w),) if w is not None and not p.started else ()
+    events = (*start, (kind, body), *retest_alerts(body, decision.outcome, retest))
+    return Result(replace(state, pending=pid), (Append(events, pid, refs_line=True),),
                   decision=decision)
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core import log
+from core.db import is_disk_full
 from edge.journal import Journal, read_events
 from edge.matching.types import Order, Policy
 from edge.roster.model import Roster
@@ -131,12 +132,14 @@ class Workflow:
             with self.journal.transaction() as tx:
                 events: list[dict[str, Any]] = []
                 for t, body in eff.events:
-                    if eff.refs_first and events and "refs" in body:
-                        body = {**body, "refs": [events[0]["seq"], *body["refs"]]}
+                    line = [e for e in events if e["type"].startswith("line.")]
+                    if eff.refs_line and line and "refs" in body:
+                        body = {**body, "refs": [line[0]["seq"], *body["refs"]]}
                     events.append(tx.append(t, body))
         except Exception as exc:  # a failed commit must leave the line undecided, not crash
-            log.kv(logger, logging.ERROR, "commit failed", error=repr(exc))
-            res = step(self.state, CommitFailed(eff.placement_id, str(exc)), ctx)
+            full = is_disk_full(exc)
+            log.kv(logger, logging.ERROR, "commit failed", error=repr(exc), disk_full=full)
+            res = step(self.state, CommitFailed(eff.placement_id, str(exc), disk_full=full), ctx)
         else:
             res = replace(step(self.state, Committed(tuple(events)), ctx),
                           committed=tuple(events))

@@ -296,6 +296,9 @@ def _step(state: State, inp: Input, ctx: Context) -> Result:
             if not s.placement.placement_id:
                 s = replace(s, placement=Placement(ctx.fresh_id))
             return Result(replace(s, pending=None))
+        case CommitFailed(reason=reason, disk_full=True):
+            return Result(replace(state, pending=None),
+                          refused=Refusal("DISK_FULL", f"磁盘已满，未保存：{reason}"))
         case CommitFailed(reason=reason):
             return Result(replace(state, pending=None),
                           refused=Refusal("COMMIT_FAILED", f"保存失败，未验收：{reason}"))

@@ -277,6 +277,7 @@ class Committed:
 class CommitFailed:
     placement_id: str | None
     reason: str
+    disk_full: bool = False  # the file system is full: nothing was saved
 
 
 @dataclass(frozen=True)
@@ -308,13 +309,13 @@ Input = (SignIn | SignOut | IdleCheck | OpenDelivery | SelectLine | ScanItem | S
 class Append:
     """Append these (type, body) events in one transaction, then feed back Committed.
 
-    With ``refs_first`` each later event's ``refs`` list gets the seq of the first
-    event put in front (an alert about the decision committed with it).
+    With ``refs_line`` each event after the ``line.*`` one that has a ``refs`` list gets
+    that record's seq put in front (an alert about the decision committed with it).
     """
 
     events: tuple[tuple[str, dict[str, Any]], ...]
     placement_id: str | None = None
-    refs_first: bool = False
+    refs_line: bool = False
 
 
 @dataclass(frozen=True)

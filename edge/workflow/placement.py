@@ -101,10 +101,14 @@ def on_reading(state: State, w: Weight, ctx: Context) -> Result:
     s = replace(s, placement=p)
     if p.started:
         return Result(s)  # the same placement, seen again after a tare or a reconnection
-    body = {"placement_id": p.placement_id, "net_g": w.net_g, "gross_g": w.gross_g,
-            "tare_g": w.tare_g, "raw": w.raw, "protocol": w.protocol,
-            "received_at": w.received_at}
-    return Result(s, (Append((("placement.started", body),)),))
+    return Result(s, (Append((started_event(p, w),)),))
+
+
+def started_event(p: Placement, w: Weight) -> tuple[str, dict[str, Any]]:
+    """``placement.started``: the placement's id and the reading that showed its load."""
+    return "placement.started", {
+        "placement_id": p.placement_id, "net_g": w.net_g, "gross_g": w.gross_g,
+        "tare_g": w.tare_g, "raw": w.raw, "protocol": w.protocol, "received_at": w.received_at}
 
 
 def tare(state: State, ctx: Context) -> State:

@@ -38,7 +38,7 @@ function el(tag, text, cls) {
 
 const UNIT = {g: "克", kg: "公斤", jin: "斤", piece: "件", box: "箱", bag: "袋", bottle: "瓶"};
 const STATUS = {pending: "待验收", accepted: "已验收", rejected: "已拒收"};
-const DEVICE = {scale: "秤", camera: "摄像头", sync: "同步", thermometer: "温度计"};
+const DEVICE = {scale: "秤", camera: "摄像头", sync: "同步", thermometer: "温度计", disk: "磁盘"};
 
 function renderDevices(devices) {
   const box = $("devices");
@@ -157,6 +157,8 @@ function render(s) {
   state = s;
   renderInspectors(s.signed_in || []);
   renderDevices(s.devices);
+  $("fault").hidden = !s.fault;
+  $("fault").textContent = s.fault ? s.fault.message : "";
   const d = s.delivery;
   const closed = s.closed;
   $("closed").hidden = !!d || !closed;

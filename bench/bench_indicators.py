@@ -1,0 +1,136 @@
+"""Indicator evaluation time for a simulated city-day on PostgreSQL.
+
+Writes 1,300 stations x 200 events of one day straight into a fresh central
+store (COPY; no ingest): per station a start, 4 deliveries of 24 decided lines
+with their clips, some price excesses, rejections, late and unsynced events.
+The hashes are well-formed but the rows are no real chain and the signatures
+do not verify: no indicator checks signatures (ingest did that before storing),
+so the evaluation does the same work as on real rows. Master data (a school
+per station, contract prices, diners) and a payments CSV are generated too. Only the evaluated day
+is in the store (no 30-day history: rolling indicators see one day). Times the
+read (query + JSON parse), all 14 indicators, and the warning inserts.
+
+    .venv/bin/python bench/bench_indicators.py [STATIONS] [EVENTS_PER_STATION]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from central.platform import engine  # noqa: E402
+from central.platform import warnings as wt  # noqa: E402
+from central.platform.config import IndicatorsSection  # noqa: E402
+from central.platform.data import rfc3339  # noqa: E402
+from central.store import Store  # noqa: E402
+from tests.sync_harness import pg_schema  # noqa: E402
+
+DAY = date(2026, 11, 30)
+START = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)  # 06:00 in Shanghai
+
+
+def station_rows(n: int, per_station: int) -> list[tuple[Any, ...]]:
+    station = f"st-{n:05d}"
+    rows: list[tuple[Any, ...]] = []
+
+    def add(typ: str, body: dict[str, Any], *, late: bool = False, synced: bool = True) -> int:
+        seq = len(rows) + 1
+        at = START + timedelta(seconds=seq * 20 + n % 600)
+        h = hashlib.sha256(f"{station}|{seq}".encode()).hexdigest()
+        ev = {"seq": seq, "event_id": str(uuid.uuid4()), "type": typ, "station_id": station,
+              "at": rfc3339(at), "clock_synced": synced, "boot_id": "b", "prev_hash": "0" * 64,
+              "body": body, "hash": h,
+              "sig": "A" * 88}
+        received = at + (timedelta(hours=30) if late else timedelta(seconds=3))
+        rows.append((station, seq, ev["event_id"], typ, ev["at"], h, json.dumps(ev, sort_keys=True),
+                     rfc3339(received)))
+        return seq
+
+    add("station.started", {"version": "1"}, synced=n % 50 != 0)
+    d = 0
+    while len(rows) < per_station:
+        delivery = str(uuid.uuid4())
+        add("delivery.opened", {"delivery_id": delivery, "order_id": f"PO-{d}", "inspectors": ["i-1", "i-2"]})
+        for line in range(24):
+            if len(rows) >= per_station - 2:
+                break
+            rejected = (n + line) % 17 == 0
+            delivered = 351 if (n + line) % 97 == 0 else 350
+            seq = add("line.rejected" if rejected else "line.accepted", {
+                "delivery_id": delivery, "order_id": f"PO-{d}", "line_id": str(line),
+                "item": {"code": f"veg-{line:04d}", "category": "vegetable"}, "measured": {"net_g": 15000},
+                "delivered_by": f"sup-{n % 40}", "supplier": {"supplier_id": f"sup-{n % 40}"},
+                "price": {"ordered_unit_price_fen": 350, "delivered_unit_price_fen": delivered,
+                          "price_per": "jin", "amount_fen": None if rejected else 10500},
+                "inspectors": ["i-1", "i-2"], "clip_id": str(uuid.uuid4())}, late=(n + line) % 400 == 0)
+            if (n + line) % 150:
+                add("clip.finalized", {"clip_id": "c", "event_seq": seq, "sha256": "c" * 64})
+        add("delivery.closed", {"delivery_id": delivery, "order_id": f"PO-{d}"})
+        d += 1
+    return rows[:per_station]
+
+
+def master_files(tmp: Path, stations: int) -> IndicatorsSection:
+    """Master data (a school per station, contract prices, diners) and payments, so every
+    indicator has data to work through."""
+    master = {"stations": {f"st-{n:05d}": f"school-{n:05d}" for n in range(stations)},
+              "contract_prices": [{"supplier_id": f"sup-{s}", "item_code": f"veg-{i:04d}",
+                                   "unit_price_fen": 340 if (s + i) % 50 == 0 else 350, "price_per": "jin"}
+                                  for s in range(40) for i in range(24)],
+              "diners": [{"school_id": f"school-{n:05d}", "date": DAY.isoformat(), "count": 800}
+                         for n in range(stations)]}
+    (tmp / "master.json").write_text(json.dumps(master))
+    (tmp / "payments.csv").write_text("school_id,supplier_id,month,amount_fen\n" + "".join(
+        f"school-{n:05d},sup-{n % 40},2026-11,{800000 + n}\n" for n in range(stations)))
+    return IndicatorsSection(master_data_file=tmp / "master.json", payments_csv=tmp / "payments.csv")
+
+
+def main() -> None:
+    stations = int(sys.argv[1]) if len(sys.argv) > 1 else 1300
+    per = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    with pg_schema() as dsn, tempfile.TemporaryDirectory() as tmp:
+        store = Store(dsn)
+        t0 = time.perf_counter()
+        with store.conn.cursor() as cur, cur.copy(
+                "COPY central_events (station_id, seq, event_id, type, at, hash, event, received_at) "
+                "FROM STDIN") as copy:
+            for n in range(stations):
+                for row in station_rows(n, per):
+                    copy.write_row(row)
+        load_s = time.perf_counter() - t0
+        t = master_files(Path(tmp), stations)
+        wt.ensure_tables(store)
+        t1 = time.perf_counter()
+        inp = engine.gather(store, t, ROOT / "nonexistent-orders", DAY, as_of=START + timedelta(days=1))
+        t2 = time.perf_counter()
+        found = engine.evaluate(inp)
+        t3 = time.perf_counter()
+        new = wt.record(store, found)
+        t4 = time.perf_counter()
+        store.close()
+    by: dict[str, int] = {}
+    for f in found:
+        by[f.indicator] = by.get(f.indicator, 0) + 1
+    events = len(inp.events)
+    print(f"city-day: {stations} stations x {per} events = {events} events (generated in {load_s:.1f} s)")
+    print(f"read + parse: {t2 - t1:.2f} s; indicators: {t3 - t2:.2f} s; store {len(new)} warnings: "
+          f"{t4 - t3:.2f} s; total {t4 - t1:.2f} s")
+    print("warnings by indicator: " + ", ".join(f"{k} {v}" for k, v in sorted(by.items())))
+    print(json.dumps({"bench": "indicators", "store": "postgresql", "stations": stations, "events": events,
+                      "read_s": round(t2 - t1, 2), "evaluate_s": round(t3 - t2, 2),
+                      "store_warnings_s": round(t4 - t3, 2), "total_s": round(t4 - t1, 2),
+                      "warnings": len(new), "by_indicator": by}))
+
+
+if __name__ == "__main__":
+    main()

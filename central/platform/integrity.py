@@ -1,0 +1,143 @@
+"""Indicators over integrity, sync and finance: station alerts, clips, inspectors, lateness, clocks,
+central's chain alerts, and the monthly accepted amount against payments.
+
+Each is a pure function ``Inputs -> list[Finding]``; strictly beyond the threshold fires.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from central.platform.model import Ev, Finding, Inputs, part
+from central.platform.records import finding, refs, supplier_of
+
+STATION_ALERTS = {"RETEST_AFTER_REJECT": "retest_after_reject",
+                  "TEMP_TYPED_AFTER_REJECT": "temp_typed_after_reject"}
+
+
+def station_alerts(inp: Inputs) -> list[Finding]:
+    """The stations' own alerts of a re-test or a typed temperature after a rejection."""
+    out = []
+    for e in inp.today(("alert.raised",)):
+        indicator = STATION_ALERTS.get(str(e.body.get("code")))
+        if indicator is not None:
+            out.append(finding(inp, indicator, e.station_id, f"{e.station_id}|{e.seq}",
+                               str(e.body.get("message") or e.body.get("code")),
+                               {"events": [e.ref()], "refs": e.body.get("refs") or []}))
+    return out
+
+
+def acceptance_without_clip(inp: Inputs) -> list[Finding]:
+    """An accepted line with no ``clip.finalized`` for it ``clip_grace_min`` after the acceptance."""
+    clips: dict[tuple[str, int], Ev] = {}
+    for e in inp.events:
+        if e.type in ("clip.finalized", "clip.missing") and isinstance(e.body.get("event_seq"), int):
+            key = (e.station_id, int(e.body["event_seq"]))
+            if e.type == "clip.finalized" or key not in clips:
+                clips[key] = e
+    out = []
+    grace = timedelta(minutes=inp.t.clip_grace_min)
+    for e in inp.today(("line.accepted",)):
+        clip = clips.get((e.station_id, e.seq))
+        if (clip is not None and clip.type == "clip.finalized") or e.at + grace >= inp.as_of:
+            continue
+        why = f"clip.missing: {clip.body.get('reason')}" if clip else "no clip record"
+        line = f"line {e.body.get('line_id')} of {e.body.get('order_id')}"
+        out.append(finding(inp, "acceptance_without_clip", e.station_id, f"{e.station_id}|{e.seq}",
+                           f"{line} accepted without a clip ({why})",
+                           {"events": [e.ref()] + ([clip.ref()] if clip else []),
+                            "clip_id": e.body.get("clip_id")}))
+    return out
+
+
+def same_inspectors(inp: Inputs) -> list[Finding]:
+    """The same two inspectors on every delivery of a station over ``same_inspectors_days`` days,
+    with at least ``same_inspectors_min_deliveries`` deliveries, the first in the span's first week."""
+    days = inp.t.same_inspectors_days
+    deliveries: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    first: dict[str, Ev] = {}
+    for e in sorted(inp.since(days, ("line.accepted", "line.rejected")), key=lambda e: e.at):
+        listed = e.body.get("inspectors")
+        inspectors = map(str, listed if isinstance(listed, list) else [])
+        deliveries[e.station_id][str(e.body.get("delivery_id"))].update(inspectors)
+        first.setdefault(e.station_id, e)
+    out = []
+    start = inp.day - timedelta(days=days - 1)
+    for station, by_delivery in sorted(deliveries.items()):
+        pairs = {tuple(sorted(s)) for s in by_delivery.values()}
+        if (len(pairs) != 1 or len(next(iter(pairs))) != 2
+                or len(by_delivery) < inp.t.same_inspectors_min_deliveries
+                or inp.local_day(first[station].at) > start + timedelta(days=6)):
+            continue
+        pair = next(iter(pairs))
+        out.append(finding(inp, "same_inspectors", station, f"{station}|{','.join(pair)}|{inp.day}",
+                           f"inspectors {pair[0]} and {pair[1]} on all {len(by_delivery)} deliveries "
+                           f"in {days} days",
+                           {"inspectors": list(pair), "deliveries": len(by_delivery),
+                            "from": start.isoformat(), "events": [first[station].ref()]}))
+    return out
+
+
+def _per_station(inp: Inputs, indicator: str, bad: list[Ev], what: str) -> list[Finding]:
+    groups: dict[str, list[Ev]] = defaultdict(list)
+    for e in bad:
+        groups[e.station_id].append(e)
+    return [finding(inp, indicator, s, f"{s}|{inp.day}", f"{len(evs)} events {what}",
+                    {"count": len(evs), "events": refs(sorted(evs, key=lambda e: e.seq))})
+            for s, evs in sorted(groups.items())]
+
+
+def late_arrival(inp: Inputs) -> list[Finding]:
+    """Events received more than ``late_arrival_h`` hours after they happened (one per station-day)."""
+    limit = timedelta(hours=inp.t.late_arrival_h)
+    bad = [e for e in inp.today() if e.received_at - e.at > limit]
+    return _per_station(inp, "late_arrival", bad, f"arrived more than {inp.t.late_arrival_h} h late")
+
+
+def clock_unsynced(inp: Inputs) -> list[Finding]:
+    """Events the station appended with ``clock_synced`` false (their ``at`` is not trustworthy)."""
+    bad = [e for e in inp.today() if not e.clock_synced]
+    return _per_station(inp, "clock_unsynced", bad, "appended with an unsynchronised clock")
+
+
+def chain_integrity(inp: Inputs) -> list[Finding]:
+    """Every alert central's ingest raised on the day: a refused batch, an altered or forged event."""
+    return [finding(inp, "chain_integrity", a.station_id, a.alert_id, f"{a.code}: {a.message}",
+                    {"alert_id": a.alert_id, "code": a.code, "seq": a.seq,
+                     "raised_at": a.raised_at.isoformat()})
+            for a in sorted(inp.alerts, key=lambda a: (a.raised_at, a.alert_id))]
+
+
+def finance(inp: Inputs) -> list[Finding]:
+    """Per school and supplier, the month's accepted amount against the imported payments; only for
+    months (of ``day``) the payments file covers for that school."""
+    if not inp.payments:
+        return []
+    month = inp.day.strftime("%Y-%m")
+    paid: dict[tuple[str, str], int] = defaultdict(int)
+    for p in inp.payments:
+        if p.month == month:
+            paid[(p.school_id, p.supplier_id)] += p.amount_fen
+    schools = {s for s, _ in paid}
+    accepted: dict[tuple[str, str], int] = defaultdict(int)
+    evidence: dict[tuple[str, str], list[Ev]] = defaultdict(list)
+    for day, e in inp.dated(31, ("line.accepted",)):
+        if (day.year, day.month) != (inp.day.year, inp.day.month):
+            continue
+        amount = part(e.body, "price").get("amount_fen")
+        key = (inp.master.school_of(e.station_id), supplier_of(e))
+        if isinstance(amount, int) and key[0] in schools:
+            accepted[key] += amount
+            evidence[key].append(e)
+    out = []
+    for key in sorted(set(paid) | set(accepted)):
+        a, pay = accepted.get(key, 0), paid.get(key, 0)
+        if abs(a - pay) <= inp.t.finance_tolerance_fen:
+            continue
+        station = evidence[key][0].station_id if evidence[key] else key[0]
+        out.append(finding(inp, "finance", station, f"{key[0]}|{key[1]}|{month}",
+                           f"supplier {key[1]} {month}: accepted {a} fen, paid {pay} fen",
+                           {"supplier_id": key[1], "month": month, "accepted_fen": a, "paid_fen": pay,
+                            "lines": len(evidence[key]), "events": refs(evidence[key])}, key[0]))
+    return out

@@ -1,0 +1,141 @@
+"""The values indicators work on and produce: stored events, alerts, master data, findings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from central.platform.config import IndicatorsSection
+
+
+def part(obj: Any, key: str) -> dict[str, Any]:
+    """``obj[key]`` when both are objects, else ``{}``: central stores any body (the signature covers
+    it), so an indicator must not fail on an older or newer station's shape."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Ev:
+    """One stored event, as central holds it (``central_events``)."""
+
+    station_id: str
+    seq: int
+    type: str
+    at: datetime
+    hash: str
+    received_at: datetime
+    clock_synced: bool
+    body: dict[str, Any]
+
+    def ref(self) -> dict[str, Any]:
+        """The evidence naming this event."""
+        return {"station_id": self.station_id, "seq": self.seq, "hash": self.hash, "type": self.type}
+
+
+@dataclass(frozen=True)
+class CentralAlert:
+    """One row of ``central_alerts``: what ingest refused (chain gap, fork, bad hash or signature)."""
+
+    alert_id: str
+    station_id: str
+    seq: int | None
+    code: str
+    message: str
+    raised_at: datetime
+
+
+@dataclass(frozen=True)
+class ContractPrice:
+    supplier_id: str
+    item_code: str
+    unit_price_fen: int
+    price_per: str
+
+
+@dataclass(frozen=True)
+class Payment:
+    school_id: str
+    supplier_id: str
+    month: str  # YYYY-MM
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class MasterData:
+    stations: dict[str, str] = field(default_factory=dict)  # station_id → school_id
+    contract_prices: dict[tuple[str, str], ContractPrice] = field(default_factory=dict)
+    diners: dict[tuple[str, str], int] = field(default_factory=dict)  # (school_id, YYYY-MM-DD) → count
+
+    def school_of(self, station_id: str) -> str:
+        """The school a station serves; a station not in the map is its own school."""
+        return self.stations.get(station_id, station_id)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything one evaluation of day ``day`` sees; indicators are pure functions of it."""
+
+    day: date
+    tz: tzinfo
+    as_of: datetime
+    events: list[Ev]  # events whose ``at`` falls in the 30 days up to and including ``day``
+    alerts: list[CentralAlert]  # central's alerts raised on ``day``
+    orders: dict[str, list[dict[str, Any]]]  # station_id → the orders of ``day`` (orders_dir)
+    master: MasterData
+    payments: list[Payment]
+    t: IndicatorsSection
+
+    _days: dict[str, list[tuple[date, Ev]]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        days: dict[str, list[tuple[date, Ev]]] = {}
+        for e in self.events:  # each event's local day, once (astimezone is the hot spot)
+            days.setdefault(e.type, []).append((self.local_day(e.at), e))
+        object.__setattr__(self, "_days", days)
+
+    def local_day(self, at: datetime) -> date:
+        return at.astimezone(self.tz).date()
+
+    def today(self, types: tuple[str, ...] | None = None) -> list[Ev]:
+        """Events of the given types (default all) that happened on ``day`` (local time)."""
+        return self.since(1, types)
+
+    def since(self, days: int, types: tuple[str, ...] | None = None) -> list[Ev]:
+        """Events of the given types (default all) on the ``days`` local days ending with ``day``."""
+        return [e for _, e in self.dated(days, types)]
+
+    def dated(self, days: int, types: tuple[str, ...] | None = None) -> list[tuple[date, Ev]]:
+        """``since`` with each event's local day."""
+        first = self.day - timedelta(days=days - 1)
+        return [(d, e) for t in (self._days if types is None else types) for d, e in self._days.get(t, ())
+                if first <= d <= self.day]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One warning: which indicator, about whom, why, with its evidence; the id is its identity."""
+
+    indicator: str
+    station_id: str
+    school_id: str
+    day: str
+    key: str  # what makes this warning unique within its indicator
+    message: str
+    evidence: dict[str, Any]
+
+    @property
+    def warning_id(self) -> str:
+        """Deterministic: the same finding evaluated again has the same id (dedup)."""
+        return hashlib.sha256(f"{self.indicator}|{self.key}".encode()).hexdigest()[:32]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"warning_id": self.warning_id, "indicator": self.indicator, "station_id": self.station_id,
+                "school_id": self.school_id, "day": self.day, "message": self.message,
+                "evidence": self.evidence}
+
+    def evidence_text(self) -> str:
+        return json.dumps(self.evidence, sort_keys=True, ensure_ascii=False)

@@ -1,0 +1,59 @@
+"""The ``platform_warnings`` table (owned here): every warning the indicators raised, once by id.
+
+Same SQL on SQLite and PostgreSQL through ``central.store.Store``'s dialect handling.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from central.platform.model import Finding
+from central.store import Store
+from core.clock import now_rfc3339
+
+DDL = """CREATE TABLE IF NOT EXISTS platform_warnings (
+    warning_id TEXT PRIMARY KEY,
+    indicator TEXT NOT NULL,
+    station_id TEXT NOT NULL,
+    school_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    message TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    created_at TEXT NOT NULL
+)"""
+INDEX = "CREATE INDEX IF NOT EXISTS platform_warnings_school ON platform_warnings (school_id, day)"
+COLUMNS = "warning_id, indicator, station_id, school_id, day, message, evidence, created_at"
+
+
+def ensure_tables(store: Store, ddl: Sequence[str] = (DDL, INDEX), lock: int = 727015) -> None:
+    """Create the tables (idempotent; concurrent first starts serialised on PostgreSQL)."""
+    with store.transaction():
+        if store.pg:
+            store._exec("SELECT pg_advisory_xact_lock(?)", (lock,))
+        for stmt in ddl:
+            store._exec(stmt)
+
+
+def record(store: Store, findings: Sequence[Finding]) -> list[Finding]:
+    """Store the findings not stored yet (by warning id); returns those that were new."""
+    new = []
+    with store.transaction():
+        for f in findings:
+            rows = store.rows(f"INSERT INTO platform_warnings({COLUMNS}) VALUES (?,?,?,?,?,?,?,?) "
+                              "ON CONFLICT (warning_id) DO NOTHING RETURNING warning_id",
+                              (f.warning_id, f.indicator, f.station_id, f.school_id, f.day, f.message[:2000],
+                               f.evidence_text(), now_rfc3339()))
+            if rows:
+                new.append(f)
+    return new
+
+
+def warnings(store: Store, school_id: str | None = None, since: str = "") -> list[dict[str, Any]]:
+    """Stored warnings (of one school; created at ``since`` or later), oldest first, as dicts."""
+    sql = f"SELECT {COLUMNS} FROM platform_warnings WHERE created_at >= ?"
+    rows = (store.rows(sql + " AND school_id=? ORDER BY created_at, warning_id", (since, school_id))
+            if school_id else store.rows(sql + " ORDER BY created_at, warning_id", (since,)))
+    return [{"warning_id": r[0], "indicator": r[1], "station_id": r[2], "school_id": r[3], "day": r[4],
+             "message": r[5], "evidence": json.loads(r[6]), "created_at": r[7]} for r in rows]

@@ -1,0 +1,46 @@
+"""The indicators over the demo's scripted morning, as the real station records it (edge/records.py
+bodies, signed, synced through the broker into central's store).
+
+The morning is honest but for one thing it stages on purpose: the apple's delivery note prices it
+at 520 fen against the order's 480 (rejected at the door). The platform must find exactly that one
+price excess, and none of the record indicators may fire on the rest. Three indicators depend on the
+machine and the hour the test runs, not on the records, and are left out: ``clock_unsynced`` (this
+machine's NTP state), ``delivery_outside_window`` (the demo runs at the real local time against
+fixed windows), and ``acceptance_without_clip`` (the demo stops before the last clip is uploaded).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from central.config import load_central_config
+from central.platform import engine
+from central.store import Store
+from tests.sync_harness import ROOT
+
+ENVIRONMENTAL = {"clock_unsynced", "delivery_outside_window", "acceptance_without_clip"}
+
+
+@pytest.mark.slow
+def test_demo_morning_gives_exactly_its_staged_price_excess(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "app.cli", "demo", "--scripted", "--dir", str(tmp_path / "d")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    cfg = load_central_config(tmp_path / "d" / "central" / "central.toml")
+    store = Store(cfg.store.dsn)
+    try:
+        day = engine.local_today(cfg.indicators)
+        inp = engine.gather(store, cfg.indicators, cfg.http.orders_dir, day,
+                            as_of=datetime.now(UTC) + timedelta(hours=2))
+        found = [f for f in engine.evaluate(inp) if f.indicator not in ENVIRONMENTAL]
+    finally:
+        store.close()
+    assert [f.indicator for f in found] == ["price_above_order"], [f.message for f in found]
+    ev = found[0].evidence
+    assert ev["ordered_unit_price_fen"] == 480 and ev["delivered_unit_price_fen"] == 520
+    assert ev["events"][0]["type"] == "line.rejected" and ev["supplier_id"] == "sup-0071"

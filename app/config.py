@@ -25,6 +25,7 @@ from edge.codes.config import CodesSection
 from edge.matching.types import Policy
 from edge.video.config import VideoSection
 from edge.vision.config import CameraSection, DecoderSection
+from edge.workflow.config import ReceivingSection
 from firmware_bridge.config import ScaleSection
 from firmware_bridge.scanners.config import ScannersSection
 from firmware_bridge.thermometer import ThermometerSection
@@ -98,6 +99,14 @@ class OrdersSection(Section):
     )
 
 
+def _default_sensory() -> dict[str, list[str]]:
+    return {
+        "meat": ["spoiled", "odour", "foreign_matter", "refrozen"],
+        "poultry": ["spoiled", "odour", "foreign_matter", "refrozen"],
+        "seafood": ["spoiled", "odour", "foreign_matter", "refrozen"],
+    }
+
+
 class MatchingSection(Section):
     min_inspectors: int = Field(
         default=2, ge=1, description="Distinct inspectors required for an acceptance (rules: 2+)."
@@ -122,6 +131,34 @@ class MatchingSection(Section):
             " (Food Safety Law Art. 53)."
         ),
     )
+    sensory: dict[str, list[str]] = Field(
+        default_factory=_default_sensory,
+        description=(
+            "Sensory checklist (感官检查) per item category: items from spoiled, mould,"
+            " foreign_matter, odour, packaging, refrozen, label. A listed category cannot be"
+            " accepted until every item is answered; a problem found rejects the line."
+        ),
+    )
+    rapid_test_categories: list[str] = Field(
+        default_factory=lambda: ["leafy_vegetable"],
+        description="Item categories that need a rapid test (快检) result before acceptance.",
+    )
+    rapid_test_max_inhibition_pct: DecimalStr = Field(
+        default="50",
+        description="Pesticide-residue inhibition above this (percent) fails the rapid test.",
+    )
+
+    @field_validator("sensory")
+    @classmethod
+    def _items(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        from edge.matching.inspection import SENSORY_ITEMS
+
+        for category, items in v.items():
+            bad = [i for i in items if i not in SENSORY_ITEMS]
+            if bad:
+                raise ValueError(f"{category}: unknown sensory items {bad}; known: "
+                                 f"{', '.join(SENSORY_ITEMS)}")
+        return v
 
 
 class WebSection(Section):
@@ -174,6 +211,10 @@ class StationConfig(Section):
     )
     matching: MatchingSection = Field(
         default_factory=MatchingSection, description="Policy of the receiving rules."
+    )
+    receiving: ReceivingSection = Field(
+        default_factory=ReceivingSection,
+        description="The receiving workflow: fresh weights, codes read on an empty pan.",
     )
     web: WebSection = Field(default_factory=WebSection, description="The local web app.")
     log: LogSection = Field(default_factory=LogSection, description="Logging.")
@@ -237,6 +278,9 @@ def policy_from_config(cfg: StationConfig, today: date | None = None) -> Policy:
                   chilled_max_temp_c=Decimal(m.chilled_max_temp_c),
                   frozen_max_temp_c=Decimal(m.frozen_max_temp_c),
                   require_trace_for_packaged=m.require_trace_for_packaged,
+                  sensory={k: tuple(v) for k, v in m.sensory.items()},
+                  rapid_test_categories=tuple(m.rapid_test_categories),
+                  rapid_test_max_inhibition_pct=Decimal(m.rapid_test_max_inhibition_pct),
                   tz=ZoneInfo(cfg.station.timezone), today=today)
 
 

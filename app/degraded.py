@@ -46,7 +46,10 @@ def open_journal(cfg: StationConfig) -> Journal:
         # Every table the station writes is migrated here, once, before any thread starts:
         # each thread uses a connection of its own; the journal lock orders their writes.
         # The uplink's tables are the uplink's: the station only reads them (sync.state).
+        from edge.roster import store as roster_store
+
         store.ensure_tables(j.db)
+        roster_store.ensure_tables(j.db)
         device_status.ensure_tables(j.db)
         return j
     except Exception as exc:

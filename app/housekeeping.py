@@ -1,6 +1,7 @@
 """The station's housekeeping round (every few seconds, one thread).
 
-Adopts orders the uplink fetched (``orders.loaded``), turns central's
+Adopts the orders and the roster the uplink fetched (``orders.loaded``,
+``roster.loaded``), signs everyone out when the kiosk sat idle, turns central's
 rejection recorded by the uplink into one ``alert.raised``, shows the uplink's
 state and backlog on the kiosk, shows the data disk's state, and writes the
 device states to ``device_status`` for the uplink's status message, ``doctor``
@@ -17,6 +18,8 @@ from core import log
 from edge import device_status
 from edge.journal import Journal
 from edge.orders import store
+from edge.roster import store as roster_store
+from edge.workflow.model import IdleCheck
 
 logger = logging.getLogger("app.station")
 
@@ -32,6 +35,9 @@ def housekeep(station: Any) -> None:
     for day in orders.days():
         if store.adopt_pending(j, day) is not None:
             station.hub.bump()
+    if roster_store.adopt_pending(j) is not None:
+        station.hub.bump()
+    station.handle(IdleCheck())  # signs everyone out after [receiving] idle_signout_s
     last = j.last_seq()
     backlog = max(0, last - sync_state.get_cursor(j.db, station.cfg.station.station_id))
     facts = sync_state.get_state(j.db)

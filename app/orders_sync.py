@@ -65,6 +65,20 @@ def fetch_once(cfg: StationConfig, days: list[str]) -> dict[str, str]:
     return out
 
 
+def fetch_roster_once(cfg: StationConfig) -> str:
+    """Fetch the station's roster with the orders' API settings (cached like orders)."""
+    from edge.roster.fetch import fetch_roster
+
+    db = connect(cfg.station.db_path)
+    session = make_session(cfg.orders.retries, cfg.orders.token_file, cfg.orders.ca_file)
+    try:
+        return fetch_roster(db, session, cfg.orders.api_url, cfg.station.station_id,
+                            cfg.orders.timeout_s)
+    finally:
+        session.close()
+        db.close()
+
+
 class OrdersFetcher(Periodic):
     """Fetch on the ``[orders] refresh_minutes`` schedule, and at once when triggered."""
 
@@ -82,3 +96,4 @@ class OrdersFetcher(Periodic):
             if day not in days:
                 days.append(day)
         self.results.update(fetch_once(self.cfg, days))
+        self.results["roster"] = fetch_roster_once(self.cfg)

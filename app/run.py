@@ -87,7 +87,7 @@ def serve(station: Any, host: str, port: int) -> None:
     access = kiosk_access(station, port)
     app = create_app(station.workflow, station.orders, station.devices.snapshot, station.hub,
                      access=access, lifespan=lifespan, preview=station.preview.render, hall=hall,
-                     fault=station.fault)
+                     blobs=station.blobs, still=station.preview.still, fault=station.fault)
     log.kv(logger, logging.INFO, "kiosk page", url=f"http://{host}:{port}/")
     if web.hall_port and web.hall_port != port:
         start_hall_server(hall, web.hall_host, web.hall_port)

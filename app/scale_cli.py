@@ -40,6 +40,9 @@ def register(sub: Any) -> None:
     sim.add_argument("--unplug-for", type=float, default=2.0, metavar="S")
     sim.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     sim.add_argument("--seed", type=int, help="random seed for faults")
+    sim.add_argument("--control", action="store_true",
+                     help="read JSON commands on stdin (place_g, empty, unplug, replug, garbage, "
+                     "silent); starts with an empty pan unless --scenario is given")
     sim.set_defaults(handler=_simulate)
 
     rd = ssub.add_parser("read", help="print one JSON line per reading")
@@ -77,11 +80,12 @@ def register(sub: Any) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from firmware_bridge.scenario import DEFAULT, load_scenario
+    from firmware_bridge.scenario import DEFAULT, constant, load_scenario
     from firmware_bridge.simulator import ScaleSimulator
 
     try:
-        scenario = load_scenario(args.scenario) if args.scenario else DEFAULT
+        scenario = load_scenario(args.scenario) if args.scenario else \
+            (constant(0) if args.control else DEFAULT)
         sim = ScaleSimulator(args.protocol, scenario, link_path=args.link,
                              period_s=args.period_ms / 1000, unit=args.unit, seed=args.seed)
     except ValueError as exc:
@@ -91,6 +95,11 @@ def _simulate(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sim.start()
     print(sim.path, flush=True)
+    if args.control:
+        from firmware_bridge.control import serve_control
+
+        threading.Thread(target=serve_control, args=(sim, sys.stdin, sys.stdout), daemon=True,
+                         name="scale-control").start()
     t0 = time.monotonic()
     plan = _FaultPlan(args, t0)
     try:

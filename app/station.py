@@ -25,6 +25,7 @@ from app.config import StationConfig, config_digest
 from contract.keys import public_hex
 from core import __version__, log
 from core.sdnotify import Watchdog
+from edge.blobs import BlobStore
 from edge.journal import Journal
 from edge.matching.types import Order
 from edge.orders import store
@@ -32,6 +33,7 @@ from edge.vision.preview import Preview
 from edge.web.app import Hub
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Effect, NewScanWindow, Reading, TareScale, Weight
+from edge.workflow.scale_feed import ScaleFeed
 from sync import state as sync_state
 
 logger = logging.getLogger("app.station")
@@ -94,7 +96,8 @@ def weight_from(reading: Any, protocol: str) -> Weight | None:
     if reading.weight_g is None:
         return None
     return Weight(net_g=int(reading.weight_g), stable=bool(reading.stable),
-                  raw=escape_raw(reading.raw), protocol=protocol)
+                  raw=escape_raw(reading.raw), protocol=protocol,
+                  received_mono=getattr(reading, "received_mono", None))
 
 
 class Station:
@@ -110,9 +113,11 @@ class Station:
         self.workflow: Workflow | None = None
         self.orders: OrdersCache | None = None
         self.scale: Any = None
+        self.scale_feed = ScaleFeed()  # the link's state and newest reading, for the workflow
         self.scans: Any = None
         self.camera_source: Any = None
         self.preview = Preview()
+        self.blobs = BlobStore(cfg.station.data_dir / "blobs")  # signatures, document photos
         self.video: Any = None  # edge.video.service.VideoService when [video] enabled
         self.camera_state = "stopped"
         self.watchdog = Watchdog()
@@ -197,8 +202,16 @@ class Station:
         from app.config import policy_from_config
 
         assert self.journal is not None and self.orders is not None
+        from edge.roster.store import RosterCache
+        from edge.workflow.driver import PeoplePolicy
+
+        r = self.cfg.receiving
         self.workflow = Workflow(self.journal, self.orders, policy_from_config(self.cfg),
-                                 on_effect=self._effect, clip_id=self._clip_id)
+                                 on_effect=self._effect, clip_id=self._clip_id,
+                                 scale=self.scale_feed, max_weight_age_s=r.max_weight_age_s,
+                                 scan_hold_s=r.scan_hold_s, roster=RosterCache(self.journal),
+                                 people=PeoplePolicy(r.pin_attempts, r.lockout_s,
+                                                     r.idle_signout_s))
 
     def _clip_id(self) -> str | None:
         return None if self.video is None else self.video.recorder.current_clip_id
@@ -247,6 +260,7 @@ class Station:
 
         def on_state(change: Any) -> None:
             state = str(change.state)
+            self.scale_feed.link(state == "connected", change.at)
             self.devices.set("scale", state == "connected", SCALE_TEXT.get(state, state),
                              reason=change.reason)
             self.hub.bump()
@@ -257,6 +271,7 @@ class Station:
 
     def _consume_readings(self, readings: queue.Queue[Any]) -> None:
         last: Weight | None = None
+        session = self.scale_feed.live().connected_since
         self.watchdog.register("scale-consumer", self.loop_deadline_s)
         while not self._stop.is_set():
             if self.freeze_loops.is_set():
@@ -270,9 +285,14 @@ class Station:
             try:
                 w = weight_from(r, self.cfg.scale.protocol)
                 if w is None:
+                    self.scale_feed.clear()  # no weight now: nothing on screen is evidence
                     self.devices.set("scale", False, {"overload": "超载", "underload": "欠载"}
                                      .get(r.status, r.status))
                     continue
+                w = self.scale_feed.note(w)
+                since = self.scale_feed.live().connected_since
+                if since != session:  # a new link session: the load must be seen again
+                    session, last = since, None
                 if last is None or (w.net_g, w.stable) != (last.net_g, last.stable):
                     self.handle(Reading(w))
                 last = w
@@ -318,7 +338,7 @@ class Station:
                 value = Decimal(r.celsius)
                 if st.delivery is not None and not st.placement.decided \
                         and st.placement.temperature_c != value:
-                    self.handle(SetTemperature(value))
+                    self.handle(SetTemperature(value, source="probe"))
                 else:
                     self.hub.bump()
             except Exception as exc:

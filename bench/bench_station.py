@@ -30,10 +30,11 @@ from app.config import load_config
 from app.station import Station
 from contract.keys import init_key
 from edge.orders import store
+from edge.roster import store as roster_store
 from edge.workflow.model import Confirm, OpenDelivery, Reading, SelectLine, SignIn
 from firmware_bridge.protocols import get_spec
 from firmware_bridge.protocols.base import DeviceState
-from testbed.demo_data import demo_orders
+from testbed.demo_data import PINS, demo_orders, demo_roster
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -57,8 +58,10 @@ def latency(n: int) -> dict[str, float]:
     day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     doc = demo_orders("bench-station", day)
     store.adopt(st.journal, doc, etag=None, source="bench")
-    for who in ("a", "b"):
-        st.handle(SignIn(who))
+    roster_store.adopt(st.journal, demo_roster(st.cfg.station.station_id, cost_ln=10), etag=None,
+                       source="bench")
+    for who in ("zhang", "li"):
+        st.handle(SignIn(who, pin=PINS[who]))
     st.handle(OpenDelivery(doc["orders"][0]["order_id"], "bench-delivery"))
     spec = get_spec("ad")
     applied = threading.Event()

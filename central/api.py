@@ -1,8 +1,9 @@
-"""Central's HTTP API: orders and menus from folders, with ETags (docs/contract.md).
+"""Central's HTTP API: orders, rosters and menus from folders, with ETags (docs/contract.md).
 
-Documents are served byte for byte from ``orders_dir/<station_id>/<date>.json`` and
-``menus_dir/<school_id>/<date>.json``; the ETag is the quoted sha256 of the bytes, so
-editing a file changes it. Importing ``central.clips`` registers the clip routes.
+Documents are served byte for byte from ``orders_dir/<station_id>/<date>.json``,
+``roster_dir/<station_id>.json`` and ``menus_dir/<school_id>/<date>.json``; the ETag
+is the quoted sha256 of the bytes, so editing a file changes it. Importing
+``central.clips`` registers the clip routes.
 """
 
 from __future__ import annotations
@@ -42,7 +43,14 @@ def _menu(h: ApiHandler, m: re.Match[str], q: dict[str, list[str]]) -> None:
         h.send_file_with_etag(h.http.menus_dir / m.group(1) / f"{day}.json")
 
 
+def _roster(h: ApiHandler, m: re.Match[str], q: dict[str, list[str]]) -> None:
+    # Like orders: the file as it is, with its ETag; the station validates it (PIN hashes
+    # travel only to their station, over the API's TLS).
+    h.send_file_with_etag(h.http.roster_dir / f"{m.group(1)}.json")
+
+
 add_route("GET", rf"/v1/stations/({ID})/orders", _orders)
+add_route("GET", rf"/v1/stations/({ID})/roster", _roster)
 add_route("GET", rf"/v1/schools/({ID})/menu", _menu)
 health.register()  # GET /healthz (central.health)
 audit.register()  # GET /v1/stations/{s}/head (central.audit)

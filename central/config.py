@@ -35,6 +35,10 @@ class HttpSection(Section):
         default=Path("/var/lib/acceptance-central/orders"),
         description="Folder of orders documents: <station_id>/<YYYY-MM-DD>.json.",
     )
+    roster_dir: Path = Field(
+        default=Path("/var/lib/acceptance-central/rosters"),
+        description="Folder of station rosters (acceptance.roster/1): <station_id>.json.",
+    )
     menus_dir: Path = Field(
         default=Path("/var/lib/acceptance-central/menus"),
         description="Folder of menus: <school_id>/<YYYY-MM-DD>.json.",

@@ -16,7 +16,11 @@ from edge.matching.units import fmt
 
 @dataclass(frozen=True)
 class Measurement:
-    """What the scale said: whole grams, the protocol and the raw frame text."""
+    """What the scale said: whole grams, the protocol, the raw frame text and when it came.
+
+    ``received_at`` is the wall-clock time the deciding frame arrived and ``age_ms``
+    how old it was when the decision was made (a weight is evidence only while fresh).
+    """
 
     net_g: int | None
     gross_g: int | None = None
@@ -25,6 +29,8 @@ class Measurement:
     protocol: str = "manual"
     stable: bool | None = None
     raw: str = ""
+    received_at: str | None = None
+    age_ms: int | None = None
 
 
 def _d(value: object) -> str | None:
@@ -34,8 +40,12 @@ def _d(value: object) -> str | None:
 def line_event(
     order: Order, obs: Observation, decision: Decision, m: Measurement, *,
     delivery_id: str, clip_id: str | None, trace_codes: tuple[dict[str, str], ...] = (),
+    extra: dict[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """(event type, body) for one decided line; no floats, dates as ISO strings."""
+    """(event type, body) for one decided line; no floats, dates as ISO strings.
+
+    ``extra`` adds fields (placement id, provenance of values); it never replaces one.
+    """
     line = decision.line
     s = order.supplier
     body: dict[str, Any] = {
@@ -54,6 +64,7 @@ def line_event(
         "measured": {
             "gross_g": m.gross_g, "tare_g": m.tare_g, "net_g": m.net_g, "pieces": m.pieces,
             "protocol": m.protocol, "stable": m.stable, "raw": m.raw,
+            "received_at": m.received_at, "age_ms": m.age_ms,
         },
         "price": {
             "ordered_unit_price_fen": None if line is None else line.unit_price_fen,
@@ -80,5 +91,9 @@ def line_event(
         "clip_id": clip_id,
         "trace_codes": [dict(t) for t in trace_codes],  # 浙食链 etc. scanned with the item
     }
+    for k, v in (extra or {}).items():
+        if k in body:
+            raise ValueError(f"extra field {k!r} would replace a record field")
+        body[k] = v
     kind = "line.accepted" if decision.outcome == "accepted" else "line.rejected"
     return kind, body

@@ -162,7 +162,8 @@ class SerialLink(Generic[T]):
         self._commands.put(data)
 
     # -- the thread --------------------------------------------------------
-    def _set_state(self, state: LinkState, reason: str) -> None:
+    def _set_state(self, state: LinkState, reason: str, at: float | None = None) -> None:
+        """Publish a new state; ``at`` is when it began (the first frame of a session)."""
         if state == self.state:
             return
         self.state = state
@@ -171,7 +172,7 @@ class SerialLink(Generic[T]):
                reason=reason)
         if self.on_state is not None:
             try:
-                self.on_state(StateChange(state, reason, self.clock()))
+                self.on_state(StateChange(state, reason, self.clock() if at is None else at))
             except Exception:  # a consumer's bug must not stop the link
                 logger.exception("link state callback failed")
 
@@ -241,7 +242,7 @@ class SerialLink(Generic[T]):
             bad_run += bad
             if got:
                 bad_run = 0
-                self._set_state(LinkState.CONNECTED, "readings arrive")
+                self._set_state(LinkState.CONNECTED, "readings arrive", now)
                 for item in got:
                     self._deliver(item)
             elif bad_run >= t.bad_frames_threshold:
@@ -344,9 +345,9 @@ class ScaleLink(SerialLink[Reading]):
         weight = r.weight_g if r.status == OK else None
         detected = self._detector.update(weight, int(now * 1000))
         if weight is None:
-            return r
+            return replace(r, received_mono=now)
         stable = decide(r.stable, detected, self.settings.stability_mode)
-        return r if stable == r.stable else replace(r, stable=stable)
+        return replace(r, stable=stable, received_mono=now)
 
 
 def _reason(exc: BaseException) -> str:

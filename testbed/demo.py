@@ -73,18 +73,22 @@ class DemoSystem:
         return [today.isoformat(), (today + timedelta(days=1)).isoformat()]
 
     def _write_central(self, broker_port: int) -> Path:
-        from testbed.demo_data import demo_orders
+        from testbed.demo_data import demo_orders, demo_roster
 
         c = self.state / "central"
         for day in self.days():
             path = c / "orders" / STATION_ID / f"{day}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(demo_orders(STATION_ID, day), ensure_ascii=False))
+            path.write_text(json.dumps(demo_orders(STATION_ID, day, documents=True),
+                                       ensure_ascii=False))
             menu = c / "menus" / SCHOOL_ID / f"{day}.json"
             menu.parent.mkdir(parents=True, exist_ok=True)
             menu.write_text(json.dumps({"date": day, "meals": [
                 {"name": "午餐", "dishes": ["青菜炒香菇", "土豆烧肉", "番茄蛋汤", "米饭"]}]},
                 ensure_ascii=False))
+        roster = c / "rosters" / f"{STATION_ID}.json"
+        roster.parent.mkdir(parents=True, exist_ok=True)
+        roster.write_text(json.dumps(demo_roster(STATION_ID), ensure_ascii=False))
         (c / "keys").mkdir(parents=True, exist_ok=True)
         shutil.copy(self.state / "station.key.pub", c / "keys" / f"{STATION_ID}.pub")
         cfg = c / "central.toml"
@@ -100,6 +104,7 @@ keys_dir = "{c / 'keys'}"
 enabled = true
 bind = "127.0.0.1:{self.http_port}"
 orders_dir = "{c / 'orders'}"
+roster_dir = "{c / 'rosters'}"
 menus_dir = "{c / 'menus'}"
 [ingest]
 workers = 1
@@ -206,7 +211,8 @@ synthetic_codes = []
         access = Access(port=self.web_port, hosts=tuple(web.trusted_hosts),
                         max_body_bytes=web.max_body_bytes)
         app = create_app(st.workflow, st.orders, st.devices.snapshot, st.hub, access=access,
-                         preview=st.preview.render, hall=hall_source(st.cfg))
+                         preview=st.preview.render, hall=hall_source(st.cfg), blobs=st.blobs,
+                         still=st.preview.still)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.web_port,
                                                     log_level="warning"))
         threading.Thread(target=self.server.run, name="web", daemon=True).start()

@@ -43,8 +43,22 @@ def _line(line_id: str, code: str, name: str, category: str, spec: str, qty: str
     }
 
 
-def demo_orders(station_id: str, delivery_date: str) -> dict[str, Any]:
-    """The orders document for ``delivery_date`` (acceptance.orders/1)."""
+# Documents that travel with the goods (central's master data): meat and poultry need the
+# animal-quarantine certificate; produce a 承诺达标合格证 or a test report.
+DOCUMENTS: dict[str, Any] = {
+    "kinds": {"animal_quarantine": "动物检疫合格证明", "commitment_cert": "承诺达标合格证",
+              "test_report": "检测报告"},
+    "required": {"meat": [["animal_quarantine"]], "poultry": [["animal_quarantine"]]},
+}
+
+
+def demo_orders(station_id: str, delivery_date: str, documents: bool = False) -> dict[str, Any]:
+    """The orders document for ``delivery_date`` (acceptance.orders/1); with ``documents``
+    the document requirements central delivers with them."""
+    return {**_orders(station_id, delivery_date), **({"documents": DOCUMENTS} if documents else {})}
+
+
+def _orders(station_id: str, delivery_date: str) -> dict[str, Any]:
     placed = "T01:12:00.000Z"
     return {
         "schema": "acceptance.orders/1",
@@ -118,8 +132,35 @@ def demo_orders(station_id: str, delivery_date: str) -> dict[str, Any]:
                     _line("3", "fruit-0103", "橙子", "fruit", "散装", "20", "kg", 900, "kg"),
                     _line("4", "veg-0411", "黄瓜", "vegetable", "散装", "15", "jin", 300, "jin"),
                     _line("5", "veg-0412", "胡萝卜", "vegetable", "散装", "10", "kg", 400, "kg"),
-                    _line("6", "veg-0413", "大白菜", "vegetable", "散装", "50", "jin", 150, "jin"),
+                    _line("6", "veg-0413", "大白菜", "leafy_vegetable", "散装", "50", "jin", 150,
+                          "jin"),
                 ],
             },
         ],
+    }
+
+
+# The canteen's staff: (id, name, role, badge uid, PIN). The demo and the tests sign in
+# with these; a real roster comes from central with PIN hashes only.
+STAFF: list[tuple[str, str, str, str, str]] = [
+    ("zhang", "张伟", "验收员", "0001", "1111"),
+    ("li", "李娜", "验收员", "0002", "2222"),
+    ("wang", "王芳", "食堂负责人", "0003", "3333"),
+]
+PINS = {sid: pin for sid, _, _, _, pin in STAFF}
+BADGES = {sid: badge for sid, _, _, badge, _ in STAFF}
+
+
+def demo_roster(station_id: str, cost_ln: int = 14) -> dict[str, Any]:
+    """The roster document central serves for ``station_id`` (acceptance.roster/1).
+
+    ``cost_ln`` is scrypt's log2 N: 14 in the demo, the minimum 10 keeps tests quick.
+    """
+    from edge.roster.pin import hash_pin
+
+    return {
+        "schema": "acceptance.roster/1", "station_id": station_id,
+        "inspectors": [{"inspector_id": sid, "name": name, "role": role, "badge_uid": badge,
+                        "pin_hash": hash_pin(pin, ln=cost_ln)}
+                       for sid, name, role, badge, pin in STAFF],
     }

@@ -29,3 +29,15 @@ def page(width: int = 1280, height: int = 800) -> Iterator[Any]:
             yield ctx.new_page()
         finally:
             browser.close()
+
+
+def sign_in(p: Any, *who: str) -> None:
+    """Sign demo staff in on the kiosk page by id and PIN; waits for each name."""
+    from testbed.demo_data import PINS, STAFF
+
+    names = {sid: name for sid, name, *_ in STAFF}
+    for person in who:
+        p.fill("#inspector-id", person)
+        p.fill("#inspector-pin", PINS[person])
+        p.click("#signin-form button")
+        p.wait_for_selector(f"#inspectors:has-text('{names[person]}')")

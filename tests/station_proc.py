@@ -23,7 +23,7 @@ import requests
 
 from firmware_bridge.scenario import placement
 from firmware_bridge.simulator import ScaleSimulator
-from testbed.demo_data import demo_orders
+from testbed.demo_data import PINS, demo_orders, demo_roster
 from testbed.kiosk_client import kiosk_session
 from tests.conftest import CLI
 from tests.factories import write_station_config
@@ -120,10 +120,13 @@ class StationProc:
                               check=False)
 
     def import_orders(self) -> None:
-        f = self.tmp / f"{self.station_id}-orders.json"
-        f.write_text(json.dumps(demo_orders(self.station_id, today()), ensure_ascii=False))
-        r = self.cli("orders", "import", str(f), "--config", str(self.config))
-        assert r.returncode == 0, r.stderr
+        """Today's demo orders and the demo roster (the staff who sign in), as central sends."""
+        for what, doc in (("orders", demo_orders(self.station_id, today())),
+                          ("roster", demo_roster(self.station_id, cost_ln=10))):
+            f = self.tmp / f"{self.station_id}-{what}.json"
+            f.write_text(json.dumps(doc, ensure_ascii=False))
+            r = self.cli(what, "import", str(f), "--config", str(self.config))
+            assert r.returncode == 0, r.stderr
 
     def start(self) -> None:
         out = open(self.log, "ab")  # noqa: SIM115 (the process keeps it)
@@ -192,7 +195,7 @@ class Operator:
         s = wait_until(self.live, 60, "the kiosk API (the station starting)")
         for who in ("zhang", "li"):
             if who not in s["inspectors"]:
-                self.st.post("/api/inspectors", {"inspector_id": who})
+                self.st.post("/api/inspectors", {"inspector_id": who, "pin": PINS[who]})
         s = self.st.state() or s
         if s["delivery"] is None:
             order = next(o["order_id"] for o in s["orders"] if o["order_id"].endswith("0012"))
@@ -219,7 +222,7 @@ class Operator:
 
         return wait_until(stable, 20, f"{grams} g stable")
 
-    def take_off(self, placement_id: int) -> None:
+    def take_off(self, placement_id: str) -> None:
         self.st.sim.play(placement(0))
         wait_until(lambda: (lambda s: s is not None and s["placement"]["placement_id"] != placement_id)(
             self.st.state()), 20, "the item taken off")

@@ -98,8 +98,11 @@ def test_ledger_csv_for_excel(tmp_path: Path, journal: Journal) -> None:
     assert row["食品名称"] == "上海青" and row["供货者名称"].startswith("杭州绿源")
     assert row["验收结论"] == "不合格（退货）" and row["不合格原因"] == "数量超出订单上限"
     assert row["批号"] == "B2411" and row["生产日期"] == "2026-11-27"
-    for col in ("规格", "数量", "保质期至", "进货日期", "供货者地址", "联系方式"):
+    assert (row["实收数量"], row["单位"], row["订购数量"]) == ("31.8", "斤", "30 斤")
+    for col in ("规格", "保质期至", "进货日期", "供货者地址", "联系方式", "产地", "查验证明文件",
+                "感官检查", "快检结果", "测温方式", "处置情况"):
         assert col in row
+    assert row["处置情况"] == "未处置" and row["感官检查"] == "未检"
     r = run_cli("ledger", "--db", "/nonexistent.db", "--date", today)
     assert r.returncode == 2
     r = run_cli("ledger", "--db", str(out), "--date", "2026-13-01")
@@ -107,9 +110,11 @@ def test_ledger_csv_for_excel(tmp_path: Path, journal: Journal) -> None:
 
 
 def test_demo_scripted_morning(tmp_path: Path) -> None:
-    """The whole system: mosquitto, central, uplink, station; 23 decisions; synced and verified."""
+    """The whole system: mosquitto, central, uplink, station; 26 decisions; synced and verified."""
     r = subprocess.run([*CLI, "demo", "--scripted", "--dir", str(tmp_path / "demo")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
-    assert "decisions: 23, accepted 14, rejected 9" in r.stdout
+    assert "decisions: 26, accepted 14, rejected 12" in r.stdout
+    assert "12/12 rejections disposed with the driver's acknowledgement, 5/5 return slips" \
+        in r.stdout
     assert "chain verifies" in r.stdout and "✗" not in r.stdout

@@ -24,10 +24,11 @@ from app.config import load_config
 from app.station import Station
 from core.db import connect
 from edge.orders import store
+from edge.roster import store as roster_store
 from edge.verify import verify_db
 from edge.web.view import snapshot
 from edge.workflow.model import CloseDelivery, OpenDelivery, SignIn
-from testbed.demo_data import demo_orders
+from testbed.demo_data import PINS, demo_orders, demo_roster
 from tests import db_race
 from tests.test_core_defects import STATION_ID, _config
 
@@ -72,9 +73,10 @@ def test_station_and_uplink_writing_under_cpu_load_never_see_database_is_locked(
         assert j is not None and wf is not None and orders is not None
         day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
         store.adopt(j, demo_orders(STATION_ID, day), etag=None, source="test")
+        roster_store.adopt(j, demo_roster(STATION_ID, cost_ln=10), etag=None, source="test")
         order_id = next(o for o in orders() if o.endswith("0012"))
         for who in ("zhang", "li"):
-            assert station.handle(SignIn(who)).refused is None
+            assert station.handle(SignIn(who, pin=PINS[who])).refused is None
         for p in procs:
             p.start()
 

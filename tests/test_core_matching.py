@@ -196,7 +196,10 @@ def test_amount_is_ordered_price_times_quantity_in_price_unit() -> None:
 
 
 def test_every_reason_code_is_exercised() -> None:
+    from tests.test_inspection import DOC_CASES, INSPECTION_CASES
+
     seen = {r for c in CASES for r in c[4]} | {w[2] for w in WARN_CASES} | {"ORDER_NOT_FOUND"}
+    seen |= {r for c in INSPECTION_CASES for r in c[4]} | {r for c in DOC_CASES for r in c[4]}
     assert seen == set(REASONS)
 
 

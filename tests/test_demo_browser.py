@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 from edge.journal import read_events
 from testbed.demo import DemoSystem
 from testbed.demo_script import Driver, wait_synced
-from tests.browser import page
+from tests.browser import page, sign_in
 from tests.conftest import ARTIFACTS
 
 
@@ -40,10 +40,7 @@ def test_kiosk_on_the_whole_system(system: DemoSystem) -> None:
 
 def _morning_in_the_browser(p: Page, world: Driver) -> None:
     p.goto(world.url + "/")
-    for who in ("zhang", "li"):
-        p.fill("#inspector-id", who)
-        p.click("#signin-form button")
-        p.wait_for_selector(f"#inspectors:has-text('{who}')")
+    sign_in(p, "zhang", "li")
     p.click("#order-list button[data-order$='-0012']")
     p.click("#lines tr[data-line='1']")
     p.wait_for_selector("#lines tr.selected[data-line='1']")
@@ -73,8 +70,17 @@ def _morning_in_the_browser(p: Page, world: Driver) -> None:
     p.wait_for_selector(".decision.rejected:has-text('货品不在订单上')")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     p.screenshot(path=str(ARTIFACTS / "kiosk-demo-system.png"))
+    world.clear()
+    for _ in range(2):  # the driver acknowledges each rejection with his badge
+        p.click("#rejection-list button")
+        p.click("#dispose .choices button[data-disposition='returned']")
+        p.fill("#driver-badge", "DRV-0031")
+        p.click("#dispose-confirm")
+        p.wait_for_selector("#dispose", state="hidden")
+    p.wait_for_selector("#rejection-list:not(:has(button))")
     p.click("#close-delivery")
     p.wait_for_selector("#closed:has-text('未送达 3 项')")
+    assert p.is_visible("#return-slip")
     assert "第 2 行 土豆（订购 25 公斤）" in p.inner_text("#closed-missing")
 
 

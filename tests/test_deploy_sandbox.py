@@ -36,7 +36,7 @@ import pytest
 import requests
 
 from testbed.broker import Broker, free_port
-from testbed.demo_data import demo_orders
+from testbed.demo_data import PINS, demo_orders, demo_roster
 from testbed.kiosk_client import kiosk_session
 from testbed.pki import make_pki
 from tests.conftest import CLI, ROOT
@@ -156,6 +156,10 @@ def _station_config(tmp: Path, central: str, scale: Path, port: int, hall: int) 
     orders.write_text(json.dumps(demo_orders(STATION_ID, _today()), ensure_ascii=False))
     subprocess.run([*CLI, "orders", "import", str(orders), "--config", str(cfg)], check=True,
                    capture_output=True)
+    roster = tmp / "roster.json"
+    roster.write_text(json.dumps(demo_roster(STATION_ID, cost_ln=10), ensure_ascii=False))
+    subprocess.run([*CLI, "roster", "import", str(roster), "--config", str(cfg)], check=True,
+                   capture_output=True)
     return cfg
 
 
@@ -185,7 +189,8 @@ def test_station_process_works_under_its_unit(tmp_path: Path, central: str) -> N
               30, "serial scale and camera")
         s = kiosk_session(url)
         for who in ("zhang", "li"):
-            s.post(url + "/api/inspectors", json={"inspector_id": who}).raise_for_status()
+            s.post(url + "/api/inspectors",
+                   json={"inspector_id": who, "pin": PINS[who]}).raise_for_status()
         veg = next(o["order_id"] for o in state()["orders"] if o["order_id"].endswith("0012"))
         s.post(url + "/api/deliveries", json={"order_id": veg}).raise_for_status()
         s.post(url + "/api/placement/line", json={"line_id": "1"}).raise_for_status()

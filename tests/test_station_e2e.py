@@ -19,10 +19,11 @@ from app.config import load_config
 from app.station import Station
 from edge.journal import read_events
 from edge.orders import store
+from edge.roster import store as roster_store
 from edge.web.app import create_app
 from edge.web.guard import Access
 from firmware_bridge.scenario import placement
-from testbed.demo_data import demo_orders
+from testbed.demo_data import PINS, demo_orders, demo_roster
 from testbed.kiosk_client import kiosk_session
 from tests.conftest import CLI
 from tests.test_web_api import _free_port
@@ -64,9 +65,13 @@ synthetic_format = "code-128"
     station.start()
     assert station.journal is not None and station.orders is not None
     day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
-    store.adopt(station.journal, demo_orders(STATION_ID, day), etag=None, source="test")
+    store.adopt(station.journal, demo_orders(STATION_ID, day, documents=True), etag=None,
+                source="test")
+    roster_store.adopt(station.journal, demo_roster(STATION_ID, cost_ln=10), etag=None,
+                       source="test")
     app = create_app(station.workflow, station.orders, station.devices.snapshot,  # type: ignore[arg-type]
-                     station.hub, access=Access(port=port))
+                     station.hub, access=Access(port=port), blobs=station.blobs,
+                     still=station.preview.still)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
     t.start()
@@ -96,7 +101,7 @@ def test_weigh_scan_and_decide_through_devices(running: tuple[Station, str]) -> 
     _wait(lambda: _state(url)["devices"].get("camera", {}).get("ok"), what="camera running")
     s = kiosk_session(url)
     for who in ("zhang", "li"):
-        s.post(url + "/api/inspectors", json={"inspector_id": who}).raise_for_status()
+        s.post(url + "/api/inspectors", json={"inspector_id": who, "pin": PINS[who]}).raise_for_status()
     orders = _state(url)["orders"]
     veg = next(o["order_id"] for o in orders if o["order_id"].endswith("0012"))
     s.post(url + "/api/deliveries", json={"order_id": veg}).raise_for_status()
@@ -113,7 +118,7 @@ def test_weigh_scan_and_decide_through_devices(running: tuple[Station, str]) -> 
     assert ev["body"]["measured"]["protocol"] == "ad" and ev["body"]["measured"]["stable"] is True
 
     sim.play(placement(0))  # taken off: a new placement
-    _wait(lambda: _state(url)["placement"]["placement_id"] == st["placement"]["placement_id"] + 1,
+    _wait(lambda: _state(url)["placement"]["placement_id"] != st["placement"]["placement_id"],
           what="new placement")
     # A GS1 label in view identifies the next item.
     src = station.camera_source
@@ -133,6 +138,55 @@ def test_weigh_scan_and_decide_through_devices(running: tuple[Station, str]) -> 
     r = subprocess.run([*CLI, "verify", "--db", str(station.cfg.station.db_path)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout
+
+
+def test_trace_qr_under_the_camera_is_kept_apart(running: tuple[Station, str]) -> None:
+    """A 浙食链 trace QR (a URL) under the camera with a tapped line: accepted, and the
+    code is on the record as a trace code, not as the item's identification."""
+    station, url = running
+    _wait(lambda: _state(url)["devices"].get("camera", {}).get("ok"), what="camera running")
+    s = kiosk_session(url)
+    for who in ("zhang", "li"):
+        s.post(url + "/api/inspectors", json={"inspector_id": who, "pin": PINS[who]}).raise_for_status()
+    veg = next(o["order_id"] for o in _state(url)["orders"] if o["order_id"].endswith("0012"))
+    s.post(url + "/api/deliveries", json={"order_id": veg}).raise_for_status()
+    s.post(url + "/api/placement/line", json={"line_id": "1"}).raise_for_status()
+    trace = "https://zsl.zjamr.zj.gov.cn/trace?code=330106202611280012"  # a 浙食链 QR
+    station.camera_source.show([trace], "qr-code")
+    _wait(lambda: _state(url)["placement"]["trace_codes"], what="trace code read")
+    station.scale.simulator.play(placement(15200, settle_ms=200))
+    st = _wait(lambda: (lambda x: x if x["weight"] and x["weight"]["stable"]
+                        and x["weight"]["net_g"] == 15200 else None)(_state(url)), what="15200 g")
+    r = s.post(url + "/api/confirm", json={"placement_id": st["placement"]["placement_id"]})
+    assert r.json()["decision"]["outcome"] == "accepted", r.json()["decision"]
+    ev = list(read_events(station.journal.db, types=("line.accepted",)))[-1]  # type: ignore[union-attr]
+    assert ev["body"]["trace_codes"] == [{"scheme": "zheshilian", "code": "330106202611280012",
+                                          "url": trace}]
+    assert ev["body"]["scanned"] == {"item_code": None, "gtin": None}
+
+
+def test_document_photographed_by_the_camera(running: tuple[Station, str]) -> None:
+    """A quarantine certificate held under the camera: a full-size still, stored by sha256,
+    journaled as document.captured for the item at the scale."""
+    import io
+
+    from PIL import Image
+
+    station, url = running
+    _wait(lambda: _state(url)["devices"].get("camera", {}).get("ok"), what="camera running")
+    s = kiosk_session(url)
+    for who in ("zhang", "li"):
+        s.post(url + "/api/inspectors", json={"inspector_id": who, "pin": PINS[who]})
+    meat = next(o["order_id"] for o in _state(url)["orders"] if o["order_id"].endswith("0013"))
+    s.post(url + "/api/deliveries", json={"order_id": meat}).raise_for_status()
+    s.post(url + "/api/placement/line", json={"line_id": "1"}).raise_for_status()
+    r = s.post(url + "/api/placement/document", json={"kind": "animal_quarantine"})
+    assert r.status_code == 200, r.text
+    (ev,) = read_events(station.journal.db, types=("document.captured",))  # type: ignore[union-attr]
+    photo = (station.cfg.station.data_dir / "blobs" / ev["body"]["file"]).read_bytes()
+    assert Image.open(io.BytesIO(photo)).size == (640, 480)  # the camera's frame, full size
+    assert s.get(url + "/api/blobs/" + ev["body"]["file"]).content == photo
+    assert _state(url)["placement"]["documents"][0]["kind"] == "animal_quarantine"
 
 
 def test_run_process_notifies_systemd_and_stops_cleanly(
@@ -201,14 +255,17 @@ def test_probe_thermometer_fills_the_temperature(tmp_path: Path) -> None:
         day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
         doc = demo_orders(STATION_ID, day)
         store.adopt(station.journal, doc, etag=None, source="test")
+        roster_store.adopt(station.journal, demo_roster(STATION_ID, cost_ln=10), etag=None,
+                           source="test")
         for who in ("zhang", "li"):
-            station.handle(SignIn(who))
+            station.handle(SignIn(who, pin=PINS[who]))
         station.handle(OpenDelivery(doc["orders"][1]["order_id"], "d-probe"))
         station.handle(SelectLine("2"))
         _wait(lambda: station.workflow is not None
               and str(station.workflow.state.placement.temperature_c) == "-19.5",
               what="probe temperature on the placement")
         assert station.devices.snapshot()["thermometer"]["text"] == "-19.5 ℃"
+        assert station.workflow.state.placement.temperature_source == "probe"  # type: ignore[union-attr]
     finally:
         stop.set()
         station.stop()

@@ -6,8 +6,9 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -23,36 +24,44 @@ from edge.web.app import create_app
 from edge.web.guard import TOKEN_HEADER, Access
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, Weight
-from testbed.demo_data import demo_orders
+from testbed.demo_data import PINS, demo_orders
 from testbed.kiosk_client import kiosk_session, token_from_page
+from tests.test_workflow import ROSTER
 
 ORDERS = orders_from_doc(demo_orders("test-station-01", "2026-11-28"))
 VEG = "PO-20261128-0012"
 POLICY = Policy()
 NOW = datetime(2026, 11, 28, 6, 45, tzinfo=POLICY.tz)
 DEVICES = {"scale": {"ok": True, "text": "已连接"}}
+PID = "0b7e4bde-4c5e-4f0a-9d35-7f7f52a1c001"  # a placement id that is not the current one
 
 
 @pytest.fixture
 def wf(journal: Journal) -> Workflow:
-    return Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW)
+    # Readings are handed in by the test: kept fresh for a minute (freshness: test_evidence).
+    return Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, max_weight_age_s=60,
+                    roster=lambda: ROSTER)
 
 
 KIOSK = "http://127.0.0.1:8080"
 
 
-@pytest.fixture
-def client(wf: Workflow) -> TestClient:
-    """A client that, like the kiosk page, carries the token of the page the app serves."""
-    c = TestClient(create_app(wf, lambda: ORDERS, lambda: DEVICES, access=Access(port=8080)),
-                   base_url=KIOSK)
+def kiosk_client(app: Any) -> TestClient:
+    """A client that, like the kiosk page, carries the token of the page the app serves
+    (``app`` made with ``access=Access(port=8080)``)."""
+    c = TestClient(app, base_url=KIOSK)
     c.headers[TOKEN_HEADER] = token_from_page(c.get("/").text)
     return c
 
 
+@pytest.fixture
+def client(wf: Workflow) -> TestClient:
+    return kiosk_client(create_app(wf, lambda: ORDERS, lambda: DEVICES, access=Access(port=8080)))
+
+
 def _ready(client: TestClient, wf: Workflow) -> None:
     for i in ("zhang", "li"):
-        assert client.post("/api/inspectors", json={"inspector_id": i}).status_code == 200
+        assert client.post("/api/inspectors", json={"inspector_id": i, "pin": PINS[i]}).status_code == 200
     assert client.post("/api/deliveries", json={"order_id": VEG}).status_code == 200
     assert client.post("/api/placement/line", json={"line_id": "1"}).status_code == 200
     wf.handle(Reading(Weight(net_g=15900, stable=True, raw="S S 15.900 kg")))
@@ -74,7 +83,11 @@ def test_flow_reject_with_reason(client: TestClient, wf: Workflow, journal: Jour
 
 BAD = [
     ("/api/inspectors", {"inspector_id": ""}, 422, "inspector_id"),
-    ("/api/inspectors", {"id": "x"}, 422, "inspector_id"),
+    ("/api/inspectors", {"id": "x"}, 422, "extra_forbidden"),
+    ("/api/inspectors", {"pin": "1111"}, 422, "inspector_id (with pin) or badge"),
+    ("/api/inspectors", {"inspector_id": "zhang", "pin": "12"}, 422, "pin"),
+    ("/api/inspectors", {"inspector_id": "nobody", "pin": "1111"}, 409, "不在本站验收人员名单中"),
+    ("/api/inspectors", {"badge": "9999"}, 409, "不在本站验收人员名单中"),
     ("/api/deliveries", {"order_id": "PO-nope"}, 409, "今日订单中没有"),
     ("/api/placement/line", {"line_id": "1"}, 409, "请先打开送货单"),
     ("/api/placement/temperature", {"temperature_c": 4.5}, 422, "temperature_c"),
@@ -82,8 +95,9 @@ BAD = [
     ("/api/placement/pieces", {"pieces": -1}, 422, "pieces"),
     ("/api/placement/scan", {"gtin": "12ab"}, 422, "gtin"),
     ("/api/confirm", {"placement_id": "x"}, 422, "placement_id"),
-    ("/api/confirm", {"placement_id": 0, "extra": 1}, 422, "extra"),
-    ("/api/confirm", {"placement_id": 0}, 409, "请先打开送货单"),
+    ("/api/confirm", {"placement_id": 0}, 422, "placement_id"),
+    ("/api/confirm", {"placement_id": PID, "extra": 1}, 422, "extra"),
+    ("/api/confirm", {"placement_id": PID}, 409, "不在秤上"),
     ("/api/deliveries/current/close", {}, 409, "没有打开的送货单"),
 ]
 
@@ -122,11 +136,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(wf: Workflow) -> Iterator[str]:
+@contextmanager
+def serving(make_app: Callable[[int], Any]) -> Iterator[str]:
+    """The app ``make_app(port)`` under uvicorn on a free loopback port, until the block
+    ends; yields its URL."""
     port = _free_port()
-    app = create_app(wf, lambda: ORDERS, lambda: DEVICES, access=Access(port=port),
-                     stream_interval_s=0.05)
+    app = make_app(port)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
     t.start()
@@ -137,29 +152,43 @@ def server(wf: Workflow) -> Iterator[str]:
             break
         except requests.ConnectionError:
             time.sleep(0.05)
-    yield url
-    srv.should_exit = True
-    t.join(5)
+    try:
+        yield url
+    finally:
+        srv.should_exit = True
+        t.join(5)
+
+
+@pytest.fixture
+def server(wf: Workflow) -> Iterator[str]:
+    with serving(lambda port: create_app(wf, lambda: ORDERS, lambda: DEVICES,
+                                         access=Access(port=port),
+                                         stream_interval_s=0.05)) as url:
+        yield url
 
 
 def test_concurrent_double_accept_records_one_event(server: str, wf: Workflow,
                                                     journal: Journal) -> None:
     s = kiosk_session(server)
     for i in ("zhang", "li"):
-        s.post(server + "/api/inspectors", json={"inspector_id": i}).raise_for_status()
+        s.post(server + "/api/inspectors", json={"inspector_id": i, "pin": PINS[i]}).raise_for_status()
     s.post(server + "/api/deliveries", json={"order_id": VEG}).raise_for_status()
     s.post(server + "/api/placement/line", json={"line_id": "1"}).raise_for_status()
     wf.handle(Reading(Weight(net_g=15000, stable=True)))
     pid = s.get(server + "/api/state").json()["placement"]["placement_id"]
 
-    def tap(_: int) -> int:
-        return requests.post(server + "/api/confirm", json={"placement_id": pid},
-                             headers=dict(s.headers), timeout=10).status_code
+    def tap(_: int) -> tuple[int, dict[str, Any]]:
+        r = requests.post(server + "/api/confirm", json={"placement_id": pid},
+                          headers=dict(s.headers), timeout=10)
+        return r.status_code, r.json()
 
     with ThreadPoolExecutor(8) as pool:
-        codes = sorted(pool.map(tap, range(16)))
-    assert codes == [200] + [409] * 15
-    assert len(list(read_events(journal.db, types=("line.accepted", "line.rejected")))) == 1
+        answers = list(pool.map(tap, range(16)))
+    (ev,) = read_events(journal.db, types=("line.accepted", "line.rejected"))
+    assert [a[0] for a in answers] == [200] * 16
+    assert sorted(a[1]["existing"] for a in answers) == [False] + [True] * 15
+    assert {(a[1]["committed"]["seq"], a[1]["committed"]["event_id"]) for a in answers} == {
+        (ev["seq"], ev["event_id"])}
 
 
 def test_stream_pushes_changes(server: str) -> None:
@@ -167,8 +196,8 @@ def test_stream_pushes_changes(server: str) -> None:
         lines = r.iter_lines(decode_unicode=True)
         first = json.loads(next(ln for ln in lines if ln.startswith("data: "))[6:])
         assert first["inspectors"] == []
-        kiosk_session(server).post(server + "/api/inspectors", json={"inspector_id": "zhang"},
-                                   timeout=5).raise_for_status()
+        kiosk_session(server).post(server + "/api/inspectors", json={
+            "inspector_id": "zhang", "pin": PINS["zhang"]}, timeout=5).raise_for_status()
         deadline = time.monotonic() + 10
         for ln in lines:  # a stream that ends, or goes on without the change, fails
             if ln.startswith("data: ") and json.loads(ln[6:])["inspectors"] == ["zhang"]:

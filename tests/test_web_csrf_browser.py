@@ -14,6 +14,7 @@ from playwright.sync_api import Page
 from edge.journal import Journal
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Effect
+from testbed.demo_data import PINS
 from testbed.kiosk_client import kiosk_session
 from tests.browser import page
 from tests.test_web_api import VEG, _free_port, server  # noqa: F401  (fixtures shared)
@@ -68,7 +69,8 @@ def test_a_page_of_another_origin_cannot_change_the_kiosk(
         effects: list[Effect]) -> None:  # noqa: F811
     s = kiosk_session(server)
     for who in ("zhang", "li"):
-        s.post(server + "/api/inspectors", json={"inspector_id": who}).raise_for_status()
+        s.post(server + "/api/inspectors",
+               json={"inspector_id": who, "pin": PINS[who]}).raise_for_status()
     s.post(server + "/api/deliveries", json={"order_id": VEG}).raise_for_status()
     before = requests.get(server + "/api/state", timeout=5).json()
     seq = journal.last_seq()

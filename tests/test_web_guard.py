@@ -17,8 +17,10 @@ from edge.web.app import create_app
 from edge.web.guard import TOKEN_HEADER, Access
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Effect
+from testbed.demo_data import PINS
 from testbed.kiosk_client import token_from_page
 from tests.test_web_api import DEVICES, KIOSK, NOW, ORDERS, POLICY, VEG
+from tests.test_workflow import ROSTER
 
 NOTE = {"dn": "DN-1", "order_id": VEG, "supplier_id": "sup-veg-01",
         "lines": [{"line_id": "1", "qty": "15", "unit": "kg", "production_date": "2026-11-27"}]}
@@ -31,7 +33,8 @@ def effects() -> list[Effect]:
 
 @pytest.fixture
 def wf(journal: Journal, effects: list[Effect]) -> Workflow:
-    return Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, on_effect=effects.append)
+    return Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, on_effect=effects.append,
+                    roster=lambda: ROSTER)
 
 
 @pytest.fixture
@@ -48,7 +51,8 @@ def _token(c: TestClient) -> dict[str, str]:
 def _open(c: TestClient) -> None:
     t = _token(c)
     for who in ("zhang", "li"):
-        assert c.post("/api/inspectors", json={"inspector_id": who}, headers=t).status_code == 200
+        assert c.post("/api/inspectors", json={"inspector_id": who, "pin": PINS[who]},
+                      headers=t).status_code == 200
     assert c.post("/api/deliveries", json={"order_id": VEG}, headers=t).status_code == 200
 
 
@@ -175,7 +179,7 @@ def test_a_20_mib_delivery_note_is_refused(raw: TestClient, journal: Journal,
 
 def _open_inspectors(c: TestClient) -> None:
     for who in ("zhang", "li"):
-        c.post("/api/inspectors", json={"inspector_id": who}, headers=_token(c))
+        c.post("/api/inspectors", json={"inspector_id": who, "pin": PINS[who]}, headers=_token(c))
 
 
 def _note_line(**extra: Any) -> dict[str, Any]:

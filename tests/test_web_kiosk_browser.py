@@ -10,7 +10,7 @@ from playwright.sync_api import Page
 from edge.journal import Journal, read_events
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, Weight
-from tests.browser import page
+from tests.browser import page, sign_in
 from tests.conftest import ARTIFACTS
 from tests.test_web_api import server, wf  # noqa: F401  (fixtures shared with the API tests)
 
@@ -25,10 +25,7 @@ def test_kiosk_accept_and_reject(server: str, wf: Workflow, journal: Journal,  #
                                  browser_page: Page) -> None:
     p = browser_page
     p.goto(server + "/")
-    for who in ("zhang", "li"):
-        p.fill("#inspector-id", who)
-        p.click("#signin-form button")
-        p.wait_for_selector(f"#inspectors:has-text('{who}')")
+    sign_in(p, "zhang", "li")
     p.click("button[data-order='PO-20261128-0012']")
     p.wait_for_selector("#lines tr[data-line='1']")
     p.click("#lines tr[data-line='1']")
@@ -49,5 +46,16 @@ def test_kiosk_accept_and_reject(server: str, wf: Workflow, journal: Journal,  #
     assert "请退货" in text and "重量超出订单上限 5%：实收 27 公斤，订单 25 公斤" in text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     p.screenshot(path=str(ARTIFACTS / "kiosk-rejection.png"))
+    assert p.is_hidden("#scale-lost")
+    wf.scale.link(False)  # the scale's cable is pulled: greyed weight, full-width warning
+    p.wait_for_selector("#scale-lost:has-text('秤已断开')", timeout=2000)
+    assert "stale" in (p.get_attribute("#weight", "class") or "")
+    assert "稳定" not in p.inner_text("#stable")
+    p.screenshot(path=str(ARTIFACTS / "kiosk-scale-lost.png"))
+    p.click("#inspectors [data-inspector='li'] button")  # 李娜 signs out
+    p.wait_for_selector("#inspectors:not(:has-text('李娜'))")
+    assert "张伟" in p.inner_text("#inspectors")
     types = [e["type"] for e in read_events(journal.db)]
-    assert types == ["delivery.opened", "line.accepted", "line.rejected"]
+    assert types == ["inspector.signed_in", "inspector.signed_in", "delivery.opened",
+                     "placement.started", "line.accepted", "placement.ended",
+                     "placement.started", "line.rejected", "inspector.signed_out"]

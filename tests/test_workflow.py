@@ -15,10 +15,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge.journal import Journal, read_events
 from edge.matching.types import Policy
 from edge.orders.model import orders_from_doc
+from edge.roster.model import roster_from_doc
 from edge.workflow.driver import Workflow
 from edge.workflow.model import (
     CloseDelivery,
     Confirm,
+    Dispose,
     MarkPartial,
     NewScanWindow,
     OpenDelivery,
@@ -32,12 +34,13 @@ from edge.workflow.model import (
     TareScale,
     Weight,
 )
-from testbed.demo_data import demo_orders
+from testbed.demo_data import PINS, demo_orders, demo_roster
 
 DAY = "2026-11-28"
 ORDERS = orders_from_doc(demo_orders("test-station-01", DAY))
 VEG, MEAT, OIL = "PO-20261128-0012", "PO-20261128-0013", "PO-20261128-0014"
 POLICY = Policy()
+ROSTER = roster_from_doc(demo_roster("test-station-01", cost_ln=10), "test-roster")
 NOW = datetime(2026, 11, 28, 6, 45, tzinfo=POLICY.tz)
 
 
@@ -51,7 +54,8 @@ def moving(g: int) -> Reading:
 
 def make(journal: Journal, effects: list[Any] | None = None) -> Workflow:
     sink = effects if effects is not None else []
-    return Workflow(journal, lambda: ORDERS, POLICY, on_effect=sink.append, now=lambda: NOW)
+    return Workflow(journal, lambda: ORDERS, POLICY, on_effect=sink.append, now=lambda: NOW,
+                    roster=lambda: ROSTER)
 
 
 def lines(journal: Journal) -> list[dict[str, Any]]:
@@ -61,7 +65,7 @@ def lines(journal: Journal) -> list[dict[str, Any]]:
 def start(wf: Workflow, order_id: str = VEG, inspectors: tuple[str, ...] = ("zhang", "li"),
           note: dict[str, Any] | None = None) -> None:
     for i in inspectors:
-        wf.handle(SignIn(i))
+        assert wf.handle(SignIn(i, pin=PINS[i])).refused is None
     res = wf.handle(OpenDelivery(order_id, "6f1c2a3e-0000-4000-8000-000000000001", note=note))
     assert res.refused is None and wf.state.delivery is not None
 
@@ -103,9 +107,12 @@ def test_double_confirm_records_once(journal: Journal) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert len(lines(journal)) == 1
-    refused = [r.refused.code for r in results if r.refused]
-    assert refused == ["ALREADY_DECIDED"] * 7
+    (ev,) = lines(journal)
+    assert [r.refused for r in results] == [None] * 8
+    # One decided; the seven others answer that decision (its seq and event id).
+    existing = [r.existing for r in results if r.existing is not None]
+    assert len(existing) == 7 and {(e["seq"], e["event_id"]) for e in existing} == {
+        (ev["seq"], ev["event_id"])}
 
 
 def test_removal_starts_new_placement_but_tare_does_not(journal: Journal) -> None:
@@ -115,14 +122,19 @@ def test_removal_starts_new_placement_but_tare_does_not(journal: Journal) -> Non
     wf.handle(stable(2000))  # a crate goes on
     wf.handle(Tare())
     assert TareScale() in effects
+    first = wf.state.placement.placement_id
     wf.handle(stable(0))  # net 0 after the tare is not a removal
-    assert wf.state.placement.placement_id == 0
+    assert wf.state.placement.placement_id == first
     wf.handle(SelectLine("1"))
     wf.handle(stable(15000))
     assert confirm(wf).decision is not None
     wf.handle(moving(3))  # taken off
-    assert wf.state.placement.placement_id == 1 and NewScanWindow() in effects
+    assert wf.state.placement.placement_id != first and NewScanWindow() in effects
     assert wf.state.placement.line_id is None
+    kinds = [(e["type"], e["body"].get("placement_id")) for e in read_events(journal.db)
+             if e["type"].startswith(("placement.", "line."))]
+    assert kinds == [("placement.started", first), ("line.accepted", first),
+                     ("placement.ended", first)]
 
 
 SCENARIOS = [
@@ -199,6 +211,10 @@ def test_partial_deliveries_accumulate_then_close(journal: Journal) -> None:
     wf.handle(SelectLine("1"))
     wf.handle(stable(500))
     assert confirm(wf).decision.reasons == ("LINE_ALREADY_ACCEPTED",)  # type: ignore[union-attr]
+    refused = wf.handle(CloseDelivery())  # the rejected goods have not been dealt with
+    assert refused.refused is not None and refused.refused.code == "DISPOSITION_MISSING"
+    (seq,) = wf.state.delivery.rejections  # type: ignore[union-attr]
+    assert wf.handle(Dispose(seq, "returned", {"method": "badge", "badge": "D-7"})).refused is None
     res = wf.handle(CloseDelivery())
     assert res.refused is None and wf.state.delivery is None
     closed = list(read_events(journal.db, types=("delivery.closed",)))[-1]["body"]
@@ -221,6 +237,9 @@ def test_resume_after_restart(tmp_path: Path) -> None:
     d = wf2.state.delivery
     assert d is not None and d.order_id == VEG and d.progress["1"].accepted_g == 7000
     assert wf2.state.inspectors == ("zhang", "li")
+    # The decided item is on the scale as far as the journal knows: it takes no new facts.
+    assert wf2.handle(SelectLine("1")).refused.code == "ALREADY_DECIDED"  # type: ignore[union-attr]
+    wf2.handle(stable(0))  # taken off: the next placement
     wf2.handle(SelectLine("1"))
     wf2.handle(stable(8000))
     assert confirm(wf2).decision.outcome == "accepted"  # type: ignore[union-attr]
@@ -235,13 +254,16 @@ def test_refusals_change_nothing(journal: Journal) -> None:
     before = wf.state
     for inp, code in [(SelectLine("1"), "NO_DELIVERY"), (ScanItem(gtin="1"), "NO_DELIVERY"),
                       (OpenDelivery("PO-nope", "x"), "ORDER_UNKNOWN"), (CloseDelivery(), "NO_DELIVERY"),
-                      (Confirm(0), "NO_DELIVERY"), (SignIn(" "), "BAD_INSPECTOR")]:
+                      (Confirm(wf.state.placement.placement_id), "NO_DELIVERY"),
+                      (Confirm("0b7e4bde-0000-4000-8000-000000000000"), "PLACEMENT_GONE"),
+                      (SignIn(" ", pin="1111"), "UNKNOWN_INSPECTOR")]:
         res = wf.handle(inp)
         assert res.refused is not None and res.refused.code == code
         assert wf.state == before
     start(wf)
     assert wf.handle(SelectLine("99")).refused.code == "LINE_UNKNOWN"  # type: ignore[union-attr]
-    assert journal.last_seq() == 1
+    assert [e["type"] for e in read_events(journal.db)] == ["inspector.signed_in"] * 2 + [
+        "delivery.opened"]
 
 
 def test_full_disk_refuses_with_the_real_cause(journal: Journal) -> None:

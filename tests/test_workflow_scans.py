@@ -27,7 +27,7 @@ CODES = CodesSection(badge_pattern=r"STAFF-(?P<id>\d{4})")
 
 
 @pytest.mark.parametrize("text,expected", [
-    ("STAFF-0042", SignIn("0042")),
+    ("STAFF-0042", SignIn(badge="0042")),
     ("]C10106901234567892172612001 0B2411".replace(" ", ""),
      ScanItem(gtin="06901234567892", batch="B2411", expiry_date=date(2026, 12, 31))),
     ("(01)06901234567892(11)261127(10)B7", ScanItem(gtin="06901234567892", batch="B7",

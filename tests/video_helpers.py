@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 from app.config import load_config
 from app.station import Station
 from edge.orders import store
+from edge.roster import store as roster_store
 from edge.workflow.model import Confirm, OpenDelivery, SelectLine, SignIn
 from firmware_bridge.scenario import placement
-from testbed.demo_data import demo_orders
+from testbed.demo_data import PINS, demo_orders, demo_roster
 from tests.conftest import CLI
 from tests.test_station_e2e import _wait as wait
 
@@ -66,6 +67,8 @@ def start_station(cfg_path: Path, sim_dir: Path) -> Station:
     day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     if not store.sha_in_use(station.journal.db, day):
         store.adopt(station.journal, demo_orders(STATION_ID, day), etag=None, source="test")
+        roster_store.adopt(station.journal, demo_roster(STATION_ID, cost_ln=10), etag=None,
+                           source="test")
     return station
 
 
@@ -82,7 +85,7 @@ def decide_line(station: Station, grams: int) -> dict[str, Any]:
         wait(lambda: not wf.state.placement.decided, what="new placement")
     for who in ("zhang", "li"):
         if who not in wf.state.inspectors:
-            station.handle(SignIn(who))
+            station.handle(SignIn(who, pin=PINS[who]))
     if wf.state.delivery is None:
         veg = next(o for o in station.orders() if o.endswith("0012"))
         station.handle(OpenDelivery(veg, "0b7e4bde-4c5e-4f0a-9d35-7f7f52a1c001"))

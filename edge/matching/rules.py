@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from edge.matching.inspection import check_documents, check_rapid_test, check_sensory
 from edge.matching.reasons import label_zh
 from edge.matching.types import Check, Decision, Observation, Order, OrderLine, Policy, gtin14
 from edge.matching.units import (
@@ -235,6 +236,9 @@ def decide(order: Order | None, obs: Observation, policy: Policy) -> Decision:
     checks.append(check_supplier(order, obs, day))
     if line is not None:
         checks += [check_dates(line, obs, day, policy), check_temperature(line, obs, policy)]
+        checks += check_sensory(line, obs, policy)
+        extra = (check_rapid_test(line, obs, policy), check_documents(order, line, obs))
+        checks += [c for c in extra if c is not None]
     checks += [check_inspectors(obs, policy), check_window(order, obs, policy)]
     reasons = tuple(c.code for c in checks if c.result == "fail" and c.code)
     return Decision("rejected" if reasons else "accepted", reasons, tuple(checks),

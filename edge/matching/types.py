@@ -61,6 +61,10 @@ class Order:
     window_from: time
     window_to: time
     lines: tuple[OrderLine, ...]
+    # Documents that travel with the goods: kind -> label, and per item category the
+    # requirements (each met by any one of its kinds). From the orders document.
+    document_kinds: dict[str, str] = field(default_factory=dict)
+    documents_required: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
 
     @cached_property
     def by_line_id(self) -> dict[str, OrderLine]:
@@ -78,6 +82,17 @@ class Order:
 def gtin14(gtin: str) -> str:
     """GTIN-8/12/13 padded to 14 digits, so one item matches in any of its forms."""
     return gtin.rjust(14, "0")
+
+
+@dataclass(frozen=True)
+class RapidTest:
+    """A rapid test (快检) of the line: an enzyme-inhibition % or a pass/fail kit."""
+
+    inhibition_pct: Decimal | None = None  # pesticide-residue inhibition rate, 0-100
+    passed: bool | None = None  # a qualitative kit's result (when no % is given)
+    sample: str = ""  # what was sampled
+    operator: str = ""  # who ran it
+    source: str = "typed"  # "typed" on screen | "instrument" read from its serial line
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,10 @@ class Observation:
     already_accepted_g: int = 0
     already_accepted_pieces: int = 0
     partial: bool = False
+    # Sensory check answers (感官检查): item key -> True when the item is fine; None: not done.
+    sensory: tuple[tuple[str, bool], ...] | None = None
+    rapid_test: RapidTest | None = None
+    documents: tuple[str, ...] = ()  # kinds of the documents photographed with the goods
 
 
 @dataclass(frozen=True)
@@ -108,6 +127,10 @@ class Policy:
     chilled_max_temp_c: Decimal = Decimal("8")
     frozen_max_temp_c: Decimal = Decimal("-18")
     require_trace_for_packaged: bool = True
+    # Category -> the sensory items it must be checked for (none listed: no checklist).
+    sensory: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    rapid_test_categories: tuple[str, ...] = ()  # categories that need a rapid test result
+    rapid_test_max_inhibition_pct: Decimal = Decimal("50")  # above: RAPID_TEST_FAILED
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     today: date | None = None  # overrides the receiving date (CLI --today, tests)
 

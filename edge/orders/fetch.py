@@ -35,15 +35,22 @@ class FetchResult:
 def fetch(session: requests.Session, api_url: str, station_id: str, day: str,
           etag: str | None, timeout_s: float) -> FetchResult:
     url = f"{api_url.rstrip('/')}/v1/stations/{station_id}/orders"
+    return get_document(session, url, {"delivery_date": day}, etag, timeout_s)
+
+
+def get_document(session: requests.Session, url: str, params: dict[str, str],
+                 etag: str | None, timeout_s: float) -> FetchResult:
+    """GET a document of the central API with ``If-None-Match``; FetchError when it fails."""
     headers = {"If-None-Match": etag} if etag else {}
     try:
-        r = session.get(url, params={"delivery_date": day}, headers=headers, timeout=timeout_s)
+        r = session.get(url, params=params, headers=headers, timeout=timeout_s)
     except requests.RequestException as exc:
         raise FetchError(f"GET {url}: {exc.__class__.__name__}: {exc}") from exc
     if r.status_code == 304:
         return FetchResult("not-modified", etag, b"")
     if r.status_code != 200:
-        raise FetchError(f"GET {url}?delivery_date={day}: HTTP {r.status_code}")
+        query = "".join(f"?{k}={v}" for k, v in params.items())
+        raise FetchError(f"GET {url}{query}: HTTP {r.status_code}")
     return FetchResult("ok", r.headers.get("ETag"), r.content)
 
 

@@ -33,6 +33,10 @@ def _date(text: str | None) -> date | None:
 
 def _semantic_problems(doc: dict[str, Any]) -> list[str]:
     problems: list[str] = []
+    docs = doc.get("documents") or {"kinds": {}, "required": {}}
+    for category, reqs in docs["required"].items():
+        for kind in {k for r in reqs for k in r} - set(docs["kinds"]):
+            problems.append(f"$.documents.required.{category}: unknown document kind {kind}")
     seen_orders: set[str] = set()
     for i, order in enumerate(doc["orders"]):
         where = f"$.orders[{i}]"
@@ -114,6 +118,7 @@ def _line(d: dict[str, Any]) -> OrderLine:
 def orders_from_doc(doc: dict[str, Any]) -> dict[str, Order]:
     """Matching values for every order of a validated document, by order id."""
     day = date.fromisoformat(doc["delivery_date"])
+    docs = doc.get("documents") or {}
     out = {}
     for o in doc["orders"]:
         s = o["supplier"]
@@ -125,6 +130,9 @@ def orders_from_doc(doc: dict[str, Any]) -> dict[str, Order]:
             window_from=time.fromisoformat(o["window"]["from"]),
             window_to=time.fromisoformat(o["window"]["to"]),
             lines=tuple(_line(ln) for ln in o["lines"]),
+            document_kinds=dict(docs.get("kinds", {})),
+            documents_required={c: tuple(tuple(r) for r in reqs)
+                                for c, reqs in docs.get("required", {}).items()},
         )
     return out
 

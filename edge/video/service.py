@@ -50,7 +50,7 @@ class VideoService:
         self.camera_state = camera_state
         self._labels: tuple[str | None, str | None] = (None, None)  # supplier, item
         self._result: str | None = None
-        self._pid: int | None = None
+        self._pid: str | None = None
         last = state().last  # decisions before this start are not ours to film
         self._last_seq: int | None = None if last is None else int(last["seq"])
         self._stop = threading.Event()

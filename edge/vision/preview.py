@@ -32,6 +32,17 @@ class Preview:
             with self._lock:
                 self._found, self._found_at = found, time.monotonic()
 
+    def still(self) -> bytes | None:
+        """The newest frame at full size as a JPEG (quality 90), nothing drawn on it: the
+        photograph of a document. None before the first frame."""
+        import cv2
+
+        frame = self._frame
+        if frame is None:
+            return None
+        ok, buf = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        return bytes(buf) if ok else None
+
     def render(self) -> bytes | None:
         """JPEG bytes, or None when no frame has arrived yet."""
         import cv2

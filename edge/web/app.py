@@ -30,12 +30,14 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from core import __version__
+from edge.blobs import BlobStore
 from edge.codes.delivery_note import PREFIX as NOTE_PREFIX
 from edge.codes.delivery_note import parse_delivery_note
 from edge.codes.errors import ParseError
-from edge.matching.types import Order
+from edge.matching.types import Order, RapidTest
+from edge.web.evidence import evidence_router
 from edge.web.guard import Access, KioskGuard, with_token
-from edge.web.view import snapshot
+from edge.web.view import outcome_view, snapshot
 from edge.workflow.driver import Workflow
 from edge.workflow.model import (
     CloseDelivery,
@@ -47,6 +49,8 @@ from edge.workflow.model import (
     ScanItem,
     SelectLine,
     SetPieces,
+    SetRapidTest,
+    SetSensory,
     SetTemperature,
     SignIn,
     SignOut,
@@ -86,8 +90,17 @@ def _note(note: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 class InspectorIn(Body):
-    inspector_id: str = Field(min_length=1, max_length=64, pattern=NO_CONTROL,
-                              description="Badge or PIN id")
+    inspector_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                     pattern=NO_CONTROL, description="Roster id (with pin)")
+    pin: str | None = Field(default=None, pattern=r"^\d{4,12}$", description="PIN, 4-12 digits")
+    badge: str | None = Field(default=None, min_length=1, max_length=64, pattern=NO_CONTROL,
+                              description="Badge UID (what a badge scan gives)")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> InspectorIn:
+        if (self.badge is None) == (self.inspector_id is None):
+            raise ValueError("inspector_id (with pin) or badge, one of the two")
+        return self
 
 
 class DeliveryIn(Body):
@@ -119,6 +132,29 @@ class TemperatureIn(Body):
     temperature_c: str = Field(pattern=r"^-?\d{1,3}(\.\d{1,2})?$", description="Decimal °C")
 
 
+class SensoryIn(Body):
+    found: dict[str, bool] = Field(
+        min_length=1, max_length=16,
+        description="Sensory checklist answers: item (spoiled, mould, foreign_matter, odour, "
+                    "packaging, refrozen, label) -> true when the problem was found")
+
+
+class RapidTestIn(Body):
+    inhibition_pct: str | None = Field(default=None, pattern=r"^\d{1,3}(\.\d{1,2})?$",
+                                       description="Pesticide-residue inhibition, percent")
+    passed: bool | None = Field(default=None, description="A qualitative kit's result")
+    sample: str = Field(default="", max_length=64)
+    operator: str = Field(default="", max_length=32)
+
+    @model_validator(mode="after")
+    def _one_result(self) -> RapidTestIn:
+        if (self.inhibition_pct is None) == (self.passed is None):
+            raise ValueError("inhibition_pct or passed, one of the two")
+        if self.inhibition_pct is not None and Decimal(self.inhibition_pct) > 100:
+            raise ValueError("inhibition_pct is at most 100")
+        return self
+
+
 class PiecesIn(Body):
     pieces: int = Field(ge=0, le=100000)
 
@@ -128,8 +164,8 @@ class PartialIn(Body):
 
 
 class ConfirmIn(Body):
-    placement_id: int = Field(ge=0, le=2**53,
-                              description="The placement shown on screen (idempotency key)")
+    placement_id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+                              description="The placement shown on screen (a UUID; idempotency key)")
 
 
 class Hub:
@@ -156,7 +192,8 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                devices: Callable[[], dict[str, Any]], hub: Hub | None = None,
                *, access: Access, stream_interval_s: float = 0.1, lifespan: Any = None,
                preview: Callable[[], bytes | None] | None = None,
-               hall: Any = None,
+               hall: Any = None, blobs: BlobStore | None = None,
+               still: Callable[[], bytes | None] | None = None,
                fault: Callable[[], dict[str, str] | None] | None = None) -> FastAPI:
     """The kiosk app behind its guard; ``access`` holds the trusted hosts and this boot's token."""
     app = FastAPI(title="Acceptance station", version=__version__, lifespan=lifespan,
@@ -169,7 +206,8 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
 
     def state_json() -> dict[str, Any]:
         # ``fault``: what stops acceptance altogether (the journal cannot write), shown over all.
-        return {**snapshot(workflow.state, orders(), devices()),
+        return {**snapshot(workflow.state, orders(), devices(), workflow.live(),
+                           workflow.max_weight_age_s, workflow.policy),
                 "fault": None if fault is None else fault()}
 
     def run(inp: Input) -> JSONResponse:
@@ -178,10 +216,7 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
         if res.refused is not None:
             return JSONResponse({"error": res.refused.code, "message": res.refused.message,
                                  "state": state_json()}, status_code=409)
-        out: dict[str, Any] = {"state": state_json()}
-        if res.decision is not None:
-            out["decision"] = res.decision.to_json()
-        return JSONResponse(out)
+        return JSONResponse({"state": state_json(), **outcome_view(res)})
 
     @app.get("/", include_in_schema=False)
     def kiosk() -> HTMLResponse:
@@ -214,9 +249,9 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
             return JSONResponse({"error": "NO_FRAME", "message": "摄像头无画面"}, status_code=503)
         return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
-    @app.post("/api/inspectors", summary="Sign an inspector in (badge scan or PIN)")
+    @app.post("/api/inspectors", summary="Sign a roster member in (id and PIN, or badge)")
     def sign_in(body: InspectorIn) -> JSONResponse:
-        return run(SignIn(body.inspector_id.strip()))
+        return run(SignIn((body.inspector_id or "").strip(), pin=body.pin, badge=body.badge))
 
     @app.delete("/api/inspectors/{inspector_id}", summary="Sign an inspector out")
     def sign_out(inspector_id: Annotated[str, FastAPIPath(max_length=64)]) -> JSONResponse:
@@ -244,6 +279,16 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     def temperature(body: TemperatureIn) -> JSONResponse:
         return run(SetTemperature(Decimal(body.temperature_c)))
 
+    @app.post("/api/placement/sensory", summary="Sensory checklist answers (感官检查)")
+    def sensory(body: SensoryIn) -> JSONResponse:
+        return run(SetSensory(tuple(body.found.items())))
+
+    @app.post("/api/placement/rapid-test", summary="Rapid test result (快检), typed on screen")
+    def rapid_test(body: RapidTestIn) -> JSONResponse:
+        pct = None if body.inhibition_pct is None else Decimal(body.inhibition_pct)
+        return run(SetRapidTest(RapidTest(pct, body.passed, body.sample.strip(),
+                                          body.operator.strip())))
+
     @app.post("/api/placement/pieces", summary="Piece count of the item")
     def pieces(body: PiecesIn) -> JSONResponse:
         return run(SetPieces(body.pieces))
@@ -260,6 +305,8 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     def confirm(body: ConfirmIn) -> JSONResponse:
         return run(Confirm(body.placement_id))
 
+    # documents photographed, dispositions, the return slip
+    app.include_router(evidence_router(workflow, run, blobs, still))
     if hall is not None:  # the hall display's read-only routes (edge.web.hall.HallSource)
         from edge.web.hall import hall_router
 

@@ -55,6 +55,11 @@ def weight_text(measured: dict[str, Any]) -> str:
     return "—"
 
 
+def inspector_names(body: dict[str, Any]) -> list[str]:
+    """Who inspected, by name (records before the roster carry ids only)."""
+    return list(body.get("inspector_names") or body.get("inspectors") or [])
+
+
 def clip_card(clip: dict[str, Any], line: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     """One clip as the hall shows it (pure)."""
     b = line["body"]
@@ -66,6 +71,7 @@ def clip_card(clip: dict[str, Any], line: dict[str, Any], tz: ZoneInfo) -> dict[
         "duration_ms": clip["duration_ms"], "time": at.strftime("%H:%M:%S"),
         "supplier": (b.get("supplier") or {}).get("name"), "item": (b.get("item") or {}).get("name"),
         "weight": weight_text(b.get("measured") or {}), "outcome": outcome,
+        "inspectors": inspector_names(b),
         "outcome_text": "验收合格" if outcome == "accepted" else "拒收",
         "reasons": [REASONS.get(r, ("", r, ""))[1] for r in reasons],
         "event_id": line["event_id"], "hash": line["hash"],

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from core import log
 from core.db import is_disk_full
 from edge.journal import Journal, read_events
 from edge.matching.types import Order, Policy
+from edge.roster.model import Roster
 from edge.workflow.machine import Skipped, replay, step
 from edge.workflow.model import (
     Append,
@@ -26,21 +31,49 @@ from edge.workflow.model import (
     Context,
     Effect,
     Input,
+    Placement,
+    Reading,
     Result,
+    ScaleLive,
     State,
 )
+from edge.workflow.scale_feed import ScaleFeed
 
 logger = logging.getLogger("edge.workflow")
 
-WORKFLOW_TYPES = ("delivery.opened", "line.accepted", "line.rejected", "delivery.closed")
+WORKFLOW_TYPES = ("delivery.opened", "line.accepted", "line.rejected", "delivery.closed",
+                  "placement.started", "placement.ended", "inspector.signed_in",
+                  "inspector.signed_out", "rejection.disposed",
+                  "document.captured")
+
+
+@dataclass(frozen=True)
+class PeoplePolicy:
+    """Sign-in rules ([receiving] in the station config)."""
+
+    pin_attempts: int = 5
+    lockout_s: float = 300.0
+    idle_signout_s: float = 600.0
 
 
 class Workflow:
     def __init__(self, journal: Journal, orders: Callable[[], dict[str, Order]], policy: Policy,
                  *, on_effect: Callable[[Effect], None] | None = None,
                  now: Callable[[], datetime] | None = None,
-                 clip_id: Callable[[], str | None] | None = None) -> None:
+                 clip_id: Callable[[], str | None] | None = None,
+                 scale: ScaleFeed | None = None, max_weight_age_s: float = 1.5,
+                 scan_hold_s: float = 10.0, roster: Callable[[], Roster | None] | None = None,
+                 people: PeoplePolicy | None = None,
+                 mono: Callable[[], float] = time.monotonic) -> None:
         self.journal = journal
+        # The station hands its scale link's feed; without one (tests, tools) the readings
+        # handed to ``handle`` are the link's, received when handed.
+        self.scale = scale if scale is not None else ScaleFeed(connected=True)
+        self.max_weight_age_s = max_weight_age_s
+        self.scan_hold_s = scan_hold_s
+        self.roster = roster or (lambda: None)  # who may sign in (edge.roster.store)
+        self.people = people or PeoplePolicy()
+        self.mono = mono  # the clock of lockouts and idle sign-out
         self.orders = orders
         self.policy = policy
         self.on_effect = on_effect or (lambda e: None)
@@ -50,18 +83,32 @@ class Workflow:
         # the video recorder follows placements and decisions this way. Must be quick.
         self.observers: list[Callable[[State], None]] = []
         self._lock = threading.Lock()
-        # Resume where the journal says we were (open delivery, line progress). An event
-        # this version cannot apply is left out, with one alert for it (not one per start).
+        # Resume where the journal says we were (open delivery, line progress, the placement
+        # on the pan). An event this version cannot apply is left out, with one alert for it
+        # (not one per start).
         skipped: list[Skipped] = []
-        self.state: State = replay(read_events(journal.db, types=WORKFLOW_TYPES), skipped)
+        state = replay(read_events(journal.db, types=WORKFLOW_TYPES), skipped)
         for s in skipped:
             alert_skipped(journal, s)
+        if not state.placement.placement_id:
+            state = replace(state, placement=Placement(str(uuid.uuid4())))
+        self.state: State = state
+
+    def live(self) -> ScaleLive:
+        """The scale link now (the kiosk greys a weight that is not fresh)."""
+        return self.scale.live()
 
     def _ctx(self) -> Context:
         return Context(orders=self.orders(), policy=self.policy, now=self.now(),
-                       clip_id=self.clip_id())
+                       clip_id=self.clip_id(), scale=self.scale.live(),
+                       fresh_id=str(uuid.uuid4()), max_weight_age_s=self.max_weight_age_s,
+                       scan_hold_s=self.scan_hold_s, mono=self.mono(), roster=self.roster(),
+                       pin_attempts=self.people.pin_attempts, lockout_s=self.people.lockout_s,
+                       idle_signout_s=self.people.idle_signout_s)
 
     def handle(self, inp: Input) -> Result:
+        if isinstance(inp, Reading):
+            inp = Reading(self.scale.note(inp.weight))
         with self._lock:
             ctx = self._ctx()
             res = step(self.state, inp, ctx)
@@ -69,7 +116,8 @@ class Workflow:
             for eff in res.effects:
                 if isinstance(eff, Append):
                     fed = self._commit(eff, ctx)
-                    res = Result(fed.state, res.effects, fed.refused or res.refused, res.decision)
+                    res = replace(res, state=fed.state, refused=fed.refused or res.refused,
+                                  committed=fed.committed)
                 else:
                     self.on_effect(eff)
             for obs in self.observers:
@@ -82,13 +130,19 @@ class Workflow:
     def _commit(self, eff: Append, ctx: Context) -> Result:
         try:
             with self.journal.transaction() as tx:
-                events = tuple(tx.append(t, body) for t, body in eff.events)
+                events: list[dict[str, Any]] = []
+                for t, body in eff.events:
+                    line = [e for e in events if e["type"].startswith("line.")]
+                    if eff.refs_line and line and "refs" in body:
+                        body = {**body, "refs": [line[0]["seq"], *body["refs"]]}
+                    events.append(tx.append(t, body))
         except Exception as exc:  # a failed commit must leave the line undecided, not crash
             full = is_disk_full(exc)
             log.kv(logger, logging.ERROR, "commit failed", error=repr(exc), disk_full=full)
             res = step(self.state, CommitFailed(eff.placement_id, str(exc), disk_full=full), ctx)
         else:
-            res = step(self.state, Committed(events), ctx)
+            res = replace(step(self.state, Committed(tuple(events)), ctx),
+                          committed=tuple(events))
         self.state = res.state
         return res
 

@@ -13,21 +13,22 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from edge.matching.rules import decide, find_line
-from edge.matching.types import Observation, Order, OrderLine
-from edge.matching.units import is_weight_unit
-from edge.records import Measurement, line_event
+from edge.matching.inspection import SENSORY_ITEMS
+from edge.matching.types import Order
+from edge.workflow.confirm import confirm, decision_ref, needs_temperature, needs_weight
 from edge.workflow.model import (
     Append,
+    CaptureDocument,
     CloseDelivery,
     CommitFailed,
     Committed,
     Confirm,
     Context,
     Delivery,
+    Dispose,
+    IdleCheck,
     Input,
     MarkPartial,
-    NewScanWindow,
     NoteLine,
     OpenDelivery,
     Placement,
@@ -39,6 +40,8 @@ from edge.workflow.model import (
     ScanTrace,
     SelectLine,
     SetPieces,
+    SetRapidTest,
+    SetSensory,
     SetTemperature,
     SignIn,
     SignOut,
@@ -46,30 +49,35 @@ from edge.workflow.model import (
     Tare,
     TareScale,
 )
+from edge.workflow.people import (
+    apply_people_event,
+    idle_check,
+    inspector_names,
+    sign_in,
+    sign_out,
+)
+from edge.workflow.placement import (
+    apply_placement_event,
+    for_input,
+    on_reading,
+    physical,
+    scanned,
+    tare,
+)
+from edge.workflow.rejections import apply_rejection_event, close, dispose
 
-MAX_INSPECTORS = 10
+__all__ = ["apply_event", "needs_temperature", "needs_weight", "replay", "step"]
+
 MAX_TRACE_CODES = 8  # per placement
+DECIDED_KEPT = 500  # recent decided placements answered by id (older ones: PLACEMENT_GONE)
 
 
 def _refuse(state: State, code: str, message: str) -> Result:
     return Result(state, refused=Refusal(code, message))
 
 
-def _placement(state: State, **changes: Any) -> State:
-    return replace(state, placement=replace(state.placement, **changes))
-
-
 def _order(state: State, ctx: Context) -> Order | None:
     return None if state.delivery is None else ctx.orders.get(state.delivery.order_id)
-
-
-def needs_weight(line: OrderLine | None) -> bool:
-    """Lines ordered by weight, or by piece with a nominal piece weight, are weighed."""
-    return line is None or is_weight_unit(line.qty_unit) or line.piece_g is not None
-
-
-def needs_temperature(line: OrderLine | None) -> bool:
-    return line is not None and line.storage in ("chilled", "frozen")
 
 
 def note_lines(note: dict[str, Any] | None) -> dict[str, NoteLine]:
@@ -142,34 +150,72 @@ def apply_event(state: State, event: dict[str, Any]) -> State:
                      note_id=None if note is None else _get(note, "dn", str),
                      note_lines=note_lines(note))
         inspectors = state.inspectors or _strs(b, "inspectors")
-        return replace(state, delivery=d, inspectors=inspectors, last=None, closed=None)
-    if t in ("line.accepted", "line.rejected") and state.delivery is not None \
+        return replace(state, delivery=d, inspectors=inspectors, last=None, closed=None,
+                       placement=physical(state.placement))
+    if t in ("line.accepted", "line.rejected"):
+        return _apply_line(state, event)
+    if t == "document.captured" \
+            and _get(b, "placement_id", str, required=True) == state.placement.placement_id:
+        doc = {k: _get(b, k, str, required=True) for k in ("kind", "label", "sha256")}
+        return replace(state, placement=replace(state.placement, documents=(
+            *state.placement.documents, {**doc, "seq": event["seq"]})))
+    if t in ("placement.started", "placement.ended"):
+        return apply_placement_event(state, t, b)
+    if t in ("inspector.signed_in", "inspector.signed_out"):
+        return apply_people_event(state, t, b)
+    if t == "rejection.disposed" and state.delivery is not None \
             and _get(b, "delivery_id", str, required=True) == state.delivery.delivery_id:
-        line_id = _get(b, "line_id", str) or ""
-        p = state.delivery.progress.get(line_id, Progress())
-        if t == "line.accepted":
-            m = _get(b, "measured", dict, required=True)
-            p = replace(p, accepted=p.accepted + 1,
-                        accepted_g=p.accepted_g + (_get(m, "net_g", int) or 0),
-                        accepted_pieces=p.accepted_pieces + (_get(m, "pieces", int) or 0))
-        else:
-            p = replace(p, rejected=p.rejected + 1)
-        delivery = replace(state.delivery, progress={**state.delivery.progress, line_id: p})
-        item, scanned = _get(b, "item", dict) or {}, _get(b, "scanned", dict) or {}
-        checks = _get(b, "checks", list) or []
-        if not all(isinstance(c, dict) for c in checks):
-            raise ValueError("body.checks holds a value that is not an object")
-        last = {"seq": event["seq"], "outcome": t.split(".")[1], "line_id": line_id,
-                "item": _get(item, "name", str) or _get(scanned, "gtin", str)
-                or _get(scanned, "item_code", str), "reasons": list(_strs(b, "reasons")),
-                "checks": checks}
-        return replace(state, delivery=delivery, last=last,
-                       placement=replace(state.placement, decided=True))
+        return replace(state, delivery=apply_rejection_event(state.delivery, event))
     if t == "delivery.closed" and state.delivery is not None \
             and _get(b, "delivery_id", str, required=True) == state.delivery.delivery_id:
+        # Facts given for the item at the scale belong to the closed delivery: dropped.
+        p = state.placement
         return replace(state, delivery=None, closed=_closed(b),
-                       placement=Placement(state.placement.placement_id + 1))
+                       placement=physical(p) if p.started else Placement(""))
     return state
+
+
+def _remember(decided: dict[str, dict[str, Any]], pid: str,
+              ref: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out = {**decided, pid: ref}
+    while len(out) > DECIDED_KEPT:
+        del out[next(iter(out))]
+    return out
+
+
+def _apply_line(state: State, event: dict[str, Any]) -> State:
+    t, b = event["type"], event["body"]
+    pid = _get(b, "placement_id", str)  # absent in records made before placement ids
+    decided = state.decided if pid is None else _remember(state.decided, pid, decision_ref(event))
+    if state.delivery is None \
+            or _get(b, "delivery_id", str, required=True) != state.delivery.delivery_id:
+        return replace(state, decided=decided)
+    line_id = _get(b, "line_id", str) or ""
+    p = state.delivery.progress.get(line_id, Progress())
+    if t == "line.accepted":
+        m = _get(b, "measured", dict, required=True)
+        p = replace(p, accepted=p.accepted + 1,
+                    accepted_g=p.accepted_g + (_get(m, "net_g", int) or 0),
+                    accepted_pieces=p.accepted_pieces + (_get(m, "pieces", int) or 0))
+    else:
+        p = replace(p, rejected=p.rejected + 1, last_rejection={
+            "seq": event["seq"], "event_id": event["event_id"],
+            "reasons": list(_strs(b, "reasons")), "temperature_c": _get(b, "temperature_c", str)})
+    delivery = replace(state.delivery, progress={**state.delivery.progress, line_id: p})
+    if t == "line.rejected":
+        delivery = apply_rejection_event(delivery, event)
+    item, scanned = _get(b, "item", dict) or {}, _get(b, "scanned", dict) or {}
+    checks = _get(b, "checks", list) or []
+    if not all(isinstance(c, dict) for c in checks):
+        raise ValueError("body.checks holds a value that is not an object")
+    last = {"seq": event["seq"], "outcome": t.split(".")[1], "line_id": line_id,
+            "item": _get(item, "name", str) or _get(scanned, "gtin", str)
+            or _get(scanned, "item_code", str), "reasons": list(_strs(b, "reasons")),
+            "checks": checks, "placement_id": pid, "retest_of": _get(b, "retest_of", dict)}
+    placement = state.placement
+    if pid is None or pid == placement.placement_id:
+        placement = replace(placement, decided=True)
+    return replace(state, delivery=delivery, last=last, placement=placement, decided=decided)
 
 
 @dataclass(frozen=True)
@@ -209,59 +255,47 @@ def replay(events: Iterable[dict[str, Any]], skipped: list[Skipped] | None = Non
 
 
 def step(state: State, inp: Input, ctx: Context) -> Result:
-    """One transition. Refusals change nothing and say why (code + Chinese message)."""
+    """One transition. Refusals change nothing and say why (code + Chinese message); a
+    wrong PIN is the exception: it is counted towards the lockout."""
+    res = _step(state, inp, ctx)
+    if res.refused is None and _by_staff(inp):
+        return replace(res, state=replace(res.state, activity_mono=ctx.mono))
+    return res
+
+
+def _by_staff(inp: Input) -> bool:
+    """Inputs that show someone is at the kiosk (idle sign-out counts from the last)."""
+    if isinstance(inp, SetTemperature):
+        return inp.source == "typed"
+    if isinstance(inp, SignOut):
+        return inp.reason == "button"
+    return not isinstance(inp, Reading | Committed | CommitFailed | IdleCheck)
+
+
+def _step(state: State, inp: Input, ctx: Context) -> Result:
     match inp:
-        case SignIn(inspector_id=i):
-            if not i.strip():
-                return _refuse(state, "BAD_INSPECTOR", "工号为空")
-            if i in state.inspectors:
-                return Result(state)
-            if len(state.inspectors) >= MAX_INSPECTORS:
-                return _refuse(state, "TOO_MANY_INSPECTORS", "验收人员已满")
-            return Result(replace(state, inspectors=(*state.inspectors, i)))
-        case SignOut(inspector_id=i):
-            return Result(replace(state, inspectors=tuple(x for x in state.inspectors if x != i)))
+        case SignIn():
+            return sign_in(state, inp, ctx)
+        case SignOut():
+            return sign_out(state, inp)
+        case IdleCheck():
+            return idle_check(state, ctx)
         case OpenDelivery():
             return _open(state, inp, ctx)
-        case SelectLine(line_id=line_id):
-            order = _order(state, ctx)
-            if order is None or state.delivery is None:
-                return _refuse(state, "NO_DELIVERY", "请先打开送货单")
-            if line_id not in order.by_line_id:
-                return _refuse(state, "LINE_UNKNOWN", f"订单上没有第 {line_id} 行")
-            note = state.delivery.note_lines.get(line_id, NoteLine())
-            p = state.placement
-            return Result(_placement(state, line_id=line_id, decided=False,
-                                     batch=p.batch or note.batch,
-                                     production_date=p.production_date or note.production_date,
-                                     expiry_date=p.expiry_date or note.expiry_date))
-        case ScanItem():
-            if state.delivery is None:
-                return _refuse(state, "NO_DELIVERY", "请先打开送货单")
-            p = state.placement
-            return Result(_placement(state, gtin=inp.gtin or p.gtin,
-                                     item_code=inp.item_code or p.item_code,
-                                     batch=inp.batch or p.batch,
-                                     production_date=inp.production_date or p.production_date,
-                                     expiry_date=inp.expiry_date or p.expiry_date))
-        case ScanTrace():
-            return _trace(state, inp)
+        case SelectLine() | ScanItem() | ScanTrace() | SetTemperature() | SetPieces() \
+                | MarkPartial() | SetSensory() | SetRapidTest() | CaptureDocument():
+            return _item_input(state, inp, ctx)
         case Reading(weight=w):
-            return _reading(state, w, ctx)
-        case SetTemperature(temperature_c=t):
-            return Result(_placement(state, temperature_c=t))
-        case SetPieces(pieces=n):
-            if n < 0:
-                return _refuse(state, "BAD_PIECES", "件数不能为负")
-            return Result(_placement(state, pieces=n))
-        case MarkPartial(partial=flag):
-            return Result(_placement(state, partial=flag))
+            return on_reading(state, w, ctx)
         case Tare():
-            return Result(_placement(state, loaded=False), (TareScale(),))
+            return Result(tare(state, ctx), (TareScale(),))
         case Confirm(placement_id=pid):
-            return _confirm(state, pid, ctx)
+            return confirm(state, pid, ctx)
         case Committed(events=events):
-            return Result(replace(fold(state, events), pending=None))
+            s = fold(state, events)
+            if not s.placement.placement_id:
+                s = replace(s, placement=Placement(ctx.fresh_id))
+            return Result(replace(s, pending=None))
         case CommitFailed(reason=reason, disk_full=True):
             return Result(replace(state, pending=None),
                           refused=Refusal("DISK_FULL", f"磁盘已满，未保存：{reason}"))
@@ -269,8 +303,66 @@ def step(state: State, inp: Input, ctx: Context) -> Result:
             return Result(replace(state, pending=None),
                           refused=Refusal("COMMIT_FAILED", f"保存失败，未验收：{reason}"))
         case CloseDelivery():
-            return _close(state, ctx)
+            return close(state, _order(state, ctx))
+        case Dispose():
+            return dispose(state, inp)
     raise TypeError(f"unknown input {inp!r}")
+
+
+def _item_input(state: State, inp: Input, ctx: Context) -> Result:
+    """A fact about the item at the scale: it belongs to the current placement only."""
+    order = _order(state, ctx)
+    if order is None or state.delivery is None:
+        return _refuse(state, "NO_DELIVERY", "请先打开送货单")
+    s = for_input(state, ctx)
+    if isinstance(s, Refusal):
+        return Result(state, refused=s)
+    p = s.placement
+    match inp:
+        case SelectLine(line_id=line_id):
+            if line_id not in order.by_line_id:
+                return _refuse(state, "LINE_UNKNOWN", f"订单上没有第 {line_id} 行")
+            p = replace(p, line_id=line_id)
+        case ScanItem():
+            p = scanned(p, ctx, gtin=inp.gtin, item_code=inp.item_code, batch=inp.batch,
+                        production_date=inp.production_date, expiry_date=inp.expiry_date)
+        case ScanTrace():
+            entry = {"scheme": inp.scheme, "code": inp.code, "url": inp.url}
+            if entry in p.trace:
+                return Result(state)
+            if len(p.trace) >= MAX_TRACE_CODES:
+                return _refuse(state, "TOO_MANY_TRACE_CODES", "追溯码过多")
+            p = scanned(p, ctx, trace=(*p.trace, entry))
+        case SetTemperature(temperature_c=t, source=source):
+            p = replace(p, temperature_c=t, temperature_source=source)
+        case SetPieces(pieces=n):
+            if n < 0:
+                return _refuse(state, "BAD_PIECES", "件数不能为负")
+            p = replace(p, pieces=n)
+        case MarkPartial(partial=flag):
+            p = replace(p, partial=flag)
+        case SetSensory(found=found):
+            unknown = [k for k, _ in found if k not in SENSORY_ITEMS]
+            if unknown:
+                return _refuse(state, "BAD_SENSORY", f"未知的感官检查项：{'、'.join(unknown)}")
+            answers = {**dict(p.sensory), **{k: not bad for k, bad in found}}
+            p = replace(p, sensory=tuple(answers.items()))
+        case SetRapidTest(test=t):
+            p = replace(p, rapid_test=t)
+        case CaptureDocument():
+            return _document(state, s, inp, order)
+    return Result(replace(s, placement=p))
+
+
+def _document(state: State, s: State, inp: CaptureDocument, order: Order) -> Result:
+    """A photographed document is journaled at once (``document.captured``) for this item."""
+    label = order.document_kinds.get(inp.kind)
+    if label is None or s.delivery is None:
+        return _refuse(state, "UNKNOWN_DOCUMENT", f"本订单不需要这种证明文件：{inp.kind}")
+    body = {"delivery_id": s.delivery.delivery_id, "placement_id": s.placement.placement_id,
+            "kind": inp.kind, "label": label, "sha256": inp.sha256, "file": inp.file,
+            "bytes": inp.size}
+    return Result(s, (Append((("document.captured", body),)),))
 
 
 def _open(state: State, inp: OpenDelivery, ctx: Context) -> Result:
@@ -284,89 +376,6 @@ def _open(state: State, inp: OpenDelivery, ctx: Context) -> Result:
     body = {"delivery_id": inp.delivery_id, "order_id": order.order_id, "supplier_id": supplier_id,
             "supplier": {"supplier_id": s.supplier_id, "name": s.name, "address": s.address,
                          "contact": s.contact, "license_no": s.license_no},
-            "note": inp.note, "inspectors": list(state.inspectors)}
+            "note": inp.note, "inspectors": list(state.inspectors),
+            "inspector_names": inspector_names(state, state.inspectors)}
     return Result(state, (Append((("delivery.opened", body),)),))
-
-
-def _trace(state: State, inp: ScanTrace) -> Result:
-    """Keep the code with the item on the scale; the line is identified some other way."""
-    if state.delivery is None:
-        return _refuse(state, "NO_DELIVERY", "请先打开送货单")
-    entry = {"scheme": inp.scheme, "code": inp.code, "url": inp.url}
-    p = state.placement
-    if entry in p.trace:
-        return Result(state)
-    if len(p.trace) >= MAX_TRACE_CODES:
-        return _refuse(state, "TOO_MANY_TRACE_CODES", "追溯码过多")
-    return Result(_placement(state, trace=(*p.trace, entry)))
-
-
-def _reading(state: State, w: Any, ctx: Context) -> Result:
-    p = state.placement
-    s = replace(state, weight=w)
-    if w.stable and w.net_g > ctx.empty_g and not p.loaded:
-        return Result(_placement(s, loaded=True))
-    if p.loaded and w.net_g <= ctx.empty_g and state.pending is None:
-        # The item was taken off: the next one is a new placement with a fresh scan window.
-        return Result(replace(s, placement=Placement(p.placement_id + 1)), (NewScanWindow(),))
-    return Result(s)
-
-
-def _confirm(state: State, pid: int, ctx: Context) -> Result:
-    if state.pending is not None:
-        return _refuse(state, "BUSY", "正在保存，请稍候")
-    p = state.placement
-    if pid != p.placement_id or p.decided:
-        return _refuse(state, "ALREADY_DECIDED", "该货品已处理，请放上下一件")
-    order, d = _order(state, ctx), state.delivery
-    if order is None or d is None:
-        return _refuse(state, "NO_DELIVERY", "请先打开送货单")
-    if p.line_id is None and p.gtin is None and p.item_code is None:
-        return _refuse(state, "NO_LINE", "请扫码或点选订单行")
-    base = Observation(order_id=order.order_id, supplier_id=d.supplier_id,
-                       inspectors=state.inspectors, line_id=p.line_id, item_code=p.item_code,
-                       gtin=p.gtin)
-    line, _ = find_line(order, base)
-    w = state.weight
-    weighed = needs_weight(line)
-    if weighed and (w is None or not w.stable):
-        return _refuse(state, "NOT_STABLE", "等待秤稳定")
-    if not weighed and p.pieces is None:
-        return _refuse(state, "NO_PIECES", "请输入件数")
-    if needs_temperature(line) and p.temperature_c is None:
-        return _refuse(state, "TEMP_REQUIRED", "冷链货品请先测温")
-    note = d.note_lines.get(line.line_id if line else "", NoteLine())
-    progress = d.progress.get(line.line_id if line else "", Progress())
-    obs = replace(base, net_g=w.net_g if weighed and w else None, pieces=p.pieces,
-                  unit_price_fen=note.unit_price_fen, batch=p.batch or note.batch,
-                  production_date=p.production_date or note.production_date,
-                  expiry_date=p.expiry_date or note.expiry_date, temperature_c=p.temperature_c,
-                  at=ctx.now, already_accepted_g=progress.accepted_g,
-                  already_accepted_pieces=progress.accepted_pieces, partial=p.partial)
-    decision = decide(order, obs, ctx.policy)
-    m = Measurement(net_g=obs.net_g, gross_g=w.gross_g if w else None,
-                    tare_g=w.tare_g if w else None, pieces=p.pieces,
-                    protocol=w.protocol if w else "manual", stable=w.stable if w else None,
-                    raw=w.raw if w else "")
-    kind, body = line_event(order, obs, decision, m, delivery_id=d.delivery_id,
-                            clip_id=ctx.clip_id, trace_codes=p.trace)
-    return Result(replace(state, pending=pid), (Append(((kind, body),), pid),), decision=decision)
-
-
-def _close(state: State, ctx: Context) -> Result:
-    order, d = _order(state, ctx), state.delivery
-    if order is None or d is None:
-        return _refuse(state, "NO_DELIVERY", "没有打开的送货单")
-    if state.pending is not None:
-        return _refuse(state, "BUSY", "正在保存，请稍候")
-    accepted = [ln.line_id for ln in order.lines if d.progress.get(ln.line_id, Progress()).accepted]
-    rejected = [ln.line_id for ln in order.lines
-                if d.progress.get(ln.line_id, Progress()).rejected
-                and not d.progress.get(ln.line_id, Progress()).accepted]
-    missing = [{"line_id": ln.line_id, "item": ln.item.name,
-                "ordered": {"value": str(ln.qty_value), "unit": ln.qty_unit}}
-               for ln in order.lines if ln.line_id not in accepted]
-    body = {"delivery_id": d.delivery_id, "order_id": order.order_id,
-            "lines_accepted": accepted, "lines_rejected": rejected,
-            "lines_not_delivered": missing}
-    return Result(state, (Append((("delivery.closed", body),)),))

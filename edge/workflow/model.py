@@ -12,7 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from edge.matching.types import Decision, Order, Policy
+from edge.matching.types import Decision, Order, Policy, RapidTest
+from edge.roster.model import Roster
 
 # -- what the station knows ----------------------------------------------------------------
 
@@ -27,6 +28,23 @@ class Weight:
     protocol: str = ""
     gross_g: int | None = None
     tare_g: int | None = None
+    received_mono: float | None = None  # time.monotonic() when the link received the frame
+    received_at: str | None = None  # the same moment on the wall clock (RFC 3339), for records
+
+
+@dataclass(frozen=True)
+class ScaleLive:
+    """The scale link as a transition sees it: connected since when, and its newest reading.
+
+    A weight is evidence only while the link is connected, the reading arrived in this
+    link session, within ``Context.max_weight_age_s`` of ``mono``, and after the
+    placement's load was seen (docs/workflow.md).
+    """
+
+    connected: bool
+    connected_since: float | None  # time.monotonic() of the last (re)connection
+    latest: Weight | None  # the newest reading received, whatever its value
+    mono: float  # time.monotonic() now
 
 
 @dataclass(frozen=True)
@@ -47,6 +65,9 @@ class Progress:
     accepted_pieces: int = 0
     accepted: int = 0
     rejected: int = 0
+    # The line's last rejection in this delivery {seq, event_id, reasons}: a later decision
+    # of the line is a re-test and links to it (``retest_of``).
+    last_rejection: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,17 +78,21 @@ class Delivery:
     note_id: str | None = None
     note_lines: dict[str, NoteLine] = field(default_factory=dict)
     progress: dict[str, Progress] = field(default_factory=dict)
+    # seq of each line.rejected in this delivery -> {event_id, line_id, item, reasons,
+    # disposition, acknowledged_by}: a delivery closes only when every one is disposed of.
+    rejections: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Placement:
-    """One item on the scale: a new placement starts when the scale returns to empty.
+    """One item at the scale, and every fact staff or devices gave about it.
 
-    ``placement_id`` is the idempotency key of a decision: a second confirm of the
-    same placement (double tap, a second tab) records nothing.
+    ``placement_id`` is a UUID, journaled with the placement (``placement.started``)
+    and with its decision: the idempotency key of a confirm across restarts. Every
+    input belongs to one placement; a new placement starts with none of them.
     """
 
-    placement_id: int = 0
+    placement_id: str = ""
     line_id: str | None = None
     gtin: str | None = None
     item_code: str | None = None
@@ -76,10 +101,23 @@ class Placement:
     expiry_date: date | None = None
     pieces: int | None = None
     temperature_c: Decimal | None = None
+    temperature_source: str | None = None  # "probe" | "typed"
     partial: bool = False
     trace: tuple[dict[str, str], ...] = ()  # traceability codes scanned with it (scheme, code, url)
-    loaded: bool = False  # a stable load above empty was seen (reset by a tare)
+    sensory: tuple[tuple[str, bool], ...] = ()  # checklist answers: item -> fine (True)
+    rapid_test: RapidTest | None = None
+    documents: tuple[dict[str, Any], ...] = ()  # photographed: {kind, label, sha256, seq}
+    loaded: bool = False  # a stable load above empty is on the pan (reset by a tare)
+    loaded_mono: float | None = None  # receive time of the reading that showed the load
+    started: bool = False  # ``placement.started`` is journaled: a load was seen
+    scanned_mono: float | None = None  # when a code was read while the pan was still empty
+    tared_mono: float | None = None  # when staff tared (a drop to empty just after is the tare)
     decided: bool = False
+
+    @property
+    def touched(self) -> bool:
+        """Any fact given about this placement (an input or a load)."""
+        return self.started or self != Placement(self.placement_id)
 
 
 @dataclass(frozen=True)
@@ -88,9 +126,15 @@ class State:
     delivery: Delivery | None = None
     placement: Placement = field(default_factory=Placement)
     weight: Weight | None = None
-    pending: int | None = None  # placement id whose decision is being committed
+    pending: str | None = None  # placement id whose decision is being committed
     last: dict[str, Any] | None = None  # the last committed decision, for the screen
     closed: dict[str, Any] | None = None  # the last delivery.closed body, until the next opens
+    # placement id -> its committed decision {seq, event_id, type, outcome, reasons, checks}:
+    # a confirm of an id already decided answers this and records nothing (recent ones kept).
+    decided: dict[str, dict[str, Any]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # inspector id -> name (roster)
+    pin_failures: dict[str, tuple[int, float]] = field(default_factory=dict)  # id -> (n, locked until)
+    activity_mono: float | None = None  # the last staff input (idle sign-out counts from it)
 
 
 @dataclass(frozen=True)
@@ -102,6 +146,15 @@ class Context:
     now: datetime
     empty_g: int = 20  # at or below this net weight the scale counts as empty
     clip_id: str | None = None  # the clip filming the current placement (the recorder's)
+    scale: ScaleLive | None = None  # None: no scale link (a weighed line cannot be decided)
+    fresh_id: str = ""  # the id a placement started by this transition gets (a UUID)
+    max_weight_age_s: float = 1.5  # a reading older than this is not evidence
+    scan_hold_s: float = 10.0  # a code read on an empty pan is kept this long for the next load
+    mono: float = 0.0  # time.monotonic() now
+    roster: Roster | None = None  # who may inspect here; None: nobody can sign in
+    pin_attempts: int = 5  # wrong PINs in a row that lock an id
+    lockout_s: float = 300.0  # for this long
+    idle_signout_s: float = 600.0  # no staff input this long signs everyone out
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -109,12 +162,22 @@ class Context:
 
 @dataclass(frozen=True)
 class SignIn:
-    inspector_id: str
+    """A roster member signs in: their id and PIN, or their badge."""
+
+    inspector_id: str = ""
+    pin: str | None = field(default=None, repr=False)
+    badge: str | None = None
 
 
 @dataclass(frozen=True)
 class SignOut:
     inspector_id: str
+    reason: str = "button"  # "button" | "idle" | "roster"
+
+
+@dataclass(frozen=True)
+class IdleCheck:
+    """A tick: sign out everyone after ``idle_signout_s`` without a staff input."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +221,29 @@ class Reading:
 @dataclass(frozen=True)
 class SetTemperature:
     temperature_c: Decimal
+    source: str = "typed"  # "probe" when the station's thermometer measured it
+
+
+@dataclass(frozen=True)
+class SetSensory:
+    """Answers of the sensory checklist: item key -> True when a problem was found."""
+
+    found: tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True)
+class CaptureDocument:
+    """A document that travels with the goods, photographed (a still stored by sha256)."""
+
+    kind: str
+    sha256: str
+    file: str
+    size: int
+
+
+@dataclass(frozen=True)
+class SetRapidTest:
+    test: RapidTest
 
 
 @dataclass(frozen=True)
@@ -177,7 +263,7 @@ class Tare:
 
 @dataclass(frozen=True)
 class Confirm:
-    placement_id: int
+    placement_id: str
 
 
 @dataclass(frozen=True)
@@ -189,7 +275,7 @@ class Committed:
 
 @dataclass(frozen=True)
 class CommitFailed:
-    placement_id: int | None
+    placement_id: str | None
     reason: str
     disk_full: bool = False  # the file system is full: nothing was saved
 
@@ -199,19 +285,37 @@ class CloseDelivery:
     pass
 
 
-Input = (SignIn | SignOut | OpenDelivery | SelectLine | ScanItem | ScanTrace | Reading
-         | SetTemperature | SetPieces | MarkPartial | Tare | Confirm | Committed | CommitFailed
-         | CloseDelivery)
+@dataclass(frozen=True)
+class Dispose:
+    """What happened to rejected goods, acknowledged by the driver.
+
+    ``acknowledged_by``: {"method": "badge", "badge": ...} or {"method": "signature",
+    "signature_sha256": ..., "signature_file": ...} (the drawn signature, stored by hash).
+    """
+
+    rejected_seq: int
+    disposition: str  # "returned" | "destroyed" | "replaced"
+    acknowledged_by: dict[str, Any]
+
+
+Input = (SignIn | SignOut | IdleCheck | OpenDelivery | SelectLine | ScanItem | ScanTrace | Reading
+         | SetTemperature | SetSensory | SetRapidTest | CaptureDocument | SetPieces | MarkPartial
+         | Tare | Confirm | Committed | CommitFailed | CloseDelivery | Dispose)
 
 # -- effects ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Append:
-    """Append these (type, body) events in one transaction, then feed back Committed."""
+    """Append these (type, body) events in one transaction, then feed back Committed.
+
+    With ``refs_line`` each event after the ``line.*`` one that has a ``refs`` list gets
+    that record's seq put in front (an alert about the decision committed with it).
+    """
 
     events: tuple[tuple[str, dict[str, Any]], ...]
-    placement_id: int | None = None
+    placement_id: str | None = None
+    refs_line: bool = False
 
 
 @dataclass(frozen=True)
@@ -241,3 +345,5 @@ class Result:
     effects: tuple[Effect, ...] = ()
     refused: Refusal | None = None
     decision: Decision | None = None
+    existing: dict[str, Any] | None = None  # a confirm of an id already decided: that decision
+    committed: tuple[dict[str, Any], ...] = ()  # the events the driver appended for this input

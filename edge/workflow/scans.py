@@ -26,7 +26,7 @@ def _d(text: object) -> date | None:
 
 def input_for(code: ParsedCode, state: State) -> Input | None:
     if isinstance(code, Badge):
-        return SignIn(code.staff_id)
+        return SignIn(badge=code.staff_id)
     if isinstance(code, DeliveryNote):
         note = code.note
         if state.delivery is not None and state.delivery.order_id == note["order_id"]:

@@ -50,6 +50,8 @@ class Reading:
     when the protocol does not say. ``exact`` is False when the frame's value was
     not a whole number of grams and was rounded half-even to the gram; ``raw``
     keeps the frame as received so the record can show what the scale said.
+    The link stamps ``received_mono`` so a consumer can tell a fresh reading from
+    one that waited in a queue.
     """
 
     weight_g: int | None
@@ -59,6 +61,7 @@ class Reading:
     raw: bytes
     exact: bool = True
     detail: str = ""
+    received_mono: float | None = None  # the link's time.monotonic() when the frame arrived
 
     def to_json_dict(self) -> dict[str, object]:
         """The CLI's five keys: weight_g, stable, net, status, raw (escaped text)."""

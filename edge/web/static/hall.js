@@ -20,7 +20,7 @@
     o.textContent = c.outcome_text;
     o.className = c.outcome;
     text("c-time", c.time); text("c-supplier", c.supplier); text("c-item", c.item);
-    text("c-weight", c.weight);
+    text("c-weight", c.weight); text("c-inspectors", (c.inspectors || []).join("、") || "—");
     text("c-reasons", c.reasons.length ? c.reasons.join("、") : "");
     $("qr").src = c.qr;
     $("c-event").textContent = c.event_id + " · " + c.hash.slice(0, 16) + "…";

@@ -13,10 +13,10 @@ function toast(text) {
   toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
 }
 
-async function post(path, body) {
-  const r = await fetch(path, {method: "POST",
+async function post(path, body, method) {
+  const r = await fetch(path, {method: method || "POST",
                                headers: {"Content-Type": "application/json", "X-Kiosk-Token": TOKEN},
-                               body: JSON.stringify(body || {})});
+                               body: method === "DELETE" ? undefined : JSON.stringify(body || {})});
   let data = {};
   try { data = await r.json(); } catch (e) { data = {}; }
   if (!r.ok) {
@@ -52,9 +52,110 @@ function renderDevices(devices) {
   }
 }
 
+function renderInspectors(people) {
+  const box = $("inspectors");
+  box.replaceChildren(el("span", people.length ? "验收人：" : "未签到"));
+  for (const p of people) {
+    const chip = el("span", p.name, "person");
+    chip.dataset.inspector = p.inspector_id;
+    const out = el("button", "退出");
+    out.onclick = () => post("/api/inspectors/" + encodeURIComponent(p.inspector_id), null, "DELETE");
+    chip.append(out);
+    box.append(chip);
+  }
+}
+
+// The sensory checklist and the rapid test of the selected line (per category, configured).
+function renderChecks(line, p) {
+  const needs = line ? line.documents : [];
+  $("documents").hidden = !needs.length;
+  const box = $("document-buttons");
+  box.replaceChildren();
+  const have = new Set((p.documents || []).map((x) => x.kind));
+  for (const alternatives of needs) {
+    for (const k of alternatives) {
+      const b = el("button", (have.has(k) ? "✓ " : "拍照：") + k.label, have.has(k) ? "done" : "");
+      b.dataset.kind = k.kind;
+      b.onclick = () => post("/api/placement/document", {kind: k.kind});
+      box.append(b);
+    }
+  }
+  const items = line ? line.sensory : [];
+  $("sensory").hidden = !items.length;
+  const ul = $("sensory-items");
+  ul.replaceChildren();
+  for (const it of items) {
+    const li = el("li", it.label);
+    li.dataset.item = it.key;
+    for (const [text, found] of [["无", false], ["有", true]]) {
+      const b = el("button", text);
+      const answer = (p.sensory || {})[it.key];
+      const on = answer === (found ? "found" : "ok");
+      b.className = (on ? "on " : "") + (found ? "found" : "ok");
+      b.dataset.found = String(found);
+      b.onclick = () => post("/api/placement/sensory", {found: {[it.key]: found}});
+      li.append(b);
+    }
+    ul.append(li);
+  }
+  $("rapid").hidden = !(line && line.rapid_test);
+  const t = p.rapid_test;
+  $("rapid-result").textContent = t ? (t.inhibition_pct !== null ? "已记录 " + t.inhibition_pct + "%"
+                                                                  : (t.passed ? "已记录 合格" : "已记录 不合格")) : "";
+}
+
+// Rejected goods of this delivery: each gets a disposition acknowledged by the driver.
+let disposing = null;
+function renderRejections(d) {
+  const list = d ? d.rejections : [];
+  $("rejections").hidden = !list.length;
+  const ul = $("rejection-list");
+  ul.replaceChildren();
+  for (const r of list) {
+    const li = el("li", "#" + r.seq + " " + (r.item || "未识别货品") + "：" + r.reasons.join("、") + "　");
+    li.dataset.seq = r.seq;
+    if (r.disposition) {
+      li.append(el("b", r.disposition + "（已确认）"));
+    } else {
+      const b = el("button", "处置");
+      b.onclick = () => openDispose(r);
+      li.append(b);
+    }
+    ul.append(li);
+  }
+  if (disposing && !list.some((r) => r.seq === disposing.seq && !r.disposition)) closeDispose();
+}
+
+function openDispose(r) {
+  disposing = {seq: r.seq, disposition: null};
+  $("dispose").hidden = false;
+  $("dispose-title").textContent = "#" + r.seq + " " + (r.item || "未识别货品") + "：选择处置方式，司机签名或输入卡号";
+  for (const b of document.querySelectorAll("#dispose .choices button")) b.classList.remove("on");
+  clearSignature();
+}
+
+function closeDispose() {
+  disposing = null;
+  $("dispose").hidden = true;
+}
+
+const sig = {drawn: false, last: null};
+function clearSignature() {
+  const c = $("signature");
+  c.getContext("2d").clearRect(0, 0, c.width, c.height);
+  sig.drawn = false;
+  $("driver-badge").value = "";
+}
+
+function sigPoint(ev) {
+  const c = $("signature");
+  const r = c.getBoundingClientRect();
+  return [(ev.clientX - r.left) * c.width / r.width, (ev.clientY - r.top) * c.height / r.height];
+}
+
 function render(s) {
   state = s;
-  $("inspectors").textContent = s.inspectors.length ? "验收人：" + s.inspectors.join("、") : "未签到";
+  renderInspectors(s.signed_in || []);
   renderDevices(s.devices);
   $("fault").hidden = !s.fault;
   $("fault").textContent = s.fault ? s.fault.message : "";
@@ -69,6 +170,8 @@ function render(s) {
     ul.replaceChildren();
     for (const m of missing) ul.append(el("li", "第 " + m.line_id + " 行 " + m.item + "（订购 " +
                                              m.ordered.value + " " + (UNIT[m.ordered.unit] || m.ordered.unit) + "）"));
+    $("return-slip").hidden = false;
+    $("return-slip").href = "/api/deliveries/" + encodeURIComponent(closed.delivery_id) + "/return-slip";
   }
   $("orders").hidden = !!d;
   $("delivery").hidden = !d;
@@ -90,7 +193,8 @@ function render(s) {
     for (const ln of d.lines) {
       const tr = el("tr");
       tr.dataset.line = ln.line_id;
-      if (ln.line_id === s.placement.line_id) { tr.className = "selected"; selected = ln; }
+      if (ln.line_id === s.placement.line_id) { tr.className = "selected"; }
+      if (ln.line_id === s.placement.resolved_line_id) selected = ln;
       tr.append(el("td", ln.line_id), el("td", ln.item + (ln.needs_temperature ? "（" + ln.storage + "）" : "")),
                 el("td", ln.ordered), el("td", ln.received),
                 el("td", STATUS[ln.status], "status-" + ln.status));
@@ -98,14 +202,27 @@ function render(s) {
       body.append(tr);
     }
   }
+  renderRejections(d);
+  renderChecks(selected, s.placement);
   const w = s.weight;
+  const scale = s.scale || {connected: false, fresh: false};
+  // A weight is evidence only while fresh from a connected scale: greyed otherwise.
   $("weight").textContent = w ? w.text : "— 斤";
-  $("stable").textContent = w ? (w.stable ? "● 稳定" : "○ 称重中…") : "等待称重";
+  $("weight").className = "weight" + (w && !w.fresh ? " stale" : "");
+  $("stable").textContent = !w ? "等待称重" : (!w.fresh ? "无有效读数" : (w.stable ? "● 稳定" : "○ 称重中…"));
   $("stable").className = "stable" + (w && w.stable ? " ok" : "");
+  $("scale-lost").hidden = scale.connected && (scale.fresh || !w);
+  $("scale-lost-detail").textContent = scale.connected ? "秤无新数据，请检查秤" : "请检查秤的连接线，恢复前不能验收";
   const p = s.placement;
-  $("placement-line").textContent = selected ? "第 " + selected.line_id + " 行：" + selected.item + "　订购 " + selected.ordered
+  $("placement-line").textContent = selected && p.line_id ? "第 " + selected.line_id + " 行：" + selected.item + "　订购 " + selected.ordered
     : (p.gtin ? "条码 " + p.gtin : "请扫码或点选订单行");
   if (document.activeElement !== $("temperature")) $("temperature").value = p.temperature_c || "";
+  const src = p.temperature_c ? p.temperature_source : null;
+  $("temp-source").textContent = src === "probe" ? "探针测得" : (src === "typed" ? "手工输入" : "");
+  $("temp-source").className = "source" + (src === "typed" ? " typed" : "");
+  const trace = p.trace_codes || [];
+  $("trace").hidden = !trace.length;
+  $("trace").textContent = "追溯码 " + trace.length + " 个（不作为货品识别）";
   if (document.activeElement !== $("pieces")) $("pieces").value = p.pieces === null ? "" : p.pieces;
   $("partial").checked = p.partial;
   $("confirm").disabled = !d || s.pending || p.decided;
@@ -119,6 +236,7 @@ function render(s) {
       ? "合格　已验收：" + (last.item || "") : "不合格　请退货：" + (last.item || "");
     const ul = $("decision-reasons");
     ul.replaceChildren();
+    if (last.retest_of) ul.append(el("li", "复验：关联此前拒收记录 #" + last.retest_of.seq, "warn"));
     for (const c of last.checks) {
       if (c.result === "fail") ul.append(el("li", c.detail));
     }
@@ -133,11 +251,14 @@ function render(s) {
 $("signin-form").onsubmit = (ev) => {
   ev.preventDefault();
   const id = $("inspector-id").value.trim();
-  if (id) post("/api/inspectors", {inspector_id: id}).then(() => { $("inspector-id").value = ""; });
+  const pin = $("inspector-pin").value.trim();
+  if (!id) return;
+  post("/api/inspectors", pin ? {inspector_id: id, pin: pin} : {inspector_id: id})
+    .then(() => { $("inspector-id").value = ""; $("inspector-pin").value = ""; });
 };
 $("close-delivery").onclick = () => post("/api/deliveries/current/close");
 $("tare").onclick = () => post("/api/scale/tare");
-$("confirm").onclick = () => post("/api/confirm", {placement_id: Number($("confirm").dataset.placement)});
+$("confirm").onclick = () => post("/api/confirm", {placement_id: $("confirm").dataset.placement});
 $("temperature").onchange = () => {
   const v = $("temperature").value.trim();
   if (v) post("/api/placement/temperature", {temperature_c: v});
@@ -145,6 +266,40 @@ $("temperature").onchange = () => {
 $("pieces").onchange = () => {
   const v = $("pieces").value.trim();
   if (v) post("/api/placement/pieces", {pieces: Number(v)});
+};
+for (const b of document.querySelectorAll("#dispose .choices button")) {
+  b.onclick = () => {
+    if (!disposing) return;
+    disposing.disposition = b.dataset.disposition;
+    for (const o of document.querySelectorAll("#dispose .choices button")) o.classList.toggle("on", o === b);
+  };
+}
+$("signature").onpointerdown = (ev) => { sig.last = sigPoint(ev); $("signature").setPointerCapture(ev.pointerId); };
+$("signature").onpointermove = (ev) => {
+  if (!sig.last) return;
+  const ctx = $("signature").getContext("2d");
+  const p = sigPoint(ev);
+  ctx.lineWidth = 3; ctx.lineCap = "round"; ctx.strokeStyle = "#111";
+  ctx.beginPath(); ctx.moveTo(sig.last[0], sig.last[1]); ctx.lineTo(p[0], p[1]); ctx.stroke();
+  sig.last = p; sig.drawn = true;
+};
+$("signature").onpointerup = () => { sig.last = null; };
+$("signature-clear").onclick = clearSignature;
+$("dispose-confirm").onclick = () => {
+  if (!disposing) return;
+  if (!disposing.disposition) { toast("请选择处置方式"); return; }
+  const badge = $("driver-badge").value.trim();
+  if (!badge && !sig.drawn) { toast("请司机签名或输入卡号"); return; }
+  const body = {disposition: disposing.disposition};
+  if (badge) body.driver_badge = badge;
+  else body.signature_png = $("signature").toDataURL("image/png").split(",")[1];
+  post("/api/rejections/" + disposing.seq + "/disposition", body);
+};
+$("rapid-save").onclick = () => {
+  const pct = $("rapid-pct").value.trim();
+  if (!pct) { toast("请输入抑制率"); return; }
+  post("/api/placement/rapid-test", {inhibition_pct: pct, sample: $("rapid-sample").value.trim(),
+                                     operator: $("rapid-operator").value.trim()});
 };
 $("partial").onchange = () => post("/api/placement/partial", {partial: $("partial").checked});
 

@@ -17,8 +17,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.journal import Journal, read_events
+from edge.matching.types import RapidTest
+from edge.orders.model import orders_from_doc
 from edge.workflow.driver import Workflow
 from edge.workflow.model import (
+    CaptureDocument,
     Confirm,
     Input,
     MarkPartial,
@@ -28,16 +31,20 @@ from edge.workflow.model import (
     ScanTrace,
     SelectLine,
     SetPieces,
+    SetRapidTest,
+    SetSensory,
     SetTemperature,
     SignIn,
     Tare,
     Weight,
 )
 from edge.workflow.scale_feed import ScaleFeed
-from testbed.demo_data import PINS
-from tests.test_workflow import MEAT, NOW, ORDERS, POLICY, ROSTER, VEG
+from testbed.demo_data import PINS, demo_orders
+from tests.test_workflow import MEAT, NOW, POLICY, ROSTER, VEG
 
 LINES = ("line.accepted", "line.rejected")
+# Today's orders with the documents central requires (meat and poultry: a quarantine cert).
+WITH_DOCS = orders_from_doc(demo_orders("test-station-01", "2026-11-28", documents=True))
 
 
 class Door:
@@ -46,7 +53,7 @@ class Door:
     def __init__(self, journal: Journal, **kw: Any) -> None:
         self.t = 100.0
         self.feed = ScaleFeed(connected=True, clock=lambda: self.t)
-        self.wf = Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, scale=self.feed,
+        self.wf = Workflow(journal, lambda: WITH_DOCS, POLICY, now=lambda: NOW, scale=self.feed,
                            roster=lambda: ROSTER, **kw)
         self.journal = journal
 
@@ -196,6 +203,12 @@ FACTS: list[tuple[str, Input, Callable[[dict[str, Any]], Any], Any]] = [
     ("trace code", ScanTrace("url", "https://zsl.example/t?id=1", "https://zsl.example/t?id=1"),
      lambda b: b["trace_codes"], []),
     ("line tapped", SelectLine("3"), lambda b: b["line_id"], "1"),
+    ("sensory answers", SetSensory((("odour", False), ("packaging", True))),
+     lambda b: b["sensory"], None),
+    ("rapid test", SetRapidTest(RapidTest(Decimal("12"), sample="s", operator="o")),
+     lambda b: b["rapid_test"], None),
+    ("document photo", CaptureDocument("animal_quarantine", "ab" * 32, "x.jpg", 3),
+     lambda b: b["documents"], []),
 ]
 ENDINGS = ["counted, never on the pan", "weighed, then taken off", "taken off undecided"]
 

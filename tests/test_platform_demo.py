@@ -1,9 +1,11 @@
 """The indicators over the demo's scripted morning, as the real station records it (edge/records.py
 bodies, signed, synced through the broker into central's store).
 
-The morning is honest but for one thing it stages on purpose: the apple's delivery note prices it
-at 520 fen against the order's 480 (rejected at the door). The platform must find exactly that one
-price excess, and none of the record indicators may fire on the rest. Three indicators depend on the
+The morning is honest but for what it stages on purpose: the apple's delivery note prices it
+at 520 fen against the order's 480 (rejected at the door), and five lines rejected at the door are
+decided again (re-tests the station flags, one of them turned by a typed temperature). The platform
+must find exactly that price excess and those re-tests, and none of the record indicators may fire
+on the rest. Three indicators depend on the
 machine and the hour the test runs, not on the records, and are left out: ``clock_unsynced`` (this
 machine's NTP state), ``delivery_outside_window`` (the demo runs at the real local time against
 fixed windows), and ``acceptance_without_clip`` (the demo stops before the last clip is uploaded).
@@ -27,7 +29,7 @@ ENVIRONMENTAL = {"clock_unsynced", "delivery_outside_window", "acceptance_withou
 
 
 @pytest.mark.slow
-def test_demo_morning_gives_exactly_its_staged_price_excess(tmp_path: Path) -> None:
+def test_demo_morning_gives_exactly_its_staged_findings(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "app.cli", "demo", "--scripted", "--dir", str(tmp_path / "d")],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
@@ -40,7 +42,8 @@ def test_demo_morning_gives_exactly_its_staged_price_excess(tmp_path: Path) -> N
         found = [f for f in engine.evaluate(inp) if f.indicator not in ENVIRONMENTAL]
     finally:
         store.close()
-    assert [f.indicator for f in found] == ["price_above_order"], [f.message for f in found]
-    ev = found[0].evidence
+    staged = ["price_above_order", *["retest_after_reject"] * 5, "temp_typed_after_reject"]
+    assert sorted(f.indicator for f in found) == sorted(staged), [f.message for f in found]
+    ev = next(f for f in found if f.indicator == "price_above_order").evidence
     assert ev["ordered_unit_price_fen"] == 480 and ev["delivered_unit_price_fen"] == 520
     assert ev["events"][0]["type"] == "line.rejected" and ev["supplier_id"] == "sup-0071"

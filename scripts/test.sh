@@ -12,4 +12,4 @@ fi
 .venv/bin/mypy
 # Most tests wait on processes, brokers, browsers and serial ptys rather than compute, so
 # four workers keep two cores busy; PYTEST_WORKERS=0 runs them in one process.
-exec .venv/bin/pytest -n "${PYTEST_WORKERS:-4}" "$@"
+exec .venv/bin/pytest -n "${PYTEST_WORKERS:-4}" --dist loadgroup "$@"

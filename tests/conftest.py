@@ -93,3 +93,23 @@ def dsn(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     with pg_schema() as pg_dsn:
         yield pg_dsn
+
+
+# The longest, most CPU-hungry tests (whole systems, venv builds, chaos) run in two
+# xdist groups, so at most two of them load the machine at once and the tests that
+# measure a stop time or a latency do not starve (`scripts/test.sh` uses --dist loadgroup).
+HEAVY_GROUPS = {
+    "tests/test_deploy.py::test_install_twice_changes_nothing": "heavy-1",
+    "tests/test_chaos.py::test_chaos_nothing_lost_nothing_twice": "heavy-1",
+    "tests/test_core_crash.py::test_sigkill_never_loses_a_returned_append": "heavy-1",
+    "tests/test_update.py::test_update_good_then_failing_release_rolls_back": "heavy-2",
+    "tests/test_platform_demo.py::test_demo_morning_gives_exactly_its_staged_price_excess": "heavy-2",
+    "tests/test_core_cli.py::test_demo_scripted_morning": "heavy-2",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = HEAVY_GROUPS.get(item.nodeid)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from contract.keys import public_hex
 from edge.journal import Journal
 from testbed.broker import Broker, free_port
+from testbed.pki import is_central
 
 __all__ = ["Broker", "free_port"]  # re-exported for the sync tests
 
@@ -30,7 +31,9 @@ PG_BASE = os.environ.get("ACCEPTANCE_TEST_PG", "postgresql://postgres@127.0.0.1:
 
 
 def broker_toml(broker: Broker, client: str | None) -> str:
-    lines = ['host = "127.0.0.1"', f"port = {broker.port}", "keepalive_s = 10", "connect_timeout_s = 3.0"]
+    """The ``[broker]`` table for ``client``: central's clients use central's listener."""
+    port = broker.central_port if client is not None and is_central(client) else broker.port
+    lines = ['host = "127.0.0.1"', f"port = {port}", "keepalive_s = 10", "connect_timeout_s = 3.0"]
     if broker.tls_dir is not None and client is not None:
         d = broker.tls_dir
         lines += [f'tls = {{ ca_file = "{d / "ca.crt"}", '

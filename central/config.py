@@ -65,7 +65,31 @@ class IngestSection(Section):
     )
     gap_wait_ms: int = Field(
         default=300, ge=0, le=10000,
-        description="On a gap, wait this long for another worker to commit the preceding batch first.",
+        description="On a gap, retry (never sleeping) this long while a peer commits the preceding batch.",
+    )
+    max_batch_bytes: int = Field(
+        default=1_048_576, ge=4096,
+        description="A batch above this size is rejected before it is parsed (the broker's max packet).",
+    )
+    station_batches_per_s: float = Field(
+        default=50.0, gt=0, description="Per station: batches per second a worker processes, on average.",
+    )
+    station_burst: int = Field(
+        default=100, ge=1, description="Per station: batches processed at once above the average rate.",
+    )
+    station_bad_per_s: float = Field(
+        default=1.0, gt=0,
+        description="Per station: rejected or gap answers per second on average; beyond, batches drop.",
+    )
+    station_bad_burst: int = Field(
+        default=10, ge=1, description="Per station: rejected or gap answers allowed at once.",
+    )
+    quarantine_after_drops: int = Field(
+        default=200, ge=1,
+        description="A station with this many batches dropped over its budget is unsubscribed (quarantined).",
+    )
+    quarantine_s: float = Field(
+        default=60.0, gt=0, description="First quarantine in seconds; doubled at each repeat, at most 1 h.",
     )
     backoff_min_s: float = Field(
         default=0.5, gt=0,

@@ -44,9 +44,9 @@ def station_acls(station_id: str) -> list[dict[str, Any]]:
 
 
 def central_acls() -> list[dict[str, Any]]:
-    """Central's workers: the shared subscriptions on every station's events and status; acks, commands."""
-    shared = [protocol.SHARED_EVENTS, "$share/ingest/acceptance/v1/+/status"]
-    return ([_acl("subscribeLiteral", t) for t in shared]
+    """Central's workers: shared subscriptions on any station's events and status; acks, commands."""
+    shared = [protocol.shared_topic("+", leaf) for leaf in ("events", "status")]
+    return ([_acl("subscribePattern", t) for t in shared]
             + [_acl("publishClientReceive", protocol.topic("+", leaf)) for leaf in ("events", "status")]
             + [_acl("publishClientSend", protocol.topic("+", leaf)) for leaf in ("acks", "commands")])
 

@@ -50,6 +50,27 @@ class HttpSection(Section):
     clip_max_bytes: int = Field(
         default=2_000_000_000, ge=1, description="Largest clip a station may upload (413 above)."
     )
+    tokens_file: Path = Field(
+        default=Path("/etc/acceptance-central/tokens"),
+        description="Stations' API tokens, as hashes (acceptance-station central-token issue).",
+    )
+    max_connections: int = Field(
+        default=512, ge=8, le=60000,
+        description="Open connections at most; at the cap the idlest waiting connection is closed.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="A request's headers must arrive within this time.",
+    )
+    keepalive_timeout_s: float = Field(
+        default=5.0, gt=0, description="An idle keep-alive connection is closed after this time.",
+    )
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, description="An upload whose body stalls this long is ended (408).",
+    )
+    threads: int = Field(default=16, ge=1, le=256, description="Threads for blocking work (files, store).")
+    uploads_per_station: int = Field(
+        default=2, ge=1, le=64, description="Clip uploads one station may run at once (429 above).",
+    )
 
 
 class IngestSection(Section):

@@ -182,3 +182,45 @@ def cursor_of(journal: Journal, station: str) -> int:
 
     state.ensure_tables(journal.db)
     return state.get_cursor(journal.db, station)
+
+
+def central_http(tmp: Path, *, dsn: str | None = None, **http: Any) -> tuple[Any, str]:
+    """A central config whose HTTP API binds a free port (tokens, folders in ``tmp``); (cfg, base URL)."""
+    from central.config import CentralConfig
+
+    port = free_port()
+    opts = {"bind": f"127.0.0.1:{port}", "orders_dir": str(tmp / "orders"), "menus_dir": str(tmp / "menus"),
+            "clips_dir": str(tmp / "central-clips"), "tokens_file": str(tmp / "central-tokens"), **http}
+    store = {"dsn": dsn or f"sqlite:///{tmp / 'central.db'}"}
+    cfg = CentralConfig.model_validate({"http": opts, "store": store,
+                                        "registry": {"keys_dir": str(tmp / "keys")}})
+    return cfg, f"http://127.0.0.1:{port}"
+
+
+def station_token(cfg: Any, station: str, tmp: Path) -> Path:
+    """Issue ``station`` a token at central and write it where a station config's token_file points."""
+    from central import tokens
+
+    token, _ = tokens.issue(cfg.http.tokens_file, station)
+    path = tmp / f"{station}.token"
+    path.write_text(token + "\n")
+    return path
+
+
+def sync_to_central(journal: Journal, station: str, dsn: str, keys_dir: Path) -> int:
+    """Store the journal's events at central through the real ingest (no MQTT); central's head."""
+    from central.ingest import KeyRegistry, ingest
+    from central.store import Store
+    from contract import protocol
+
+    rows = [(int(s), str(t))
+            for s, t in journal.db.conn.execute("SELECT seq, event FROM events ORDER BY seq")]
+    store = Store(dsn)
+    try:
+        for batch in protocol.frame_batches(rows, station, "2026-11-28T08:00:00.000Z", max_events=500,
+                                            max_bytes=1 << 19):
+            out = ingest(store, KeyRegistry(keys_dir), station, batch.payload)
+            assert out.status == "stored", out.ack
+        return store.head(station).last_seq
+    finally:
+        store.close()

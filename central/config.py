@@ -50,6 +50,10 @@ class HttpSection(Section):
     clip_max_bytes: int = Field(
         default=2_000_000_000, ge=1, description="Largest clip a station may upload (413 above)."
     )
+    tls_cert_file: Path | None = Field(
+        default=None, description="Serve HTTPS with this certificate (PEM); plain HTTP when unset.",
+    )
+    tls_key_file: Path | None = Field(default=None, description="The private key of tls_cert_file (PEM).")
     tokens_file: Path = Field(
         default=Path("/etc/acceptance-central/tokens"),
         description="Stations' API tokens, as hashes (acceptance-station central-token issue).",
@@ -71,6 +75,13 @@ class HttpSection(Section):
     uploads_per_station: int = Field(
         default=2, ge=1, le=64, description="Clip uploads one station may run at once (429 above).",
     )
+
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> HttpSection:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("http.tls_cert_file and http.tls_key_file go together")
+        return self
 
 
 class IngestSection(Section):

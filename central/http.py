@@ -171,7 +171,9 @@ class HttpServer:
                                      loop="asyncio", lifespan="on", log_level="warning", access_log=False,
                                      timeout_keep_alive=max(1, round(h.keepalive_timeout_s)),
                                      h11_max_incomplete_event_size=MAX_HEADER_BYTES, server_header=False,
-                                     backlog=1024)
+                                     backlog=1024,
+                                     ssl_certfile=None if h.tls_cert_file is None else str(h.tls_cert_file),
+                                     ssl_keyfile=None if h.tls_key_file is None else str(h.tls_key_file))
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, name="central-http", daemon=True)
 

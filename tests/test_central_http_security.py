@@ -218,3 +218,31 @@ def _healthy(url: str) -> bool:
         return requests.get(f"{url}/healthz", timeout=2).status_code == 200
     except requests.RequestException:
         return False
+
+
+def test_https_with_the_stations_ca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tokens must not cross the network in clear: central serves HTTPS when given a certificate.
+
+    The station's ``[orders] ca_file`` is used even when REQUESTS_CA_BUNDLE names another bundle.
+    """
+    from core.http import make_session
+    from testbed.pki import make_pki
+
+    make_pki(tmp_path / "pki", [])
+    pki = tmp_path / "pki"
+    cfg, url = central_http(tmp_path, tls_cert_file=str(pki / "broker.crt"),
+                            tls_key_file=str(pki / "broker.key"))
+    (cfg.http.orders_dir / A).mkdir(parents=True)
+    (cfg.http.orders_dir / A / f"{DAY}.json").write_text("{}")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "pki" / "central-ca.crt"))
+    server = serve_in_thread(cfg)
+    try:
+        session = make_session(0, station_token(cfg, A, tmp_path), pki / "ca.crt")
+        https = url.replace("http://", "https://")
+        assert session.get(f"{https}/v1/stations/{A}/orders", params={"delivery_date": DAY}, timeout=5).ok
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{url}/healthz", timeout=5)  # no plain HTTP on that port
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(f"{https}/healthz", timeout=5)  # an unknown CA is refused by the client
+    finally:
+        server.shutdown()

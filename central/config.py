@@ -117,7 +117,7 @@ class IngestSection(Section):
         default=10, ge=1, description="Per station: rejected or gap answers allowed at once.",
     )
     quarantine_after_drops: int = Field(
-        default=200, ge=1,
+        default=50, ge=1,
         description="A station with this many batches dropped over its budget is unsubscribed (quarantined).",
     )
     quarantine_s: float = Field(

@@ -52,7 +52,7 @@ class StationLimits:
     """The budgets of every station seen by one worker."""
 
     def __init__(self, rate: float, burst: float, bad_rate: float, bad_burst: float, *,
-                 quarantine_after: int = 200, quarantine_s: float = 60.0,
+                 quarantine_after: int = 50, quarantine_s: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.rate, self.burst, self.bad_rate, self.bad_burst = rate, burst, bad_rate, bad_burst
         self.quarantine_after, self.quarantine_s = quarantine_after, quarantine_s

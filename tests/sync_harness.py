@@ -89,6 +89,7 @@ enabled = {"true" if http_port else "false"}
 bind = "127.0.0.1:{http_port or 8780}"
 orders_dir = "{orders_dir or tmp / 'orders'}"
 menus_dir = "{tmp / 'menus'}"
+tokens_file = "{tmp / 'central-tokens'}"
 
 [ingest]
 workers = {workers}

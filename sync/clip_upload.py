@@ -3,11 +3,12 @@
 Every ``clip.finalized`` event in the journal becomes a row of
 ``clip_uploads``; the row survives restarts, so uploading resumes where it
 stopped. A clip waits until central holds its event (the uplink's cursor has
-passed it), since central accepts only clips a stored event names. Per clip: ``HEAD`` first (already there with the same hash: done),
-else ``PUT`` the file with its sha256. ``201``/``200`` mark it stored (only then
-may retention delete it); a network error, ``5xx`` or ``400`` retries with
-exponential backoff per clip; ``409`` (another file under that id) and a
-missing local file are kept with their error and retried at the longest delay.
+passed it), since central accepts only clips a stored event names. Per clip:
+``HEAD`` first (already there with the same hash: done), else ``PUT`` the file
+with its sha256. ``201``/``200`` mark it stored (only then may retention delete
+it); a network error, ``5xx`` or another ``4xx`` retries with exponential
+backoff per clip; ``409`` (another file under that id) and a missing local file
+are kept with their error and retried at the longest delay.
 """
 
 from __future__ import annotations

@@ -111,10 +111,10 @@ class IngestSection(Section):
     )
     station_bad_per_s: float = Field(
         default=1.0, gt=0,
-        description="Per station: rejected or gap answers per second on average; beyond, batches drop.",
+        description="Per station: rejected answers per second on average; beyond, batches are dropped.",
     )
     station_bad_burst: int = Field(
-        default=10, ge=1, description="Per station: rejected or gap answers allowed at once.",
+        default=10, ge=1, description="Per station: rejected answers allowed at once.",
     )
     quarantine_after_drops: int = Field(
         default=50, ge=1,

@@ -1,12 +1,15 @@
 """Per-station budgets of a central ingest worker: one station's garbage cannot slow another's acks.
 
 Two token buckets per station, both checked before a message is even parsed:
-every batch takes one token of ``rate``; every batch answered ``rejected`` or
-``gap`` takes one of ``bad``. A station out of either is dropped unanswered
-(its uplink resends after its ack timeout) until the bucket refills, so a flood
+every batch takes one token of ``rate``; every batch answered ``rejected``
+takes one of ``bad``. A station out of either is dropped unanswered (its
+uplink resends after its ack timeout) until the bucket refills, so a flood
 costs the worker a dictionary lookup per message. An honest station never
 comes near either budget: its window of ``max_in_flight`` batches bounds its
-rate, and it rarely earns a ``rejected`` or ``gap``.
+rate, and it rarely earns a ``rejected``. A ``gap`` is not penalised: two
+workers answering one station's consecutive batches out of order make gaps in
+normal operation; gap batches are bounded by the rate budget and by the
+worker's deferral slots.
 
 Dropping is not enough against a station that publishes faster than a worker
 can even read: the broker's queue towards the worker fills and the broker then
@@ -84,7 +87,7 @@ class StationLimits:
         return True
 
     def penalise(self, station: str) -> None:
-        """The batch just processed was ``rejected`` or a ``gap``."""
+        """The batch just processed was ``rejected``."""
         b = self._budget(station, self.clock())
         b.bad.tokens = max(0.0, b.bad.tokens - 1)
 

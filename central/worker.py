@@ -210,7 +210,7 @@ class Worker:
                 return
 
     def _answer(self, station: str, corr: bytes | None, outcome: Outcome) -> None:
-        if outcome.status in ("rejected", "gap"):
+        if outcome.status == "rejected":  # a gap is normal with several workers: not penalised
             self.limits.penalise(station)
         self.batches += 1
         ack_topic = protocol.topic(station, "acks")  # never a station-chosen topic

@@ -24,6 +24,8 @@ def register(sub: Any) -> None:
     b.add_argument("--keys-dir", type=Path, help="also every station registered there (<station_id>.pub)")
     b.add_argument("--central", action="append", help="central's MQTT users (default: central-ingest)")
     b.add_argument("--admin", action="append", help="admin users (default: central-admin)")
+    b.add_argument("--school", action="append", default=[], metavar="USER=SCHOOL",
+                   help="a school's warnings subscriber: MQTT user (certificate CN) = school id")
     b.add_argument("--control", action="store_true",
                    help="print the $CONTROL/dynamic-security/v1 command adding the stations to a running "
                         "broker, instead of the whole file")
@@ -65,13 +67,17 @@ def _broker_acl(args: argparse.Namespace) -> int:
     from contract.ids import is_valid_id
 
     stations = list(args.station) + (KeyRegistry(args.keys_dir).stations() if args.keys_dir else [])
+    schools = [tuple(x.split("=", 1)) for x in args.school]
     bad = [s for s in [*stations, *args.remove] if not is_valid_id(s)]
+    bad += [x for x, pair in zip(args.school, schools, strict=True)
+            if len(pair) != 2 or not all(is_valid_id(v) for v in pair)]
     if bad:
-        raise UsageError(f"not station ids: {', '.join(bad)}")
+        raise UsageError(f"not station ids (or USER=SCHOOL pairs): {', '.join(bad)}")
     if args.control:
         doc = broker_acl.control_commands(add=stations, remove=args.remove)
     else:
         doc = broker_acl.dynsec_config(stations, args.central or ["central-ingest"],
-                                       args.admin or ["central-admin"])
+                                       args.admin or ["central-admin"],
+                                       [(u, sch) for u, sch in schools])
     print(json.dumps(doc, indent=1))
     return 0

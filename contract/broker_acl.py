@@ -1,4 +1,4 @@
-"""Who may do what on the broker, as mosquitto dynamic-security data (CONTRACT.md §4).
+"""Who may do what on the broker, as mosquitto dynamic-security data (docs/contract.md §4).
 
 Mosquitto 2.0's ``acl_file`` never checks a SUBSCRIBE (only the delivery), so a
 station could join central's shared subscription ``$share/ingest/…`` and be
@@ -48,7 +48,23 @@ def central_acls() -> list[dict[str, Any]]:
     shared = [protocol.shared_topic("+", leaf) for leaf in ("events", "status")]
     return ([_acl("subscribePattern", t) for t in shared]
             + [_acl("publishClientReceive", protocol.topic("+", leaf)) for leaf in ("events", "status")]
-            + [_acl("publishClientSend", protocol.topic("+", leaf)) for leaf in ("acks", "commands")])
+            + [_acl("publishClientSend", protocol.topic("+", leaf)) for leaf in ("acks", "commands")]
+            + [_acl("publishClientSend", warnings_topic("+"))])
+
+
+def warnings_topic(school_id: str) -> str:
+    """Where central publishes a school's warnings (docs/indicators.md)."""
+    return f"acceptance/v1/schools/{school_id}/warnings"
+
+
+def school_role_name(school_id: str) -> str:
+    return f"school-{school_id}"
+
+
+def school_acls(school_id: str) -> list[dict[str, Any]]:
+    """A school's subscriber reads its own warnings and nothing else."""
+    t = warnings_topic(school_id)
+    return [_acl("subscribeLiteral", t), _acl("publishClientReceive", t)]
 
 
 def admin_acls() -> list[dict[str, Any]]:
@@ -62,16 +78,20 @@ def _client(username: str, role: str) -> dict[str, Any]:
     return {"username": username, "textname": "", "roles": [{"rolename": role, "priority": 0}]}
 
 
-def dynsec_config(stations: Iterable[str], central_users: Iterable[str],
-                  admins: Iterable[str] = ()) -> dict[str, Any]:
-    """The plugin's JSON file for these stations, central users (ingest workers) and admins."""
+def dynsec_config(stations: Iterable[str], central_users: Iterable[str], admins: Iterable[str] = (),
+                  schools: Iterable[tuple[str, str]] = ()) -> dict[str, Any]:
+    """The plugin's JSON file: stations, central users (workers), admins, (user, school) subscribers."""
     ids = sorted(set(stations))
+    readers = sorted(set(schools))
     clients = ([_client(s, station_role_name(s)) for s in ids]
                + [_client(u, CENTRAL_ROLE) for u in sorted(set(central_users))]
-               + [_client(a, ADMIN_ROLE) for a in sorted(set(admins))])
+               + [_client(a, ADMIN_ROLE) for a in sorted(set(admins))]
+               + [_client(u, school_role_name(sch)) for u, sch in readers])
     roles = ([{"rolename": station_role_name(s), "acls": station_acls(s)} for s in ids]
              + [{"rolename": CENTRAL_ROLE, "acls": central_acls()},
-                {"rolename": ADMIN_ROLE, "acls": admin_acls()}])
+                {"rolename": ADMIN_ROLE, "acls": admin_acls()}]
+             + [{"rolename": school_role_name(sch), "acls": school_acls(sch)}
+                for sch in sorted({sch for _, sch in readers})])
     return {"defaultACLAccess": DEFAULT_ACCESS, "clients": clients, "groups": [], "roles": roles}
 
 

@@ -63,11 +63,17 @@ def pki_clients(tls_dir: Path) -> list[str]:
 
 
 def acl_for_pki(tls_dir: Path) -> dict[str, object]:
-    """Dynamic-security data: central CNs as central users (central-admin: admin), others as stations."""
+    """Dynamic-security data for a PKI's certificates, by CN.
+
+    ``central-admin``: the admin; other CNs starting with ``central``: central's
+    users; ``school-<id>``: that school's warnings subscriber; the rest: stations.
+    """
     cns = pki_clients(tls_dir)
-    return dynsec_config(stations=[c for c in cns if not is_central(c)],
+    schools = [c for c in cns if c.startswith("school-")]
+    return dynsec_config(stations=[c for c in cns if not is_central(c) and c not in schools],
                          central_users=[c for c in cns if is_central(c) and c != "central-admin"],
-                         admins=[c for c in cns if c == "central-admin"])
+                         admins=[c for c in cns if c == "central-admin"],
+                         schools=[(c, c.removeprefix("school-")) for c in schools])
 
 
 def render_shipped(text: str, *, tls_dir: Path, state_dir: Path, port: int, central_port: int) -> str:
@@ -94,6 +100,7 @@ class Broker:
         self.central_port = self.port if tls_dir is None else free_port()
         self.conf = tmp / "mosquitto.conf"
         self.log = tmp / "mosquitto.log"
+        self.dynsec_file: Path | None = None  # the plugin's data, with a PKI
         head = [f"user {pwd.getpwuid(os.geteuid()).pw_name}",  # as root it would switch to "mosquitto"
                 f"log_dest file {self.log}", "log_type error", "log_type warning", "log_type notice"]
         if tls_dir is None:
@@ -103,7 +110,8 @@ class Broker:
         else:
             state = tmp / "broker-state"
             state.mkdir(parents=True, exist_ok=True)
-            (state / "dynamic-security.json").write_text(json.dumps(acl_for_pki(tls_dir), indent=1))
+            self.dynsec_file = state / "dynamic-security.json"
+            self.dynsec_file.write_text(json.dumps(acl_for_pki(tls_dir), indent=1))
             text = "\n".join(head) + "\n" + render_shipped(
                 SHIPPED_CONF.read_text(), tls_dir=tls_dir, state_dir=state, port=self.port,
                 central_port=self.central_port)

@@ -150,10 +150,10 @@ def measure(tmp: Path, *, seconds: float = 6.0, qos: int = 1, bytes_per_s: float
     honest_j = make_station(tmp, HONEST, keys)
     append_events(honest_j, 2000)
     rows = [(int(s), str(t))
-            for s, t in honest_j.db.conn.execute("SELECT seq, event FROM events ORDER BY seq")]
+            for s, t in honest_j.db.execute("SELECT seq, event FROM events ORDER BY seq")]
     attacker_j = make_station(tmp, ATTACKER, keys)
     append_events(attacker_j, 1)
-    template = json.loads(attacker_j.db.conn.execute("SELECT event FROM events").fetchone()[0])
+    template = json.loads(attacker_j.db.execute("SELECT event FROM events").fetchone()[0])
     broker = Broker(tmp, tls_dir=pki)
     broker.start()
     dsn = f"sqlite:///{tmp / 'central.db'}"

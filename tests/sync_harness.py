@@ -215,7 +215,7 @@ def sync_to_central(journal: Journal, station: str, dsn: str, keys_dir: Path) ->
     from contract import protocol
 
     rows = [(int(s), str(t))
-            for s, t in journal.db.conn.execute("SELECT seq, event FROM events ORDER BY seq")]
+            for s, t in journal.db.execute("SELECT seq, event FROM events ORDER BY seq")]
     store = Store(dsn)
     try:
         for batch in protocol.frame_batches(rows, station, "2026-11-28T08:00:00.000Z", max_events=500,

@@ -30,8 +30,8 @@ from tests.sync_harness import (
     central_holds,
     make_station,
     station_config,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 CLIENTS = ["central-ingest", "central-admin", "st-aaa", "st-bbb"]
 

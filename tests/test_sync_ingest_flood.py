@@ -34,7 +34,7 @@ def test_cheap_checks_come_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     keys_dir = tmp_path / "keys"
     j = make_station(tmp_path, ATTACKER, keys_dir)
     append_events(j, 1)
-    ev = json.loads(j.db.conn.execute("SELECT event FROM events").fetchone()[0])
+    ev = json.loads(j.db.execute("SELECT event FROM events").fetchone()[0])
     payload = bad_batches(ev, 1)[0]
     calls: list[int] = []
     real = ingest_mod.check_event

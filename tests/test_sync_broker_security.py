@@ -33,7 +33,7 @@ from tests.sync_harness import (
 )
 from tests.waiting import wait_until
 
-CLIENTS = ["central-ingest", "central-admin", "st-aaa", "st-bbb"]
+CLIENTS = ["central-ingest", "central-admin", "st-aaa", "st-bbb", "school-sch-001"]
 
 
 @pytest.fixture
@@ -229,3 +229,19 @@ def test_the_uplink_never_sends_what_the_broker_would_disconnect_it_for(tmp_path
     finally:
         up.close()
         worker.close()
+
+
+def test_a_school_reads_only_its_own_warnings(tmp_path: Path, broker: Broker, pki: Path) -> None:
+    school = Probe(broker, pki, "school-sch-001", "school-sch-001")
+    central = Probe(broker, pki, "central-ingest", "central-ingest-0")
+    try:
+        assert school.subscribe(broker_acl.warnings_topic("sch-001"), broker_acl.warnings_topic("sch-002"),
+                                protocol.SHARED_EVENTS) == [["Granted QoS 1"], ["Not authorized"],
+                                                            ["Not authorized"]]
+        central.publish(broker_acl.warnings_topic("sch-001"), b"{}")
+        wait_until(lambda: school.got == [broker_acl.warnings_topic("sch-001")], 5, "the warning")
+        school.publish(broker_acl.warnings_topic("sch-001"), b"{}")  # a subscriber may not publish
+        wait_until(lambda: school.pubacks == ["Not authorized"], 5, "the refusal")
+    finally:
+        school.close()
+        central.close()

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.sync_cli",
     "app.update_cli",
     "app.roster_cli",
+    "app.central_admin_cli",
     # The demo is a plugin of the test bed, named (not imported) so the runtime packages
     # never import the test tooling.
     "testbed.demo",

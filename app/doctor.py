@@ -264,16 +264,22 @@ def check_broker(cfg: StationConfig) -> Finding:
 def check_api(cfg: StationConfig) -> Finding:
     import requests
 
+    from core.http import make_session
+
+    o = cfg.orders
     day = datetime.now(UTC).astimezone(ZoneInfo(cfg.station.timezone)).date().isoformat()
-    url = f"{cfg.orders.api_url.rstrip('/')}/v1/stations/{cfg.station.station_id}/orders"
+    url = f"{o.api_url.rstrip('/')}/v1/stations/{cfg.station.station_id}/orders"
     try:
-        r = requests.get(url, params={"delivery_date": day}, timeout=cfg.orders.timeout_s)
-    except requests.RequestException as exc:
+        r = make_session(0, o.token_file, o.ca_file).get(url, params={"delivery_date": day},
+                                                         timeout=o.timeout_s)
+    except (requests.RequestException, OSError) as exc:
         return Finding("central-api", False, f"{url}: {exc.__class__.__name__}",
-                       "check the network and [orders] api_url")
+                       "check the network, [orders] api_url and token_file")
     ok = r.status_code in (200, 304, 404)
-    return Finding("central-api", ok, f"{url}: HTTP {r.status_code}",
-                   "" if ok else "central answers with an error: call the platform team")
+    fix = ("central refuses this station's token: ask the platform team for a new one "
+           "(`acceptance-station central-token issue`) and put it in [orders] token_file"
+           if r.status_code in (401, 403) else "central answers with an error: call the platform team")
+    return Finding("central-api", ok, f"{url}: HTTP {r.status_code}", "" if ok else fix)
 
 
 def check_central_head(cfg: StationConfig) -> Finding:

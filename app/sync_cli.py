@@ -142,7 +142,7 @@ def _run_central(path: Path, cfg: CentralConfig, stop: threading.Event) -> None:
     server = None
     if cfg.http.enabled:
         from central.api import serve_in_thread
-        server, _ = serve_in_thread(cfg.http)
+        server = serve_in_thread(cfg)
         log.kv(logger, logging.INFO, "central HTTP API listening", bind=cfg.http.bind)
     sup.start()
     wd = Watchdog()

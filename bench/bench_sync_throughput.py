@@ -93,7 +93,7 @@ class AckOnly:
                       keyfile=str(pki / "central-ingest.key"))
         c.on_message = self._on_message
         c.on_connect = lambda cl, u, f, rc, p: cl.subscribe(protocol.SHARED_EVENTS, qos=1)
-        c.connect("127.0.0.1", broker.port)
+        c.connect("127.0.0.1", broker.central_port)
         c.loop_start()
         self.c = c
 
@@ -136,9 +136,13 @@ def _timed_uplink(tmp: Path, broker: Broker, backlog_db: Path, n: int) -> float:
 
 def uplink_run(tmp: Path, broker: Broker, backlog_db: Path, keys: Path, n: int, workers: int = 1) -> float:
     dsn = f"sqlite:///{tmp / ('central-' + str(broker.port) + '-' + str(workers) + '.db')}"
+    log = tmp / f"central-{workers}.log"
     central = cli("central", "--config", str(central_config(tmp, broker, dsn, keys, workers=workers)),
-                  log=tmp / "central.log")
-    time.sleep(2.5)  # let the supervisor start the workers and them subscribe
+                  log=log)
+    # Let the supervisor start the workers and them subscribe (slow on a loaded machine).
+    wait_until(lambda: log.read_text().count("connected client_id=central-ingest") >= workers, 60,
+               "the workers to connect")
+    time.sleep(0.5)
     rate = _timed_uplink(tmp, broker, backlog_db, n)
     central.terminate()
     central.wait(10)

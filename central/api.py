@@ -1,71 +1,88 @@
-"""Central's HTTP API: orders, rosters and menus from folders, with ETags (docs/contract.md).
+"""Central's HTTP API: orders, rosters and menus from folders, with ETags; clips; health.
 
 Documents are served byte for byte from ``orders_dir/<station_id>/<date>.json``,
 ``roster_dir/<station_id>.json`` and ``menus_dir/<school_id>/<date>.json``; the ETag
-is the quoted sha256 of the bytes, so editing a file changes it. Importing
-``central.clips`` registers the clip routes.
+is the quoted sha256 of the bytes, so editing a file changes it (docs/contract.md).
+A station reads only its own orders, roster and head (``central.audit``); menus are
+for any station (central does not know which school a station serves, and a menu
+is shown on the hall screen anyway). ``/healthz`` (``central.health``) needs no
+token. The server and its limits are in ``central.http``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-import threading
-from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Annotated
 
-from central import (
-    audit,
-    clips,  # noqa: F401  (registers the clip routes)
-    health,
-)
-from central.config import HttpSection
-from central.http import ID, ApiHandler, add_route
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from central import audit, clips, health
+from central.config import CentralConfig
+from central.http import ID, HttpServer, authed_station, base_app, own
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+Station = Annotated[str, Depends(authed_station)]
 
 
-def _dated(h: ApiHandler, q: dict[str, list[str]], key: str) -> str | None:
-    day = (q.get(key) or [""])[0]
-    if not DATE.match(day):
-        h.send_json(400, {"error": f"{key}=YYYY-MM-DD is required"})
-        return None
+def _dated(day: str | None, key: str) -> str:
+    if day is None or not DATE.match(day):
+        raise HTTPException(400, f"{key}=YYYY-MM-DD is required")
     return day
 
 
-def _orders(h: ApiHandler, m: re.Match[str], q: dict[str, list[str]]) -> None:
-    day = _dated(h, q, "delivery_date")
-    if day is not None:
-        h.send_file_with_etag(h.http.orders_dir / m.group(1) / f"{day}.json")
+async def _file_with_etag(request: Request, path: Path) -> Response:
+    try:
+        body = await run_in_threadpool(path.read_bytes)
+    except FileNotFoundError:
+        raise HTTPException(404, "no such document") from None
+    etag = '"' + hashlib.sha256(body).hexdigest() + '"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(body, media_type="application/json; charset=utf-8", headers={"ETag": etag})
 
 
-def _menu(h: ApiHandler, m: re.Match[str], q: dict[str, list[str]]) -> None:
-    day = _dated(h, q, "date")
-    if day is not None:
-        h.send_file_with_etag(h.http.menus_dir / m.group(1) / f"{day}.json")
+def create_app(cfg: CentralConfig) -> FastAPI:
+    app = base_app(cfg)
+    http = cfg.http
+
+    @app.get("/v1/stations/{station_id}/orders")
+    async def orders(request: Request, station_id: str, station: Station,
+                     delivery_date: str | None = None) -> Response:
+        own(station_id, station)
+        return await _file_with_etag(request, http.orders_dir / station_id
+                                     / f"{_dated(delivery_date, 'delivery_date')}.json")
+
+    @app.get("/v1/stations/{station_id}/roster")
+    async def roster(request: Request, station_id: str, station: Station) -> Response:
+        # PIN hashes travel only to their own station, over the API's TLS.
+        own(station_id, station)
+        return await _file_with_etag(request, http.roster_dir / f"{station_id}.json")
+
+    @app.get("/v1/stations/{station_id}/head")
+    async def head(station_id: str, station: Station) -> Response:
+        own(station_id, station)
+        code, doc = await run_in_threadpool(audit.head_answer, station_id)
+        return JSONResponse(doc, code)
+
+    @app.get("/v1/schools/{school_id}/menu")
+    async def menu(request: Request, school_id: str, station: Station, date: str | None = None) -> Response:
+        if not ID.match(school_id):
+            raise HTTPException(404, "no such school")
+        return await _file_with_etag(request, http.menus_dir / school_id / f"{_dated(date, 'date')}.json")
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        code, doc = await run_in_threadpool(health.current)
+        return JSONResponse(doc, code)
+
+    app.include_router(clips.router)
+    return app
 
 
-def _roster(h: ApiHandler, m: re.Match[str], q: dict[str, list[str]]) -> None:
-    # Like orders: the file as it is, with its ETag; the station validates it (PIN hashes
-    # travel only to their station, over the API's TLS).
-    h.send_file_with_etag(h.http.roster_dir / f"{m.group(1)}.json")
-
-
-add_route("GET", rf"/v1/stations/({ID})/orders", _orders)
-add_route("GET", rf"/v1/stations/({ID})/roster", _roster)
-add_route("GET", rf"/v1/schools/({ID})/menu", _menu)
-health.register()  # GET /healthz (central.health)
-audit.register()  # GET /v1/stations/{s}/head (central.audit)
-
-
-def make_server(http: HttpSection) -> ThreadingHTTPServer:
-    host, _, port = http.bind.rpartition(":")
-    handler = type("BoundApiHandler", (ApiHandler,), {"http": http})
-    server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), handler)
-    server.daemon_threads = True
-    return server
-
-
-def serve_in_thread(http: HttpSection) -> tuple[ThreadingHTTPServer, threading.Thread]:
-    server = make_server(http)
-    t = threading.Thread(target=server.serve_forever, name="central-http", daemon=True)
-    t.start()
-    return server, t
+def serve_in_thread(cfg: CentralConfig) -> HttpServer:
+    """Start the API on ``[http] bind`` in a thread; ``shutdown()`` stops it."""
+    return HttpServer(create_app(cfg), cfg).start()

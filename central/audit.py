@@ -5,14 +5,14 @@ station's events in seq order in pages, and checks the whole chain with the
 same code as the station's ``verify`` (``contract.chain.verify_chain``: hash,
 signature, ``prev_hash`` link, no holes), then that the head row names the last
 event. ``central-verify`` runs it from scratch; ``GET /v1/stations/{s}/head``
-(``register``) keeps a checkpoint per station so each request only verifies
-what arrived since the last one, while the count is always read afresh.
+(``head_answer``, served by ``central.api``) keeps a checkpoint per station so
+each request only verifies what arrived since the last one, while the count is
+always read afresh.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -20,7 +20,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from central.http import ID, ApiHandler, add_route
 from central.store import Store
 from contract.chain import GENESIS_HASH, verify_chain
 
@@ -124,11 +123,3 @@ def head_answer(station: str) -> tuple[int, dict[str, Any]]:
     if auditor.keys(station) is None:
         return 404, {"error": "unknown station"}
     return 200, auditor.head(station).to_json()
-
-
-def _head(h: ApiHandler, m: re.Match[str], q: dict[str, list[str]]) -> None:
-    h.send_json(*head_answer(m.group(1)))
-
-
-def register() -> None:
-    add_route("GET", rf"/v1/stations/({ID})/head", _head)

@@ -1,31 +1,178 @@
-"""Central's clip receiver (docs/contract.md §5): content-addressed, hash-checked.
+"""Central's clip receiver (docs/contract.md §5): claimed, content-addressed, hash-checked.
 
-``PUT /v1/stations/{s}/clips/{clip_id}`` with ``X-Content-SHA256``: the body is
-streamed to a temporary file while hashed; a hash that differs from the header
-is ``400`` and nothing is kept. Objects live once under ``objects/<sha256>``;
-``index/<station>/<clip_id>`` names the object of a clip, so a second upload of
-the same file is ``200`` and another file under that id is ``409``. ``HEAD``
-answers ``200`` (with the stored hash) or ``404``.
+``PUT /v1/stations/{s}/clips/{clip_id}`` with ``X-Content-SHA256`` and a
+``Content-Length``. Before a byte of the body is read: the token must be the
+station's (401/403), the hash well formed (400), the length given (411) and
+within ``clip_max_bytes`` (413), a stored ``clip.finalized`` event of that
+station must carry this clip id *and* this sha256 (403: nobody can squat an id
+or store a file the station did not sign), and the station may have at most
+``uploads_per_station`` uploads running (429). The body is then streamed to a
+temporary file while hashed; a body that stalls for ``body_timeout_s`` or a
+hash that differs from the header is refused and nothing is kept. Objects live
+once under ``objects/<sha256>``; ``index/<station>/<clip_id>`` names the object
+of a clip: ``201`` when new, ``200`` for the same file again, ``409`` if the
+index holds another. ``HEAD`` answers ``200`` (with the stored hash) or ``404``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
 import tempfile
 import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated, Any
 
-from central.http import ID, ApiHandler, add_route
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
-UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+from central.http import authed_station, own
+from central.store import Store
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SHA = re.compile(r"^[0-9a-f]{64}$")
-_lock = threading.Lock()
+Station = Annotated[str, Depends(authed_station)]
+router = APIRouter()
+_index_lock = threading.Lock()
 
 
-def _index(root: Path, station: str, clip_id: str) -> Path:
-    return root / "index" / station / clip_id
+class Claims:
+    """The store, read by one thread at a time: which sha256 a station's clip.finalized names."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.lock = threading.Lock()
+        self.store: Store | None = None
+
+    def sha256_of(self, station: str, clip_id: str) -> str | None:
+        with self.lock:
+            try:
+                if self.store is None:
+                    self.store = Store(self.dsn)
+                return self.store.claimed_sha256(station, "clip.finalized", "clip_id", clip_id)
+            except Exception:
+                if self.store is not None:
+                    self.store.close()
+                self.store = None  # a fresh connection next time
+                raise
+
+
+def _state(request: Request) -> Any:
+    st = request.app.state
+    if not hasattr(st, "claims"):
+        st.claims = Claims(st.cfg.store.dsn)
+        st.uploads = Counter()
+    return st
+
+
+@contextmanager
+def _upload_slot(st: Any, station: str) -> Iterator[None]:
+    if st.uploads[station] >= st.cfg.http.uploads_per_station:
+        raise HTTPException(429, "too many uploads of this station at once", headers={"Retry-After": "10"})
+    st.uploads[station] += 1
+    try:
+        yield
+    finally:
+        st.uploads[station] -= 1
+
+
+def _clip(request: Request, station_id: str, clip_id: str, station: str) -> Path:
+    own(station_id, station)
+    if not UUID.match(clip_id):
+        raise HTTPException(404, "no such clip")
+    return Path(request.app.state.cfg.http.clips_dir) / "index" / station_id / clip_id
+
+
+def _length(request: Request, limit: int) -> int:
+    raw = request.headers.get("content-length")
+    if raw is None:
+        raise HTTPException(411, "Content-Length required")
+    if not raw.isdigit():
+        raise HTTPException(400, "Content-Length must be a non-negative integer")
+    if int(raw) > limit:
+        raise HTTPException(413, "clip too large")
+    return int(raw)
+
+
+@router.head("/v1/stations/{station_id}/clips/{clip_id}")
+async def head_clip(request: Request, station_id: str, clip_id: str, station: Station) -> Response:
+    idx = _clip(request, station_id, clip_id, station)
+    if not idx.exists():
+        return Response(status_code=404)
+    sha = idx.read_text().strip()
+    size = (idx.parent.parent.parent / "objects" / sha).stat().st_size
+    return Response(status_code=200, headers={"X-Content-SHA256": sha, "Content-Length": str(size)})
+
+
+@router.put("/v1/stations/{station_id}/clips/{clip_id}")
+async def put_clip(request: Request, station_id: str, clip_id: str, station: Station) -> Response:
+    idx = _clip(request, station_id, clip_id, station)
+    st = _state(request)
+    claimed = (request.headers.get("x-content-sha256") or "").strip().lower()
+    if not SHA.match(claimed):
+        raise HTTPException(400, "X-Content-SHA256 must be 64 hex digits")
+    length = _length(request, st.cfg.http.clip_max_bytes)
+    signed = await run_in_threadpool(st.claims.sha256_of, station, clip_id)
+    if signed is None:
+        raise HTTPException(403, "no stored clip.finalized event of this station names this clip id")
+    if signed != claimed:
+        raise HTTPException(403, "the station's clip.finalized event names another sha256")
+    with _upload_slot(st, station):
+        return await _receive(request, idx, claimed, length, st.cfg.http.body_timeout_s)
+
+
+async def _receive(request: Request, idx: Path, claimed: str, length: int, idle_s: float) -> Response:
+    objects = idx.parent.parent.parent / "objects"
+    await run_in_threadpool(objects.mkdir, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=objects, prefix=".in-")
+    try:
+        digest, got = hashlib.sha256(), 0
+        with os.fdopen(fd, "wb") as f:
+            stream = request.stream().__aiter__()
+            while True:
+                try:
+                    async with asyncio.timeout(idle_s):
+                        chunk = await stream.__anext__()
+                except StopAsyncIteration:
+                    break
+                except (TimeoutError, ClientDisconnect):
+                    raise HTTPException(408, "the body stalled or was cut") from None
+                digest.update(chunk)
+                f.write(chunk)
+                got += len(chunk)
+            await run_in_threadpool(_sync, f)
+        if got != length:
+            raise HTTPException(400, "body shorter than Content-Length")
+        if digest.hexdigest() != claimed:
+            raise HTTPException(400, "hash mismatch")
+        code, sha = await run_in_threadpool(_store, idx, Path(tmp), claimed)
+        return JSONResponse({"sha256": sha}, code)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _sync(f: Any) -> None:
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def _store(idx: Path, tmp: Path, sha: str) -> tuple[int, str]:
+    with _index_lock:
+        if idx.exists():
+            stored = idx.read_text().strip()
+            return (200 if stored == sha else 409), stored
+        obj = idx.parent.parent.parent / "objects" / sha
+        if not obj.exists():
+            os.replace(tmp, obj)
+        _durable_write(idx, sha.encode())
+        return 201, sha
 
 
 def _durable_write(path: Path, data: bytes) -> None:
@@ -36,76 +183,3 @@ def _durable_write(path: Path, data: bytes) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-
-
-def _head(h: ApiHandler, m: re.Match[str], q: dict[str, list[str]]) -> None:
-    idx = _index(h.http.clips_dir, m.group(1), m.group(2))
-    if not idx.exists():
-        h.send_response(404)
-        h.send_header("Content-Length", "0")
-        h.end_headers()
-        return
-    sha = idx.read_text().strip()
-    h.send_response(200)
-    h.send_header("X-Content-SHA256", sha)
-    h.send_header("Content-Length", str((h.http.clips_dir / "objects" / sha).stat().st_size))
-    h.end_headers()
-
-
-def _put(h: ApiHandler, m: re.Match[str], q: dict[str, list[str]]) -> None:
-    root = h.http.clips_dir
-    claimed = (h.headers.get("X-Content-SHA256") or "").strip().lower()
-    try:
-        length = int(h.headers.get("Content-Length") or "")
-    except ValueError:
-        h.send_json(411, {"error": "Content-Length required"})
-        return
-    if not SHA.match(claimed):
-        h.send_json(400, {"error": "X-Content-SHA256 must be 64 hex digits"})
-        return
-    if length > h.http.clip_max_bytes:
-        h.send_json(413, {"error": "clip too large"})
-        return
-    (root / "objects").mkdir(parents=True, exist_ok=True)
-    code, doc = _receive(h, root, m.group(1), m.group(2), length, claimed)
-    h.send_json(code, doc)  # after the temporary file is gone: a client never sees it
-
-
-def _receive(h: ApiHandler, root: Path, station: str, clip_id: str, length: int,
-             claimed: str) -> tuple[int, dict[str, str]]:
-    """Read the body into a temporary file, check it, store it; (status, answer)."""
-    digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(dir=root / "objects", prefix=".in-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            left = length
-            while left > 0:
-                chunk = h.rfile.read(min(left, 1 << 20))
-                if not chunk:
-                    break
-                digest.update(chunk)
-                f.write(chunk)
-                left -= len(chunk)
-            f.flush()
-            os.fsync(f.fileno())
-        if left > 0:
-            return 400, {"error": "body shorter than Content-Length"}
-        got = digest.hexdigest()
-        if got != claimed:
-            return 400, {"error": "hash mismatch", "sha256": got}
-        with _lock:
-            idx = _index(root, station, clip_id)
-            if idx.exists():
-                stored = idx.read_text().strip()
-                return (200 if stored == got else 409), {"sha256": stored}
-            obj = root / "objects" / got
-            if not obj.exists():
-                os.replace(tmp, obj)
-            _durable_write(idx, got.encode())
-        return 201, {"sha256": got}
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-add_route("HEAD", rf"/v1/stations/({ID})/clips/({UUID})", _head)
-add_route("PUT", rf"/v1/stations/({ID})/clips/({UUID})", _put)

@@ -50,6 +50,38 @@ class HttpSection(Section):
     clip_max_bytes: int = Field(
         default=2_000_000_000, ge=1, description="Largest clip a station may upload (413 above)."
     )
+    tls_cert_file: Path | None = Field(
+        default=None, description="Serve HTTPS with this certificate (PEM); plain HTTP when unset.",
+    )
+    tls_key_file: Path | None = Field(default=None, description="The private key of tls_cert_file (PEM).")
+    tokens_file: Path = Field(
+        default=Path("/etc/acceptance-central/tokens"),
+        description="Stations' API tokens, as hashes (acceptance-station central-token issue).",
+    )
+    max_connections: int = Field(
+        default=512, ge=8, le=60000,
+        description="Open connections at most; at the cap the idlest waiting connection is closed.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="A request's headers must arrive within this time.",
+    )
+    keepalive_timeout_s: float = Field(
+        default=5.0, gt=0, description="An idle keep-alive connection is closed after this time.",
+    )
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, description="An upload whose body stalls this long is ended (408).",
+    )
+    threads: int = Field(default=16, ge=1, le=256, description="Threads for blocking work (files, store).")
+    uploads_per_station: int = Field(
+        default=2, ge=1, le=64, description="Clip uploads one station may run at once (429 above).",
+    )
+
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> HttpSection:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("http.tls_cert_file and http.tls_key_file go together")
+        return self
 
 
 class IngestSection(Section):
@@ -65,7 +97,31 @@ class IngestSection(Section):
     )
     gap_wait_ms: int = Field(
         default=300, ge=0, le=10000,
-        description="On a gap, wait this long for another worker to commit the preceding batch first.",
+        description="On a gap, retry (never sleeping) this long while a peer commits the preceding batch.",
+    )
+    max_batch_bytes: int = Field(
+        default=1_048_576, ge=4096,
+        description="A batch above this size is rejected before it is parsed (the broker's max packet).",
+    )
+    station_batches_per_s: float = Field(
+        default=50.0, gt=0, description="Per station: batches per second a worker processes, on average.",
+    )
+    station_burst: int = Field(
+        default=100, ge=1, description="Per station: batches processed at once above the average rate.",
+    )
+    station_bad_per_s: float = Field(
+        default=1.0, gt=0,
+        description="Per station: rejected answers per second on average; beyond, batches are dropped.",
+    )
+    station_bad_burst: int = Field(
+        default=10, ge=1, description="Per station: rejected answers allowed at once.",
+    )
+    quarantine_after_drops: int = Field(
+        default=50, ge=1,
+        description="A station with this many batches dropped over its budget is unsubscribed (quarantined).",
+    )
+    quarantine_s: float = Field(
+        default=60.0, gt=0, description="First quarantine in seconds; doubled at each repeat, at most 1 h.",
     )
     backoff_min_s: float = Field(
         default=0.5, gt=0,

@@ -2,21 +2,19 @@
 
 ``report`` is pure (what the supervisor knows of its workers and a store
 probe in, status code and document out) so any HTTP server can serve it:
-``install`` gives it its sources and ``register`` adds the route to
-``central.http``'s table. The answer is ``200`` when every worker is alive
-(running and beating), connected to the broker, and the store answers;
-``503`` otherwise, with the reason per part.
+``install`` gives it its sources and ``central.api`` serves ``current()``.
+The answer is ``200`` when every worker is alive (running and beating),
+connected to the broker, and the store answers; ``503`` otherwise, with the
+reason per part.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from central.http import ApiHandler, add_route
 from central.store import Store
 
 WorkersFn = Callable[[], list[dict[str, Any]]]
@@ -86,11 +84,3 @@ def current() -> tuple[int, dict[str, Any]]:
     workers: WorkersFn = _sources.get("workers", list)
     probe: StoreProbe | None = _sources.get("probe")
     return report(workers(), probe.check() if probe is not None else (True, "not checked"))
-
-
-def _healthz(h: ApiHandler, m: re.Match[str], q: dict[str, list[str]]) -> None:
-    h.send_json(*current())
-
-
-def register() -> None:
-    add_route("GET", r"/healthz", _healthz)

@@ -2,7 +2,9 @@
 
 ``ingest`` is the whole rule of docs/contract.md §4 for one batch, over a ``Store``
 and a key lookup, with no MQTT in it, so the tests drive it directly and the
-worker is a thin adapter. Every batch is answered: ``stored`` when new events
+worker is a thin adapter. Its steps are separate so the worker can answer the
+cheap refusals first and defer a gap without holding anything
+(``prepare`` → ``gap_answer`` → ``verify`` → ``commit``). Every batch is answered: ``stored`` when new events
 were committed, ``duplicate`` when all were already held with the same hash,
 ``gap`` (with ``expected_seq``) when the batch starts past the next seq
 needed, ``rejected`` (with ``error`` and an alert row) for anything that fails
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,8 @@ from contract.ids import is_valid_id
 from core import log
 
 logger = logging.getLogger("central")
+MAX_BATCH_BYTES = 1_048_576  # the broker's max_packet_size: nothing larger can arrive
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 KeyLookup = Callable[[str], Ed25519PublicKey | None]
 
@@ -42,6 +47,14 @@ class KeyRegistry:
     def __init__(self, keys_dir: Path) -> None:
         self.keys_dir = keys_dir
         self._cache: dict[str, Ed25519PublicKey] = {}
+
+    def stations(self) -> list[str]:
+        """Every registered station id (one ``<id>.pub`` each)."""
+        try:
+            names = [p.stem for p in self.keys_dir.glob("*.pub")]
+        except OSError:
+            return []
+        return sorted(n for n in names if is_valid_id(n))
 
     def __call__(self, station_id: str) -> Ed25519PublicKey | None:
         if station_id in self._cache:
@@ -69,41 +82,77 @@ class Outcome:
         return str(self.ack["status"])
 
 
-@dataclass(frozen=True)
+@dataclass
 class Prepared:
-    """A batch that passed schema and shape checks, with each event's own check done.
+    """A batch that passed the cheap checks, its first event's signature included.
 
     ``problems[i]`` is ``contract.chain.check_event``'s answer for event i (None when
-    hash and signature are good), computed once and *outside* the store's lock,
-    so several workers verify signatures in parallel and a retry after a gap
-    does not verify again.
+    hash and signature are good). ``verify`` fills it *outside* the store's lock, only
+    for events above the head central already held, so several workers verify in
+    parallel and a deferred batch (a gap) costs nothing until it can be stored.
     """
 
     station: str
     batch: dict[str, Any]
-    problems: list[str | None]
+    key: Ed25519PublicKey
+    problems: list[str | None] | None = None
+
+    @property
+    def first_seq(self) -> int:
+        return int(self.batch["first_seq"])
+
+    @property
+    def batch_id(self) -> str:
+        return str(self.batch["batch_id"])
 
 
 def prepare(store: Store, keys: KeyLookup, topic_station: str, payload: bytes,
-            correlation: str | None = None) -> Prepared | Outcome:
-    """Parse, validate and verify a batch; an Outcome (``rejected``) when it is refused whole."""
-    batch_id = correlation or "unknown"
+            correlation: str | None = None, *, max_bytes: int = MAX_BATCH_BYTES) -> Prepared | Outcome:
+    """The cheap checks, cheapest first; an Outcome (``rejected``) when the batch is refused whole.
+
+    Size, then the station (registered?), then the batch's schema and shape, then
+    the first event's hash and signature: most garbage is refused before any gap
+    handling, lock or bulk verification.
+    """
+    batch_id = correlation if correlation is not None and UUID.match(correlation) else "unknown"
+    if len(payload) > max_bytes:
+        return _refuse_unparsed(store, topic_station, batch_id,
+                                f"batch of {len(payload)} bytes is above the limit of {max_bytes}")
+    key = keys(topic_station)
+    if key is None:
+        return _refuse_unparsed(store, topic_station, batch_id,
+                                f"station {topic_station} is not registered (no public key)")
     try:
         batch = protocol.parse_json(payload, "batch.v1")
     except protocol.BadMessage as exc:
         return _refuse_unparsed(store, topic_station, batch_id, f"batch invalid: {exc}")
     batch_id = str(batch["batch_id"])
-    problem = _shape_problem(batch, topic_station)
-    key = keys(topic_station)
-    if problem is None and key is None:
-        problem = f"station {topic_station} is not registered (no public key)"
-    if problem is not None or key is None:
-        return _refuse_unparsed(store, topic_station, batch_id, str(problem))
-    return Prepared(topic_station, batch, [check_event(ev, key) for ev in batch["events"]])
+    problem = _shape_problem(batch, topic_station, 0, 1) or _first_signature(batch, key)
+    problem = problem or _shape_problem(batch, topic_station, 1, len(batch["events"]))
+    if problem is not None:
+        return _refuse_unparsed(store, topic_station, batch_id, problem)
+    return Prepared(topic_station, batch, key)
+
+
+def verify(prepared: Prepared, held_through: int) -> None:
+    """Check hash and signature of every event above ``held_through`` (outside any lock)."""
+    events = prepared.batch["events"]  # event 0 was checked by ``prepare``
+    prepared.problems = [None if i == 0 or int(ev["seq"]) <= held_through else check_event(ev, prepared.key)
+                         for i, ev in enumerate(events)]
+
+
+def gap_answer(store: Store, prepared: Prepared) -> Outcome | None:
+    """``gap`` when the batch starts past head + 1 (an unlocked read), else None."""
+    head = store.head(prepared.station)
+    if prepared.first_seq > head.last_seq + 1:
+        return Outcome(protocol.make_ack(prepared.batch_id, "gap", head.last_seq))
+    return None
 
 
 def commit(store: Store, prepared: Prepared) -> Outcome:
     """The transaction: lock the station's head, compare, link, insert, move the head."""
+    if prepared.problems is None:
+        verify(prepared, store.head(prepared.station).last_seq)
     with store.transaction():
         head = store.lock_head(prepared.station)
         return _apply(store, prepared, head)
@@ -113,16 +162,21 @@ def ingest(store: Store, keys: KeyLookup, topic_station: str, payload: bytes,
            correlation: str | None = None) -> Outcome:
     """Decide on and store one batch received on ``acceptance/v1/{topic_station}/events``."""
     prepared = prepare(store, keys, topic_station, payload, correlation)
-    return prepared if isinstance(prepared, Outcome) else commit(store, prepared)
+    if isinstance(prepared, Outcome):
+        return prepared
+    return gap_answer(store, prepared) or commit(store, prepared)
 
 
-def _shape_problem(batch: dict[str, Any], station: str) -> str | None:
-    if batch["station_id"] != station:
-        return f"batch station_id {batch['station_id']} does not match topic station {station}"
+def _shape_problem(batch: dict[str, Any], station: str, start: int, stop: int) -> str | None:
+    """Shape of the batch (when ``start`` is 0) and of its events ``start``..``stop``-1."""
     events = batch["events"]
-    if batch["first_seq"] != events[0]["seq"] or batch["last_seq"] != events[-1]["seq"]:
-        return "first_seq/last_seq do not match the events"
-    for i, ev in enumerate(events):
+    if start == 0:
+        if batch["station_id"] != station:
+            return f"batch station_id {batch['station_id']} does not match topic station {station}"
+        if batch["first_seq"] != events[0]["seq"] or batch["last_seq"] != events[-1]["seq"]:
+            return "first_seq/last_seq do not match the events"
+    for i in range(start, stop):
+        ev = events[i]
         errs = schemas.errors("event.v1", ev, limit=2)
         if errs:
             return f"event {i} invalid: " + "; ".join(errs)
@@ -131,6 +185,11 @@ def _shape_problem(batch: dict[str, Any], station: str) -> str | None:
         if ev["station_id"] != station:
             return f"event seq {ev['seq']} belongs to station {ev['station_id']}"
     return None
+
+
+def _first_signature(batch: dict[str, Any], key: Ed25519PublicKey) -> str | None:
+    bad = check_event(batch["events"][0], key)
+    return None if bad is None else f"seq {batch['first_seq']}: {bad}"
 
 
 def _refuse_unparsed(store: Store, station: str, batch_id: str, error: str) -> Outcome:
@@ -153,6 +212,8 @@ def _apply(store: Store, prepared: Prepared, head: Head) -> Outcome:
     dups = 0
     last_hash = head.last_hash
     error: tuple[int, str, str] | None = None  # (seq, code, message)
+    if prepared.problems is None:
+        raise ValueError("verify() the batch before applying it")
     for ev, checked in zip(events, prepared.problems, strict=True):
         seq = int(ev["seq"])
         if seq <= head.last_seq:

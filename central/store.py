@@ -10,6 +10,7 @@ the primary key in both, so even a logic bug cannot store an event twice.
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -54,6 +55,8 @@ DDL = (
         status TEXT NOT NULL,
         received_at TEXT NOT NULL
     )""",
+    # The HTTP API finds a station's clip.finalized events when it receives a clip.
+    "CREATE INDEX IF NOT EXISTS central_events_type ON central_events (station_id, type)",
 )
 
 
@@ -191,6 +194,20 @@ class Store:
         rows = (self.rows(sql + " WHERE station_id=? ORDER BY raised_at", (station_id,)) if station_id
                 else self.rows(sql + " ORDER BY raised_at"))
         return [(str(a), None if b is None else int(b), str(c), str(d)) for a, b, c, d in rows]
+
+    def claimed_sha256(self, station_id: str, event_type: str, field: str, value: str) -> str | None:
+        """The ``sha256`` of the station's stored event of ``event_type`` whose body ``field`` is ``value``.
+
+        How the HTTP API checks an upload (a clip or a document) against what the
+        station signed; ``value`` must be an id without LIKE wildcards (a UUID).
+        """
+        needle = f'%"{field}":{json.dumps(value)}%'
+        for (text,) in self.rows("SELECT event FROM central_events WHERE station_id=? AND type=? "
+                                 "AND event LIKE ?", (station_id, event_type, needle)):
+            body = json.loads(text).get("body", {})
+            if body.get(field) == value and isinstance(body.get("sha256"), str):
+                return str(body["sha256"])
+        return None
 
     def save_status(self, station_id: str, status_text: str) -> None:
         self._exec("INSERT INTO central_status(station_id, status, received_at) VALUES (?,?,?) "

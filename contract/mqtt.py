@@ -75,6 +75,7 @@ class Link:
         self.connack_deadline = 0.0
         self.last_error: str | None = None
         self.attempts_made = 0
+        self.max_packet_size: int | None = None  # the broker's, from the CONNACK (MQTT 5)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
 
@@ -87,6 +88,8 @@ class Link:
         self.connected = True
         self.attempt = 0
         self.last_error = None
+        limit = getattr(properties, "MaximumPacketSize", None)
+        self.max_packet_size = limit if isinstance(limit, int) else None
         log.kv(logger, logging.INFO, "connected", client_id=client._client_id.decode(),
                broker=f"{self.broker.host}:{self.broker.port}")
         if self.on_up is not None:

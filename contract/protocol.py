@@ -29,6 +29,11 @@ def topic(station_id: str, leaf: str) -> str:
     return f"acceptance/v1/{station_id}/{leaf}"
 
 
+def shared_topic(station_id: str, leaf: str) -> str:
+    """Central's shared subscription (group ``ingest``) on one station's topic."""
+    return f"$share/ingest/{topic(station_id, leaf)}"
+
+
 def station_of(topic_name: str) -> str | None:
     """The station id in an ``acceptance/v1/{s}/…`` topic, or None."""
     parts = topic_name.split("/")

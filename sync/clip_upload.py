@@ -2,11 +2,13 @@
 
 Every ``clip.finalized`` event in the journal becomes a row of
 ``clip_uploads``; the row survives restarts, so uploading resumes where it
-stopped. Per clip: ``HEAD`` first (already there with the same hash: done),
-else ``PUT`` the file with its sha256. ``201``/``200`` mark it stored (only then
-may retention delete it); a network error, ``5xx`` or ``400`` retries with
-exponential backoff per clip; ``409`` (another file under that id) and a
-missing local file are kept with their error and retried at the longest delay.
+stopped. A clip waits until central holds its event (the uplink's cursor has
+passed it), since central accepts only clips a stored event names. Per clip:
+``HEAD`` first (already there with the same hash: done), else ``PUT`` the file
+with its sha256. ``201``/``200`` mark it stored (only then may retention delete
+it); a network error, ``5xx`` or another ``4xx`` retries with exponential
+backoff per clip; ``409`` (another file under that id) and a missing local file
+are kept with their error and retried at the longest delay.
 """
 
 from __future__ import annotations
@@ -96,9 +98,14 @@ class ClipUploader:
         return False
 
     def step(self) -> int:
-        """Enqueue new clips and try every clip that is due; returns how many were stored."""
+        """Enqueue new clips and try every clip that is due; returns how many were stored.
+
+        A clip is due only once central holds its ``clip.finalized`` event (the
+        cursor has passed it): central accepts a clip only against that event.
+        """
         enqueue_new(self.db, self.journal)
-        rows = state.clips_due(self.db, self.clock())
+        rows = state.clips_due(self.db, self.clock(),
+                               state.get_cursor(self.db, self.cfg.station.station_id))
         return sum(1 for row in rows if self.upload_one(row))
 
 

@@ -124,10 +124,10 @@ def last_enqueued_seq(db: sqlite3.Connection) -> int:
     return int(db.execute("SELECT coalesce(max(event_seq), 0) FROM clip_uploads").fetchone()[0])
 
 
-def clips_due(db: sqlite3.Connection, now: float) -> list[dict[str, Any]]:
-    """Clips not yet at central whose next try is due, oldest event first."""
+def clips_due(db: sqlite3.Connection, now: float, through_seq: int) -> list[dict[str, Any]]:
+    """Clips not yet at central whose next try is due and whose event central holds, oldest first."""
     cur = db.execute("SELECT * FROM clip_uploads WHERE stored_at IS NULL AND next_try_at <= ?"
-                          " ORDER BY event_seq", (now,))
+                     " AND event_seq <= ? ORDER BY event_seq", (now, through_seq))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur]
 

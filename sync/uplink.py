@@ -50,6 +50,7 @@ from sync.config import UplinkHost
 
 logger = logging.getLogger("sync.uplink")
 NO_MATCHING_SUBSCRIBERS = 0x10
+PACKET_OVERHEAD = 1024  # MQTT header, topic, response topic, correlation data: well under this
 
 
 @dataclass
@@ -151,9 +152,14 @@ class Uplink:
             if not rows:
                 self.next_poll = now + self.up.poll_interval_s
                 return
+            limit = self.link.max_packet_size
+            room = self.up.batch_max_bytes if limit is None else min(self.up.batch_max_bytes,
+                                                                     limit - PACKET_OVERHEAD)
             batch = next(protocol.frame_batches(rows, self.station_id, now_rfc3339(),
-                                                max_events=self.up.batch_max_events,
-                                                max_bytes=self.up.batch_max_bytes))
+                                                max_events=self.up.batch_max_events, max_bytes=room))
+            if limit is not None and len(batch.payload) + PACKET_OVERHEAD > limit:
+                self._too_large(batch, limit)
+                return
             info = self.client.publish(self.t_events, batch.payload, qos=1,
                                        properties=publish_props(self.t_acks, batch.batch_id.encode()))
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
@@ -164,6 +170,17 @@ class Uplink:
             self.by_mid[info.mid] = batch.batch_id
             self.next_seq = batch.last_seq + 1
             self.counters["batches_sent"] += 1
+
+    def _too_large(self, batch: protocol.Batch, limit: int) -> None:
+        """One event the broker would disconnect us for: a visible refusal, retried later, not a loop."""
+        why = (f"event seq {batch.first_seq} makes a {len(batch.payload)}-byte message; the broker "
+               f"accepts packets up to {limit} bytes")
+        log.kv(logger, logging.ERROR, "event too large for the broker", seq=batch.first_seq,
+               bytes=len(batch.payload), limit=limit)
+        self.counters["refused"] += 1
+        self._set_state("refused", why)
+        self.paused_until = time.monotonic() + self.up.rejected_retry_s
+        self.next_status = 0.0
 
     def _check_timeouts(self, now: float) -> None:
         oldest = min((f.sent_at for f in self.inflight.values()), default=None)

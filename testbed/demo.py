@@ -1,8 +1,9 @@
 """``acceptance-station demo``: the whole system on this machine, no hardware.
 
-It starts, in order: a private ``mosquitto`` on a free loopback port (when the
-binary exists), the reference central (HTTP API with today's and tomorrow's
-demo orders, ingest workers, SQLite store), the uplink, and the station itself
+It starts, in order: a private ``mosquitto`` with the shipped config and a
+fresh test PKI on free loopback ports (when the binary exists), the reference
+central (HTTP API with today's and tomorrow's demo orders and the station's
+token, ingest workers, SQLite store), the uplink, and the station itself
 on a simulated scale and a synthetic camera. It prints the kiosk URL and runs
 until interrupted. ``--scripted`` drives a whole morning through the same API
 the kiosk page uses (see ``testbed/demo_script.py``) and exits 0 only when every
@@ -63,6 +64,7 @@ class DemoSystem:
         self.station: Any = None
         self.server: Any = None
         self.tz = ZoneInfo("Asia/Shanghai")
+        self.token_file = state / "station.token"
 
     @property
     def url(self) -> str:
@@ -72,7 +74,16 @@ class DemoSystem:
         today = datetime.now(UTC).astimezone(self.tz).date()
         return [today.isoformat(), (today + timedelta(days=1)).isoformat()]
 
+    def _tls(self, cn: str) -> str:
+        """The ``[… .tls]`` table of a demo client (empty without a broker)."""
+        if self.broker is None:
+            return ""
+        d = self.state / "pki"
+        return (f'tls = {{ ca_file = "{d / "ca.crt"}", cert_file = "{d / (cn + ".crt")}", '
+                f'key_file = "{d / (cn + ".key")}" }}')
+
     def _write_central(self, broker_port: int) -> Path:
+        from central import tokens
         from testbed.demo_data import demo_orders, demo_roster
 
         c = self.state / "central"
@@ -91,11 +102,17 @@ class DemoSystem:
         roster.write_text(json.dumps(demo_roster(STATION_ID), ensure_ascii=False))
         (c / "keys").mkdir(parents=True, exist_ok=True)
         shutil.copy(self.state / "station.key.pub", c / "keys" / f"{STATION_ID}.pub")
+        # The station's API token: a fresh one each start, the old ones revoked.
+        (c / "tokens").unlink(missing_ok=True)
+        token, _ = tokens.issue(c / "tokens", STATION_ID)
+        self.token_file.write_text(token + "\n")
+        self.token_file.chmod(0o600)
         cfg = c / "central.toml"
         cfg.write_text(f"""
 [broker]
 host = "127.0.0.1"
 port = {broker_port}
+{self._tls("central-ingest")}
 [store]
 dsn = "sqlite:///{c / 'central.db'}"
 [registry]
@@ -106,6 +123,8 @@ bind = "127.0.0.1:{self.http_port}"
 orders_dir = "{c / 'orders'}"
 roster_dir = "{c / 'rosters'}"
 menus_dir = "{c / 'menus'}"
+clips_dir = "{c / 'clips'}"
+tokens_file = "{c / 'tokens'}"
 [ingest]
 workers = 1
 """)
@@ -122,6 +141,7 @@ status_interval_s = 10.0
 [uplink.broker]
 host = "127.0.0.1"
 port = {broker_port}
+{self._tls(STATION_ID)}
 """
         cfg.write_text(f"""
 [station]
@@ -131,6 +151,7 @@ data_dir = "{self.state / 'data'}"
 key_path = "{self.state / 'station.key'}"
 [orders]
 api_url = "http://127.0.0.1:{self.http_port}"
+token_file = "{self.token_file}"
 timeout_s = 3.0
 retries = 2
 refresh_minutes = 1
@@ -160,16 +181,19 @@ synthetic_codes = []
             init_key(self.state / "station.key")
         broker_port = None
         if brokers.available():
-            self.broker = brokers.Broker(self._dir("broker"))
+            from testbed.pki import make_pki
+
+            make_pki(self.state / "pki", ["central-ingest", STATION_ID])  # fresh test certificates
+            self.broker = brokers.Broker(self._dir("broker"), tls_dir=self.state / "pki")
             self.broker.start()
             broker_port = self.broker.port
         else:
             log.kv(logger, logging.WARNING, "no mosquitto binary: the demo runs without sync")
-        central_cfg = self._write_central(broker_port or _free_port())
+        central_port = self.broker.central_port if self.broker is not None else _free_port()
+        central_cfg = self._write_central(central_port)
         station_cfg = self._write_station(broker_port)
         self._spawn("central", [*CLI, "central", "--config", str(central_cfg)])
-        self._wait_http(f"http://127.0.0.1:{self.http_port}/v1/stations/{STATION_ID}/orders"
-                        f"?delivery_date={self.days()[0]}")
+        self._wait_http(f"http://127.0.0.1:{self.http_port}/healthz")
         if broker_port is not None:
             self._spawn("uplink", [*CLI, "sync", "--config", str(station_cfg)])
         self.station = Station(load_config(station_cfg), sim_dir=self._dir("scale"))

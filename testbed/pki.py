@@ -1,9 +1,13 @@
-"""A test PKI for the broker: a CA, the broker's certificate and client certificates.
+"""A test PKI for the broker: two CAs, the broker's certificate and client certificates.
 
 For tests, the demo and a lab broker only (production certificates come from
-the platform's own CA). Client certificates carry the station id (or the
-central ingest user) as CN, which Mosquitto's ``use_identity_as_username``
-turns into the username the ACL's ``%u`` patterns confine.
+the platform's own CAs). ``ca.crt`` signs the broker's certificate and the
+stations' (the stations' listener trusts it); ``central-ca.crt`` signs central's
+clients, whose CN starts with ``central`` (central's own listener trusts only
+it, so a station's certificate cannot reach the listener where client ids are
+free). Each client certificate carries its MQTT identity as CN, which
+Mosquitto's ``use_identity_as_username`` turns into the username the
+dynamic-security plugin knows (``contract.broker_acl``).
 
     python -m testbed.pki OUT_DIR central-ingest hz-xh-zjg-01 ...
 """
@@ -51,11 +55,14 @@ def _issue(cn: str, ca_key: ec.EllipticCurvePrivateKey, ca_name: x509.Name, *, s
     return key, b.sign(ca_key, hashes.SHA256())
 
 
-def make_pki(out: Path, clients: list[str], *, days: int = 30) -> None:
-    """Write ca.crt/key, broker.crt/key and <client>.crt/key for every client CN into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
+def is_central(cn: str) -> bool:
+    """Central's clients (ingest workers, commands, the broker admin) have CNs starting with central."""
+    return cn.startswith("central")
+
+
+def _make_ca(out: Path, stem: str, title: str, days: int) -> tuple[ec.EllipticCurvePrivateKey, x509.Name]:
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("acceptance-station test CA")
+    ca_name = _name(title)
     now = dt.datetime.now(dt.UTC)
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
@@ -66,10 +73,19 @@ def make_pki(out: Path, clients: list[str], *, days: int = 30) -> None:
                                        data_encipherment=False, key_agreement=False,
                                        encipher_only=False, decipher_only=False), critical=True)
           .sign(ca_key, hashes.SHA256()))
-    _write(out, "ca", ca_key, ca)
+    _write(out, stem, ca_key, ca)
+    return ca_key, ca_name
+
+
+def make_pki(out: Path, clients: list[str], *, days: int = 30) -> None:
+    """Write ca, central-ca, broker and <client> .crt/.key files for every client CN into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_name = _make_ca(out, "ca", "acceptance-station test CA", days)
+    central_key, central_name = _make_ca(out, "central-ca", "acceptance-central test CA", days)
     _write(out, "broker", *_issue("localhost", ca_key, ca_name, server=True, days=days))
     for cn in clients:
-        _write(out, cn, *_issue(cn, ca_key, ca_name, server=False, days=days))
+        key, name = (central_key, central_name) if is_central(cn) else (ca_key, ca_name)
+        _write(out, cn, *_issue(cn, key, name, server=False, days=days))
 
 
 def main(argv: list[str]) -> int:

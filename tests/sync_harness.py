@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from contract.keys import public_hex
 from edge.journal import Journal
 from testbed.broker import Broker, free_port
+from testbed.pki import is_central
 
 __all__ = ["Broker", "free_port"]  # re-exported for the sync tests
 
@@ -30,7 +31,9 @@ PG_BASE = os.environ.get("ACCEPTANCE_TEST_PG", "postgresql://postgres@127.0.0.1:
 
 
 def broker_toml(broker: Broker, client: str | None) -> str:
-    lines = ['host = "127.0.0.1"', f"port = {broker.port}", "keepalive_s = 10", "connect_timeout_s = 3.0"]
+    """The ``[broker]`` table for ``client``: central's clients use central's listener."""
+    port = broker.central_port if client is not None and is_central(client) else broker.port
+    lines = ['host = "127.0.0.1"', f"port = {port}", "keepalive_s = 10", "connect_timeout_s = 3.0"]
     if broker.tls_dir is not None and client is not None:
         d = broker.tls_dir
         lines += [f'tls = {{ ca_file = "{d / "ca.crt"}", '
@@ -86,6 +89,7 @@ enabled = {"true" if http_port else "false"}
 bind = "127.0.0.1:{http_port or 8780}"
 orders_dir = "{orders_dir or tmp / 'orders'}"
 menus_dir = "{tmp / 'menus'}"
+tokens_file = "{tmp / 'central-tokens'}"
 
 [ingest]
 workers = {workers}
@@ -179,3 +183,45 @@ def cursor_of(journal: Journal, station: str) -> int:
 
     state.ensure_tables(journal.db)
     return state.get_cursor(journal.db, station)
+
+
+def central_http(tmp: Path, *, dsn: str | None = None, **http: Any) -> tuple[Any, str]:
+    """A central config whose HTTP API binds a free port (tokens, folders in ``tmp``); (cfg, base URL)."""
+    from central.config import CentralConfig
+
+    port = free_port()
+    opts = {"bind": f"127.0.0.1:{port}", "orders_dir": str(tmp / "orders"), "menus_dir": str(tmp / "menus"),
+            "clips_dir": str(tmp / "central-clips"), "tokens_file": str(tmp / "central-tokens"), **http}
+    store = {"dsn": dsn or f"sqlite:///{tmp / 'central.db'}"}
+    cfg = CentralConfig.model_validate({"http": opts, "store": store,
+                                        "registry": {"keys_dir": str(tmp / "keys")}})
+    return cfg, f"http://127.0.0.1:{port}"
+
+
+def station_token(cfg: Any, station: str, tmp: Path) -> Path:
+    """Issue ``station`` a token at central and write it where a station config's token_file points."""
+    from central import tokens
+
+    token, _ = tokens.issue(cfg.http.tokens_file, station)
+    path = tmp / f"{station}.token"
+    path.write_text(token + "\n")
+    return path
+
+
+def sync_to_central(journal: Journal, station: str, dsn: str, keys_dir: Path) -> int:
+    """Store the journal's events at central through the real ingest (no MQTT); central's head."""
+    from central.ingest import KeyRegistry, ingest
+    from central.store import Store
+    from contract import protocol
+
+    rows = [(int(s), str(t))
+            for s, t in journal.db.execute("SELECT seq, event FROM events ORDER BY seq")]
+    store = Store(dsn)
+    try:
+        for batch in protocol.frame_batches(rows, station, "2026-11-28T08:00:00.000Z", max_events=500,
+                                            max_bytes=1 << 19):
+            out = ingest(store, KeyRegistry(keys_dir), station, batch.payload)
+            assert out.status == "stored", out.ack
+        return store.head(station).last_seq
+    finally:
+        store.close()

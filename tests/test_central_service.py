@@ -16,7 +16,6 @@ import requests
 
 from central import audit, health
 from central.api import serve_in_thread
-from central.config import HttpSection
 from central.ingest import KeyRegistry, ingest
 from central.store import Store
 from contract import protocol
@@ -25,9 +24,11 @@ from tests.sync_harness import (
     Broker,
     append_events,
     central_config,
+    central_http,
     cli,
     free_port,
     make_station,
+    station_token,
 )
 from tests.waiting import wait_until
 
@@ -172,10 +173,12 @@ def test_central_verify_and_the_head_route_say_the_same(tmp_path: Path, dsn: str
     keys = KeyRegistry(tmp_path / "keys")
     store = Store(dsn)
     _ingest_all(j, store, keys)
-    port = free_port()
     audit.install(audit.Auditor(health.StoreProbe(dsn).use, keys))
-    server, _ = serve_in_thread(HttpSection(bind=f"127.0.0.1:{port}"))
-    url = f"http://127.0.0.1:{port}/v1/stations/{STATION}/head"
+    cfg, base = central_http(tmp_path, dsn=dsn)
+    h = {"Authorization": "Bearer " + station_token(cfg, STATION, tmp_path).read_text().strip()}
+    other = {"Authorization": "Bearer " + station_token(cfg, "st-zzz", tmp_path).read_text().strip()}
+    server = serve_in_thread(cfg)
+    url = f"{base}/v1/stations/{STATION}/head"
     try:
         r = _verify_cli(tmp_path, dsn)
         assert r.returncode == 0, r.stderr
@@ -183,19 +186,21 @@ def test_central_verify_and_the_head_route_say_the_same(tmp_path: Path, dsn: str
         head_hash = j.db.execute("SELECT hash FROM events WHERE seq=450").fetchone()[0]
         assert by_cli == {"station_id": STATION, "count": 450, "head_seq": 450, "head_hash": head_hash,
                           "verified": True, "problem": None}
-        assert requests.get(url, timeout=10).json() == by_cli
+        assert requests.get(url, timeout=10).status_code == 401
+        assert requests.get(url, headers=other, timeout=10).status_code == 403
+        assert requests.get(url, headers=h, timeout=10).json() == by_cli
         append_events(j, 50, start=450)  # the route verifies only what is new
         _ingest_all(j, store, keys, after=450)
-        doc = requests.get(url, timeout=10).json()
+        doc = requests.get(url, headers=h, timeout=10).json()
         assert (doc["count"], doc["head_seq"], doc["verified"]) == (500, 500, True)
-        assert requests.get(f"http://127.0.0.1:{port}/v1/stations/st-zzz/head", timeout=10).status_code == 404
+        assert requests.get(f"{base}/v1/stations/st-zzz/head", headers=other, timeout=10).status_code == 404
         # An event altered in central's store: both name it.
         store._exec("UPDATE central_events SET event = replace(event, '\"i\":7,', '\"i\":8,') "
                     "WHERE station_id=? AND seq=8", (STATION,))
         r = _verify_cli(tmp_path, dsn)
         assert r.returncode == 1 and json.loads(r.stdout)["problem"].startswith("seq 8: hash mismatch")
         audit.install(audit.Auditor(health.StoreProbe(dsn).use, keys))  # a fresh process' view
-        doc = requests.get(url, timeout=10).json()
+        doc = requests.get(url, headers=h, timeout=10).json()
         assert doc["verified"] is False and doc["problem"].startswith("seq 8:")
         text = subprocess.run([*CLI, "central-verify", "--config", str(tmp_path / "c.toml"),
                                "--station", STATION], capture_output=True, text=True, timeout=60)

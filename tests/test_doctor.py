@@ -126,7 +126,7 @@ def test_bad_certificate(demo: DemoSystem, tmp_path: Path) -> None:
                f'cert_file = "{tmp_path / "other" / (STATION_ID + ".crt")}", '
                f'key_file = "{tmp_path / "other" / (STATION_ID + ".key")}" }}\n')
         cfg = _variant(demo, tmp_path, lambda t: re.sub(
-            r"\[uplink\.broker\]\nhost = \"127.0.0.1\"\nport = \d+\n", tls, t))
+            r"\[uplink\.broker\]\nhost = \"127.0.0.1\"\nport = \d+\n(tls = .*\n)?", tls, t))
         code, checks = doctor(cfg, fake_clock(tmp_path, True))
         assert code == 1 and not checks["broker"]["ok"], checks["broker"]
         assert "TLS" in checks["broker"]["detail"] or "refused" in checks["broker"]["detail"]

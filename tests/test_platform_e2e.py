@@ -1,7 +1,7 @@
 """End to end: a station's signed records cross the uplink, TLS and the ACL to central's ingest; the
-indicators find them; the warning goes out over the same TLS broker (central's certificate may write
-the school's topic) and to a webhook that verifies the HMAC. A broker whose ACL lacks the warnings
-line refuses the publish, and central records that target as undelivered."""
+indicators find them; the warning goes out over the same TLS broker (central's role may write the
+school's topic) and to a webhook that verifies the HMAC. A broker whose access data lacks the
+warnings grant refuses the publish, and central records that target as undelivered."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from central.config import CentralConfig, load_central_config
 from central.platform import engine, service
 from central.store import Store
 from central.worker import Worker
-from testbed.broker import ACL_FILE
+from contract.broker_acl import warnings_topic
 from testbed.pki import make_pki
 from tests.sync_harness import Broker, InThread, central_config, central_holds, make_station, station_config
 from tests.waiting import wait_until
@@ -68,13 +68,15 @@ def _with_warnings(cfg: CentralConfig, tmp: Path, port: int) -> CentralConfig:
 def test_station_record_to_warning_over_tls(tmp_path: Path, hook: Any, acl_has_warnings: bool) -> None:
     pki = tmp_path / "pki"
     make_pki(pki, ["central-ingest", "st-aaa"])
-    acl = ACL_FILE.read_text()
-    assert "topic write acceptance/v1/schools/+/warnings" in acl
-    if not acl_has_warnings:
-        (tmp_path / "acl").write_text(acl.replace("topic write acceptance/v1/schools/+/warnings", ""))
     broker = Broker(tmp_path, tls_dir=pki)
+    assert broker.dynsec_file is not None
+    data = json.loads(broker.dynsec_file.read_text())
+    central = next(r for r in data["roles"] if r["rolename"] == "central")
+    grant = {"acltype": "publishClientSend", "topic": warnings_topic("+"), "priority": 0, "allow": True}
+    assert grant in central["acls"]
     if not acl_has_warnings:
-        broker.conf.write_text(broker.conf.read_text().replace(str(ACL_FILE), str(tmp_path / "acl")))
+        central["acls"].remove(grant)
+        broker.dynsec_file.write_text(json.dumps(data))
     broker.start()
     keys = tmp_path / "keys"
     j = make_station(tmp_path, "st-aaa", keys)

@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 
 from app.orders_sync import fetch_roster_once
 from central.api import serve_in_thread
-from central.config import HttpSection
 from core.clock import parse_rfc3339
 from edge import ledger
 from edge.journal import Journal, read_events
@@ -31,7 +30,7 @@ from edge.workflow.driver import PeoplePolicy, Workflow
 from edge.workflow.model import IdleCheck, Reading, SignIn, Weight
 from testbed.demo_data import BADGES, PINS, demo_roster
 from tests.conftest import CLI
-from tests.sync_harness import free_port
+from tests.sync_harness import central_http, station_token
 from tests.test_sync_orders import station_cfg
 from tests.test_web_api import kiosk_client
 from tests.test_workflow import NOW, ORDERS, POLICY, ROSTER, VEG
@@ -169,11 +168,11 @@ def test_bad_roster_refused_whole(change: Any, needle: str) -> None:
 
 @pytest.fixture
 def central(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    http = HttpSection(bind=f"127.0.0.1:{free_port()}", orders_dir=tmp_path / "orders",
-                       roster_dir=tmp_path / "rosters", menus_dir=tmp_path / "menus")
-    http.roster_dir.mkdir(parents=True)
-    server, _ = serve_in_thread(http)
-    yield f"http://{http.bind}", http.roster_dir
+    cfg, url = central_http(tmp_path, roster_dir=str(tmp_path / "rosters"))
+    cfg.http.roster_dir.mkdir(parents=True)
+    station_token(cfg, "st-orders-01", tmp_path)  # where test_sync_orders.station_cfg points
+    server = serve_in_thread(cfg)
+    yield url, cfg.http.roster_dir
     server.shutdown()
 
 
@@ -181,14 +180,18 @@ def test_central_serves_the_roster_uplink_caches_station_adopts(
         tmp_path: Path, central: tuple[str, Path]) -> None:
     url, folder = central
     sid = "st-orders-01"
-    r = requests.get(f"{url}/v1/stations/{sid}/roster", timeout=5)
+    h = {"Authorization": "Bearer " + (tmp_path / f"{sid}.token").read_text().strip()}
+    assert requests.get(f"{url}/v1/stations/{sid}/roster", timeout=5).status_code == 401
+    r = requests.get(f"{url}/v1/stations/{sid}/roster", headers=h, timeout=5)
     assert r.status_code == 404
     doc = demo_roster(sid, cost_ln=10)
     (folder / f"{sid}.json").write_text(json.dumps(doc, ensure_ascii=False))
-    r = requests.get(f"{url}/v1/stations/{sid}/roster", timeout=5)
+    r = requests.get(f"{url}/v1/stations/{sid}/roster", headers=h, timeout=5)
     assert r.status_code == 200 and r.headers["ETag"]
     assert requests.get(f"{url}/v1/stations/{sid}/roster", timeout=5,
-                        headers={"If-None-Match": r.headers["ETag"]}).status_code == 304
+                        headers={**h, "If-None-Match": r.headers["ETag"]}).status_code == 304
+    (folder / "st-other-01.json").write_text(json.dumps(demo_roster("st-other-01"), ensure_ascii=False))
+    assert requests.get(f"{url}/v1/stations/st-other-01/roster", headers=h, timeout=5).status_code == 403
     cfg = station_cfg(tmp_path, url)
     j = Journal(tmp_path / "st" / "station.db", Ed25519PrivateKey.generate(), sid)
     try:

@@ -19,6 +19,7 @@ import requests
 
 from app.config import load_config
 from app.sync_cli import build_uplink
+from central import tokens
 from central.config import load_central_config
 from central.store import Store
 from central.worker import Worker
@@ -137,8 +138,10 @@ def test_central_supervisor_restarts_a_killed_worker_and_serves_http(tmp_path: P
         (first,) = _children(central.pid)
         os.kill(first, signal.SIGKILL)
         wait_until(lambda: _children(central.pid) not in ([], [first]), 15, "a restarted worker")
+        token, _ = tokens.issue(tmp_path / "central-tokens", "st-aaa")
         r = requests.get(f"http://127.0.0.1:{port}/v1/stations/st-aaa/orders",
-                         params={"delivery_date": "2026-11-29"}, timeout=5)
+                         params={"delivery_date": "2026-11-29"}, timeout=5,
+                         headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200 and r.headers["ETag"]
         up = InThread(build_uplink(load_config(station_config(tmp_path, "st-aaa", broker))))
         try:

@@ -14,12 +14,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from app.config import StationConfig
 from app.orders_sync import OrdersFetcher, fetch_once, local_days
 from central.api import serve_in_thread
-from central.config import HttpSection
 from edge.journal import Journal, read_events
 from edge.orders import store
 from testbed.demo_data import demo_orders
 from tests.factories import station_config
-from tests.sync_harness import free_port
+from tests.sync_harness import central_http, station_token
 from tests.waiting import wait_until
 
 SID = "st-orders-01"
@@ -28,12 +27,16 @@ DAY = "2026-11-29"
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    http = HttpSection(bind=f"127.0.0.1:{free_port()}", orders_dir=tmp_path / "orders",
-                       menus_dir=tmp_path / "menus")
-    (http.orders_dir / SID).mkdir(parents=True)
-    server, _ = serve_in_thread(http)
-    yield f"http://{http.bind}", http.orders_dir / SID
+    cfg, url = central_http(tmp_path)
+    (cfg.http.orders_dir / SID).mkdir(parents=True)
+    station_token(cfg, SID, tmp_path)  # tmp_path/<SID>.token, named by station_cfg
+    server = serve_in_thread(cfg)
+    yield url, cfg.http.orders_dir / SID
     server.shutdown()
+
+
+def auth(tmp_path: Path) -> dict[str, str]:
+    return {"Authorization": "Bearer " + (tmp_path / f"{SID}.token").read_text().strip()}
 
 
 def put_doc(folder: Path, day: str, doc: dict[str, object]) -> None:
@@ -44,7 +47,8 @@ def station_cfg(tmp_path: Path, api_url: str) -> StationConfig:
     return station_config(tmp_path / "st", SID, station={"school_id": "sch-001",
                                                         "data_dir": str(tmp_path / "st")},
                           orders={"api_url": api_url, "timeout_s": 2.0, "retries": 0,
-                                  "refresh_minutes": 60})
+                                  "refresh_minutes": 60,
+                                  "token_file": str(tmp_path / f"{SID}.token")})
 
 
 @pytest.fixture
@@ -56,26 +60,28 @@ def station(tmp_path: Path) -> Iterator[Journal]:
 
 def test_orders_api_serves_documents_with_etags(tmp_path: Path, api: tuple[str, Path]) -> None:
     url, folder = api
+    h = auth(tmp_path)
     put_doc(folder, DAY, demo_orders(SID, DAY))
-    r = requests.get(f"{url}/v1/stations/{SID}/orders", params={"delivery_date": DAY}, timeout=5)
+    r = requests.get(f"{url}/v1/stations/{SID}/orders", params={"delivery_date": DAY}, headers=h, timeout=5)
     assert r.status_code == 200 and r.json()["delivery_date"] == DAY
     etag = r.headers["ETag"]
     r2 = requests.get(f"{url}/v1/stations/{SID}/orders", params={"delivery_date": DAY},
-                      headers={"If-None-Match": etag}, timeout=5)
+                      headers={**h, "If-None-Match": etag}, timeout=5)
     assert r2.status_code == 304 and r2.content == b""
     put_doc(folder, DAY, demo_orders(SID, DAY) | {"orders": []})
     r3 = requests.get(f"{url}/v1/stations/{SID}/orders", params={"delivery_date": DAY},
-                      headers={"If-None-Match": etag}, timeout=5)
+                      headers={**h, "If-None-Match": etag}, timeout=5)
     assert r3.status_code == 200 and r3.headers["ETag"] != etag
     assert requests.get(f"{url}/v1/stations/{SID}/orders", params={"delivery_date": "2026-12-31"},
-                        timeout=5).status_code == 404
+                        headers=h, timeout=5).status_code == 404
     assert requests.get(f"{url}/v1/stations/{SID}/orders", params={"delivery_date": "tomorrow"},
-                        timeout=5).status_code == 400
-    assert requests.get(f"{url}/v1/stations/../etc/orders", timeout=5).status_code == 404
+                        headers=h, timeout=5).status_code == 400
+    assert requests.get(f"{url}/v1/stations/../etc/orders", headers=h, timeout=5).status_code == 404
     menu = tmp_path / "menus" / "sch-001"
     menu.mkdir(parents=True)
     (menu / f"{DAY}.json").write_text('{"date": "2026-11-29", "meals": []}')
-    menu_doc = requests.get(f"{url}/v1/schools/sch-001/menu", params={"date": DAY}, timeout=5).json()
+    menu_doc = requests.get(f"{url}/v1/schools/sch-001/menu", params={"date": DAY}, headers=h,
+                            timeout=5).json()
     assert menu_doc["meals"] == []
 
 

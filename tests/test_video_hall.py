@@ -17,7 +17,7 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central.api import serve_in_thread
-from central.config import HttpSection
+from core.http import make_session
 from edge.journal import Journal
 from edge.video import clips
 from edge.video.caption import caption_lines
@@ -27,7 +27,7 @@ from edge.vision.sources import SyntheticSource
 from edge.vision.worker import Frame
 from edge.web.hall import HallSource, MenuCache, central_menu, hall_app
 from tests.conftest import ARTIFACTS
-from tests.sync_harness import free_port
+from tests.sync_harness import central_http, free_port, station_token
 
 TZ = ZoneInfo("Asia/Shanghai")
 STATION = "hall-station-01"
@@ -68,12 +68,10 @@ def hall(tmp_path: Path) -> Iterator[tuple[str, Journal, list[dict[str, Any]]]]:
     (tmp_path / "menus" / "hall-school" / f"{day}.json").write_text(json.dumps(
         {"date": day, "meals": [{"name": "午餐", "dishes": ["土豆烧牛肉", "清炒菠菜"]}]}),
         encoding="utf-8")
-    cport = free_port()
-    central, _ = serve_in_thread(HttpSection(bind=f"127.0.0.1:{cport}", orders_dir=tmp_path / "o",
-                                             menus_dir=tmp_path / "menus",
-                                             clips_dir=tmp_path / "cc"))
-    menu = MenuCache(central_menu(f"http://127.0.0.1:{cport}", "hall-school", 2,
-                                  requests.Session()))
+    ccfg, curl = central_http(tmp_path)
+    central = serve_in_thread(ccfg)
+    menu = MenuCache(central_menu(curl, "hall-school", 2,
+                                  make_session(0, station_token(ccfg, STATION, tmp_path))))
     src = HallSource(tmp_path / "station.db", cdir, STATION, TZ, menu)
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(hall_app(src), host="127.0.0.1", port=port,
@@ -92,7 +90,6 @@ def hall(tmp_path: Path) -> Iterator[tuple[str, Journal, list[dict[str, Any]]]]:
     srv.should_exit = True
     t.join(5)
     central.shutdown()
-    central.server_close()
     j.close()
 
 

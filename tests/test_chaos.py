@@ -53,6 +53,9 @@ class System:
         self.http = free_port()
         self.central_cfg = central_config(tmp, self.broker, self.dsn, keys, workers=2,
                                           http_port=self.http)
+        from central import tokens  # the head route answers only the station, with its token
+
+        self.token, _ = tokens.issue(tmp / "central-tokens", SID)
         self.central: subprocess.Popen[bytes] | None = None
         self.uplink: subprocess.Popen[bytes] | None = None
         self.log = tmp / "procs.log"
@@ -254,7 +257,8 @@ def test_chaos_nothing_lost_nothing_twice(system: System) -> None:
     r = subprocess.run([*CLI, "verify", "--db", str(s.station.data_dir / "station.db")],
                        capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
-    head = requests.get(f"http://127.0.0.1:{s.http}/v1/stations/{SID}/head", timeout=60).json()
+    head = requests.get(f"http://127.0.0.1:{s.http}/v1/stations/{SID}/head", timeout=60,
+                        headers={"Authorization": f"Bearer {s.token}"}).json()
     assert head["verified"] and head["count"] == head["head_seq"] == len(journal), head
     assert Store(s.dsn).alerts() == [], where
     takeovers = s.broker.log.read_text().count("already connected")

@@ -108,8 +108,16 @@ HEAVY_GROUPS = {
 }
 
 
+# Tests that open a raw pty by its /dev/pts path share one worker: a link reopening its
+# path while a test ends could otherwise meet the recycled pty of another worker's test.
+PTY_FILES = ("tests/test_scanners.py", "tests/test_scale_thermometer.py", "tests/test_scale_link.py",
+             "tests/test_scale_cli.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         group = HEAVY_GROUPS.get(item.nodeid)
+        if group is None and item.nodeid.startswith(PTY_FILES):
+            group = "pty"
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))

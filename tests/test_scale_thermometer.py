@@ -104,21 +104,29 @@ def test_cli_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "thermo"
     os.symlink(os.ttyname(slave), path)
     os.set_blocking(master, False)
+    import threading
+
+    stop = threading.Event()
+
+    def feed() -> None:
+        for _ in range(40):
+            if stop.wait(0.05):
+                return
+            try:
+                os.write(master, b"+003.5C\r\n")
+            except OSError:
+                return
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
     try:
-        import threading
-
-        def feed() -> None:
-            for _ in range(40):
-                time.sleep(0.05)
-                try:
-                    os.write(master, b"+003.5C\r\n")
-                except OSError:
-                    return
-
-        threading.Thread(target=feed, daemon=True).start()
         assert main(["thermometer", "read", "--port", str(path), "--count", "2",
                      "--timeout", "3"]) == 0
     finally:
+        # The feeder must be gone before the fds close: their numbers are reused by the
+        # next test's pty, which would then receive this probe's lines.
+        stop.set()
+        feeder.join(5)
         os.close(master)
         os.close(slave)
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from central import audit, clips, health
 from central.config import CentralConfig
 from central.http import ID, HttpServer, authed_station, base_app, own
+from central.web.routes import router as web_router
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Station = Annotated[str, Depends(authed_station)]
@@ -80,6 +81,8 @@ def create_app(cfg: CentralConfig) -> FastAPI:
         return JSONResponse(doc, code)
 
     app.include_router(clips.router)
+    if cfg.web.enabled:
+        app.include_router(web_router)
     return app
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from central.platform.config import DeliverySection, IndicatorsSection
+from central.web.config import DisciplineSection, WebSection
 from contract.broker_config import BrokerSection
 from core.config import Section, load_toml
 
@@ -156,6 +157,10 @@ class CentralConfig(Section):
     )
     warnings: DeliverySection = Field(
         default_factory=DeliverySection, description="Delivery of warnings: MQTT, webhooks, e-mail."
+    )
+    web: WebSection = Field(default_factory=WebSection, description="The web app: accounts, sessions.")
+    discipline: DisciplineSection = Field(
+        default_factory=DisciplineSection, description="The discipline loop: explanation deadlines."
     )
 
     @model_validator(mode="after")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field
@@ -102,4 +103,14 @@ class DeliverySection(Section):
     schools: dict[str, SchoolRecipients] = Field(
         default_factory=dict,
         description="Recipients per school id; the key `*` applies to schools not listed.",
+    )
+
+
+class DisciplineSection(Section):
+    deadline_working_days: int = Field(
+        default=3, ge=1, le=60,
+        description="Working days a school has to explain a warning; weekends and holidays are skipped.",
+    )
+    holidays: list[date] = Field(
+        default_factory=list, description="Public holidays (YYYY-MM-DD) that are not working days.",
     )

@@ -58,6 +58,11 @@ class IndicatorsSection(Section):
     late_arrival_h: int = Field(
         default=24, ge=1, description="Events received more than this many hours after their `at` warn."
     )
+    offline_window_min: int = Field(
+        default=10, ge=0, le=1440,
+        description="A station offline for more than this many minutes in all of a day's delivery windows "
+                    "warns (from its status/LWT history).",
+    )
     quantity_band_pct: int = Field(
         default=30, ge=1, le=1000,
         description="Accepted grams per diner per category outside ±this percent of the 30-day median warns.",

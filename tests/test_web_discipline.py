@@ -118,3 +118,4 @@ def test_overview_counts_and_charts(site: tuple[TestClient, dict[str, str], Stor
     listing = client.get("/web/warnings").text
     assert listing.count('class="warning-row"') == 5  # the bureau sees every school's
     assert client.get("/web/warnings?state=closed").text.count('class="warning-row"') == 0
+    assert client.get("/web/warnings?indicator=late_arrival").text.count('class="warning-row"') == 3

@@ -24,6 +24,7 @@ from central.web.html import csrf_field, esc, page
 
 router = APIRouter()
 READERS = ("school_leader", "discipline_committee", "city_bureau")
+LIST_MAX = 500  # newest first; filters narrow the rest
 Reader = Annotated[Session, Depends(require_role(*READERS))]
 INDICATORS = {
     "price_above_order": "送货单价高于订单", "price_above_contract": "订单单价高于合同价",
@@ -55,8 +56,10 @@ def warning_list(request: Request, session: Reader, store: WebStore, state: str 
     discipline_step(store, cfg)
     own = session.account.school_id
     cases = discipline.cases(store, own)
-    rows = []
+    rows: list[str] = []
     for w in reversed(warning_table.warnings(store, own)):
+        if len(rows) >= LIST_MAX:
+            break
         c = cases.get(w["warning_id"])
         st = c.state if c else "open"
         if (state and st != state) or (indicator and w["indicator"] != indicator) or (
@@ -70,11 +73,15 @@ def warning_list(request: Request, session: Reader, store: WebStore, state: str 
                     f'<td>{esc(c.deadline[:16] if c else "")}</td></tr>')
     states = "".join(f'<option value="{k}"{" selected" if k == state else ""}>{v}</option>'
                      for k, v in discipline.STATES.items())
+    kinds = "".join(f'<option value="{k}"{" selected" if k == indicator else ""}>{v}</option>'
+                    for k, v in INDICATORS.items())
+    more = f"<p>仅显示最近 {LIST_MAX} 条，请用筛选缩小范围。</p>" if len(rows) >= LIST_MAX else ""
     body = (f'<form method="get"><label>状态 <select name="state"><option value="">全部</option>{states}'
+            f'</select></label><label>指标 <select name="indicator"><option value="">全部</option>{kinds}'
             f'</select></label><button type="submit">筛选</button></form>'
             f'<table id="warnings"><tr><th>日期</th><th>学校</th><th>指标</th><th>验收站</th><th>说明</th>'
             f'<th>状态</th><th>截止 (UTC)</th></tr>{"".join(rows) or "<tr><td colspan=7>暂无预警</td></tr>"}'
-            f'</table>')
+            f'</table>{more}')
     return page("本校预警" if own else "全部预警", body, session)
 
 

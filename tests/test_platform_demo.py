@@ -9,6 +9,8 @@ on the rest. Three indicators depend on the
 machine and the hour the test runs, not on the records, and are left out: ``clock_unsynced`` (this
 machine's NTP state), ``delivery_outside_window`` (the demo runs at the real local time against
 fixed windows), and ``acceptance_without_clip`` (the demo stops before the last clip is uploaded).
+``station_offline_in_window`` is judged up to the morning's last event: the station was online
+throughout; it goes offline for good when the demo stops, inside a window or not by the hour.
 """
 
 from __future__ import annotations

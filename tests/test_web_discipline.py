@@ -101,6 +101,8 @@ def test_csrf_and_bad_uploads_change_nothing(site: tuple[TestClient, dict[str, s
     assert _log_len(store, wid) == before + 1
     page = client.get(f"/web/warnings/{wid}")
     assert "x.pdf" in page.text and 'id="stamp"' in page.text
+    # Central holds no key for st-a: its chain cannot be verified, and the page says so.
+    assert "st-a：记录链未通过验证：no public key registered" in page.text
     doc = client.get(f"/web/warnings/{wid}/documents/{discipline.case(store, wid).document_sha256}")  # type: ignore[union-attr]
     assert doc.content == PDF and doc.headers["content-type"] == "application/pdf"
     assert "sandbox" in doc.headers["content-security-policy"]

@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from central.limits import Bucket
 from central.web import accounts
 from central.web.accounts import Session
 from central.web.auth import COOKIE, WebStore, current_session, optional_session, posted_form, same_origin
@@ -23,6 +27,45 @@ from central.web.html import HEADERS, esc, page
 
 router = APIRouter()
 LOGIN_COOKIE = "central_login"
+ADDRESSES_MAX = 10000  # throttled addresses remembered at most (the fullest buckets are dropped first)
+
+
+class AddressThrottle:
+    """Login attempts per client address: a token bucket each (``central.limits.Bucket``), in memory.
+
+    Complements the per-name lockout: one address trying one password against many names.
+    """
+
+    def __init__(self, per_min: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_min, self.clock = per_min, clock
+        self.buckets: dict[str, Bucket] = {}
+        self.lock = threading.Lock()
+
+    def admit(self, address: str) -> bool:
+        now = self.clock()
+        with self.lock:
+            b = self.buckets.get(address)
+            if b is None:
+                if len(self.buckets) >= ADDRESSES_MAX:
+                    for key in [k for k, v in self.buckets.items() if v.tokens >= v.burst - 1][:1000]:
+                        del self.buckets[key]
+                b = self.buckets[address] = Bucket(self.per_min / 60, self.per_min, self.per_min, now)
+            b.refill(now)
+            if b.tokens < 1:
+                return False
+            b.tokens -= 1
+            return True
+
+
+def _throttle(request: Request) -> AddressThrottle:
+    state = request.app.state
+    with _throttle_lock:
+        if getattr(state, "login_throttle", None) is None:
+            state.login_throttle = AddressThrottle(state.cfg.web.logins_per_min)
+    return state.login_throttle  # type: ignore[no-any-return]
+
+
+_throttle_lock = threading.Lock()
 # What each role's home page links to: (href, label); other routers add their pages here.
 HOME_LINKS: dict[str, list[tuple[str, str]]] = {
     "school_leader": [("/web/warnings", "本校预警")],
@@ -59,6 +102,8 @@ def login_form(request: Request) -> HTMLResponse:
 @router.post("/web/login")
 async def login_submit(request: Request, store: WebStore) -> Response:
     same_origin(request)
+    if not _throttle(request).admit(request.client.host if request.client else "?"):
+        return _login_page(request, "尝试过于频繁，请稍后再试。", 429)
     form: Form = await read_form(request)
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie.encode(), form.get("login_csrf").encode()):

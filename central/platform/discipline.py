@@ -155,6 +155,16 @@ def cases(store: Store, school_id: str | None = None) -> dict[str, Case]:
     return {str(r[0]): Case(*(None if v is None else str(v) for v in r)) for r in rows}  # type: ignore[arg-type]
 
 
+def tally(store: Store, since_day: str = "") -> list[tuple[str, str, str, str, int]]:
+    """(school, indicator, day, state, count) of every warning from ``since_day`` on, counted in
+    SQL (a warning without a case yet counts as open)."""
+    return [(str(a), str(b), str(c), str(d), int(n)) for a, b, c, d, n in store.rows(
+        "SELECT w.school_id, w.indicator, w.day, COALESCE(c.state, 'open'), count(*) "
+        "FROM platform_warnings w LEFT JOIN platform_cases c ON c.warning_id = w.warning_id "
+        "WHERE w.day >= ? GROUP BY w.school_id, w.indicator, w.day, COALESCE(c.state, 'open')",
+        (since_day,))]
+
+
 def history(store: Store, warning_id: str) -> list[dict[str, Any]]:
     """The case's log, oldest first."""
     return [{"at": a, "account": who, "action": act, "from": f, "to": t, "detail": json.loads(d)}

@@ -51,8 +51,8 @@ def _station_with_clip(tmp: Path, cfg: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def central(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Store]]:
-    cfg, url = central_http(tmp_path)
+def central(tmp_path: Path, dsn: str) -> Iterator[tuple[str, dict[str, str], Store]]:
+    cfg, url = central_http(tmp_path, dsn=dsn)
     cfg = cfg.model_copy(update={"web": cfg.web.model_copy(update={"documents_dir": tmp_path / "docs"})})
     refs = _station_with_clip(tmp_path, cfg)
     store = Store(cfg.store.dsn)

@@ -61,6 +61,9 @@ DDL = (
 )
 CASE_COLUMNS = ("warning_id, school_id, state, deadline, document_sha256, document_type, document_name, "
                 "stamp_school_by, stamp_committee_by, review_note, updated_at")
+PENDING_SQL = ("SELECT 1 WHERE EXISTS (SELECT 1 FROM platform_warnings w LEFT JOIN platform_cases c "
+               "ON c.warning_id = w.warning_id WHERE c.warning_id IS NULL) OR EXISTS (SELECT 1 FROM "
+               "platform_cases WHERE state = 'open' AND deadline <= ?)")
 STAMP_COLUMN = {"school_leader": "stamp_school_by", "discipline_committee": "stamp_committee_by"}
 
 
@@ -121,6 +124,8 @@ def step(store: Store, cfg: DisciplineSection, tz: tzinfo, now: datetime | None 
     """Open a case for every warning without one, then escalate every open case past its deadline."""
     now = now or datetime.now(UTC)
     opened = escalated = 0
+    if not store.rows(PENDING_SQL, (rfc3339(now),)):  # the usual case: no write transaction at all
+        return {"opened": 0, "escalated": 0}
     with store.transaction():
         new = store.rows("SELECT w.warning_id, w.school_id, w.created_at FROM platform_warnings w "
                          "LEFT JOIN platform_cases c ON c.warning_id = w.warning_id "

@@ -178,8 +178,13 @@ def history(store: Store, warning_id: str) -> list[dict[str, Any]]:
                 "WHERE warning_id=? ORDER BY n", (warning_id,))]
 
 
-def _own_case(store: Store, actor: Actor, warning_id: str) -> Case:
-    c = case(store, warning_id, lock=True)
+def may_explain(store: Store, actor: Actor, warning_id: str) -> None:
+    """Refused or Conflict unless ``actor`` may upload an explanation now (checked again on attach)."""
+    _own_case(store, actor, warning_id, lock=False)
+
+
+def _own_case(store: Store, actor: Actor, warning_id: str, lock: bool = True) -> Case:
+    c = case(store, warning_id, lock=lock)
     if c is None or actor.role not in STAMP_COLUMN or actor.school_id != c.school_id:
         raise Refused("only the warning's school may explain it")
     if c.state != "open":

@@ -7,8 +7,10 @@ Content-Security-Policy can forbid everything but this origin's own.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.responses import HTMLResponse
 
@@ -48,6 +50,17 @@ def page(title: str, body: str, session: Session | None = None, status: int = 20
            f'<body><header><strong>验收监管平台</strong>{nav}</header><main><h1>{esc(title)}</h1>'
            f'{body}</main></body></html>')
     return HTMLResponse(doc, status, headers=HEADERS)
+
+
+def local_time(text: str | None, tz: str) -> str:
+    """An RFC 3339 UTC time as ``YYYY-MM-DD HH:MM`` in the schools' zone (escaped; as is if not a time)."""
+    if not text:
+        return ""
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
+    except ValueError:
+        return esc(text)
+    return esc(at.strftime("%Y-%m-%d %H:%M"))
 
 
 def csrf_field(session: Session) -> str:

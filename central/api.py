@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from central import audit, clips, health
+from central import audit, clips, health, images
 from central.config import CentralConfig
 from central.http import ID, HttpServer, authed_station, base_app, own
 
@@ -80,6 +80,7 @@ def create_app(cfg: CentralConfig) -> FastAPI:
         return JSONResponse(doc, code)
 
     app.include_router(clips.router)
+    app.include_router(images.router)
     return app
 
 

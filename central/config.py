@@ -45,10 +45,15 @@ class HttpSection(Section):
     )
     clips_dir: Path = Field(
         default=Path("/var/lib/acceptance-central/clips"),
-        description="Received clips, content-addressed: objects/<sha256> and index/<station>/<clip_id>.",
+        description="Received clips and images, content-addressed: objects/<sha256>, "
+                    "index/<station>/<clip_id> and images/<station>/<sha256>.",
     )
     clip_max_bytes: int = Field(
         default=2_000_000_000, ge=1, description="Largest clip a station may upload (413 above)."
+    )
+    image_max_bytes: int = Field(
+        default=8_000_000, ge=1,
+        description="Largest image (document photo, signature) a station may upload (413 above).",
     )
     tls_cert_file: Path | None = Field(
         default=None, description="Serve HTTPS with this certificate (PEM); plain HTTP when unset.",

@@ -27,6 +27,7 @@ from edge.video.config import VideoSection
 from edge.vision.config import CameraSection, DecoderSection
 from edge.workflow.config import ReceivingSection
 from firmware_bridge.config import ScaleSection
+from firmware_bridge.rapid_test import RapidTestSection
 from firmware_bridge.scanners.config import ScannersSection
 from firmware_bridge.thermometer import ThermometerSection
 from sync.config import UplinkSection
@@ -238,6 +239,9 @@ class StationConfig(Section):
     )
     thermometer: ThermometerSection | None = Field(
         default=None, description="Optional serial probe thermometer (absent: none)."
+    )
+    rapid_test: RapidTestSection | None = Field(
+        default=None, description="Optional rapid-test instrument (快检仪) on a serial line (absent: none)."
     )
 
     uplink: UplinkSection = Field(

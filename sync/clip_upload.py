@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +24,6 @@ import requests
 
 from core import log
 from core.backoff import exp_delay
-from core.threads import Periodic
 from sync import state
 from sync.config import UplinkHost
 
@@ -130,18 +128,3 @@ class ClipUploader(Uploader):
         rows = state.clips_due(self.db, self.clock(),
                                state.get_cursor(self.db, self.cfg.station.station_id))
         return sum(1 for row in rows if self.upload_one(row))
-
-
-
-def start(cfg: UplinkHost, stop: threading.Event, db: sqlite3.Connection,
-          journal: FinalizedClips, interval_s: float = 2.0) -> Periodic:
-    """The uploader's thread in the uplink process (give it a DB connection of its own).
-
-    Each pass uploads the due clips, then the due images (``sync.image_upload``).
-    """
-    from sync.image_upload import ImageUploader
-
-    clips, images = ClipUploader(cfg, db, journal), ImageUploader(cfg, db, journal)
-    worker = Periodic("clip-upload", lambda: clips.step() + images.step(), interval_s, stop=stop)
-    worker.start()
-    return worker

@@ -36,6 +36,7 @@ from firmware_bridge.rapid_test_sim import RapidTestSimulator, command_result
 from firmware_bridge.scenario import placement
 from testbed.demo_data import PINS, demo_orders, demo_roster
 from tests.conftest import CLI, ROOT
+from tests.factories import write_station_config
 from tests.waiting import wait_until
 
 GOOD = [
@@ -180,13 +181,10 @@ STATION_ID = "rapid-station-01"
 @pytest.fixture
 def station(tmp_path: Path) -> Iterator[tuple[Station, RapidTestSimulator]]:
     sim = RapidTestSimulator(tmp_path / "rapid")
-    cfg_path = tmp_path / "station.toml"
-    cfg_path.write_text(f'[station]\nstation_id = "{STATION_ID}"\nschool_id = "rapid-school"\n'
-                        f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n'
-                        '[scale]\nsimulate = true\nprotocol = "ad"\n[camera]\nsource = "synthetic"\n'
-                        'width = 320\nheight = 240\nfps = 5\n[video]\nenabled = false\n'
-                        '[matching]\nrapid_test_categories = ["vegetable"]\n'
-                        f'[rapid_test]\nport = "{tmp_path / "rapid"}"\n')
+    cfg_path = write_station_config(
+        tmp_path, STATION_ID, school_id="rapid-school", scale={"simulate": True, "protocol": "ad"},
+        camera={"source": "synthetic", "width": 320, "height": 240, "fps": 5}, video={"enabled": False},
+        matching={"rapid_test_categories": ["vegetable"]}, rapid_test={"port": str(tmp_path / "rapid")})
     subprocess.run([*CLI, "keys", "init", "--config", str(cfg_path)], check=True, capture_output=True)
     from app.config import load_config
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.journal import Journal
 from testbed.demo_data import PINS
 from tests.station_process import SimProcess, StationProcess
 
@@ -46,3 +47,20 @@ def test_wrong_pins_and_lockout_survive_a_kill(station: StationProcess) -> None:
     alerts = [e["body"] for e in station.events("alert.raised") if e["body"]["code"] == "INSPECTOR_LOCKED"]
     assert [a["inspector_id"] for a in alerts] == ["li"]
     assert [e["body"]["inspector_id"] for e in station.events("inspector.signed_in")] == ["zhang"]
+
+
+def test_stored_lockouts_never_outlast_the_configured_time(journal: Journal) -> None:
+    """Saved on one clock, loaded on another: the time left carries over, at most ``lockout_s``;
+    an expired lock is dropped, a running count kept."""
+    from edge.roster import lockout
+
+    lockout.ensure_tables(journal.db)
+    lockout.save(journal, {"li": (0, 1300.0), "wang": (2, 0.0), "old": (0, 900.0)},
+                 mono=1000.0, wall=50_000.0)
+    # Restarted 100 s later (a new monotonic clock): li has 200 s left.
+    assert lockout.load(journal.db, mono=5.0, wall=50_100.0, lockout_s=300) == {
+        "li": (0, 205.0), "wang": (2, 0.0)}
+    # The wall clock set back a day: never more than lockout_s.
+    assert lockout.load(journal.db, mono=5.0, wall=50_000.0 - 86_400, lockout_s=300)["li"] == (0, 305.0)
+    # Long after: li's lock is over.
+    assert "li" not in lockout.load(journal.db, mono=5.0, wall=60_000.0, lockout_s=300)

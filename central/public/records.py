@@ -11,6 +11,7 @@ and the clip file must be the object of the sha256 that event signed.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,11 +20,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from central.ingest import KeyRegistry
-from central.platform.data import load_master
+from central.platform.data import DataError, load_master
+from central.platform.model import MasterData
 from central.store import Store
 from contract.chain import GENESIS_HASH, check_event
+from core import log
 
 LINE_TYPES = ("line.accepted", "line.rejected")
+logger = logging.getLogger("central.public")
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,11 @@ class Reader:
 
     def stations_of(self, school_id: str) -> list[str]:
         """Registered stations the master data maps to the school (or named as the school)."""
-        master = load_master(self.master_file)
+        try:
+            master = load_master(self.master_file)
+        except DataError as exc:  # the indicators report it too; the public page goes on without it
+            log.kv(logger, logging.WARNING, "public pages: master data unreadable", error=str(exc))
+            master = MasterData()
         return [s for s in self.keys.stations() if master.school_of(s) == school_id]
 
     def day_lines(self, school_id: str, day: date) -> list[dict[str, Any]]:

@@ -168,3 +168,33 @@ def test_pre_roll_never_shows_the_previous_verdict(tmp_path: Path) -> None:
     assert max(reds_a) > 200  # the detector sees A's own red verdict
     assert len(frames[b]) >= 20 and max(reds_b) < 20, reds_b  # B never shows A's red 拒收
     assert _band_colour_pixels(frames[a][0], 3) < (20, 20)
+
+
+def test_station_clip_after_a_rejection_opens_without_it(tmp_path: Path) -> None:
+    """The real station: a rejected weighing, the item off, the next one on within the pre-roll."""
+    from edge.journal import read_events
+    from tests.video_helpers import decide_line, start_station, write_config
+
+    cfg = write_config(tmp_path, post_roll_s=0.5)
+    text = cfg.read_text().replace("width = 320", "width = 640").replace("height = 240", "height = 480")
+    cfg.write_text(text.replace("pre_roll_s = 1.0", "pre_roll_s = 2.0"))
+    station = start_station(cfg, tmp_path)
+    try:
+        first = decide_line(station, 9000)  # far below the order: rejected, red 拒收 in the post-roll
+        second = decide_line(station, 15200)
+        assert (first["type"], second["type"]) == ("line.rejected", "line.accepted")
+        assert station.journal is not None
+        fins = wait_until(lambda: {e["body"]["event_id"]: e["body"] for e in read_events(
+            station.journal.db, types=("clip.finalized",))} if len(list(read_events(
+                station.journal.db, types=("clip.finalized",)))) == 2 else None, 30, "two clips")
+    finally:
+        station.stop()
+    clips_dir = tmp_path / "data" / "clips"
+
+    def reds(event_id: str) -> list[int]:
+        cap = cv2.VideoCapture(str(clips_dir / fins[event_id]["file"]))
+        return [_band_colour_pixels(f, 3)[0] for ok, f in iter(cap.read, (False, None)) if ok]
+
+    assert max(reds(first["event_id"])) > 200  # the rejection's own clip ends in red
+    second_reds = reds(second["event_id"])
+    assert len(second_reds) >= 5 and max(second_reds) < 20, second_reds

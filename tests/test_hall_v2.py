@@ -173,11 +173,15 @@ def test_pre_roll_never_shows_the_previous_verdict(tmp_path: Path) -> None:
 def test_station_clip_after_a_rejection_opens_without_it(tmp_path: Path) -> None:
     """The real station: a rejected weighing, the item off, the next one on within the pre-roll."""
     from edge.journal import read_events
-    from tests.video_helpers import decide_line, start_station, write_config
+    from tests.factories import write_station_config
+    from tests.video_helpers import STATION_ID, decide_line, start_station, write_config
 
-    cfg = write_config(tmp_path, post_roll_s=0.5)
-    text = cfg.read_text().replace("width = 320", "width = 640").replace("height = 240", "height = 480")
-    cfg.write_text(text.replace("pre_roll_s = 1.0", "pre_roll_s = 2.0"))
+    write_config(tmp_path)  # the station key
+    cfg = write_station_config(  # 640×480 so the caption's colours survive H.264's chroma subsampling
+        tmp_path, STATION_ID, school_id="video-school", scale={"simulate": True, "protocol": "ad"},
+        camera={"source": "synthetic", "width": 640, "height": 480, "fps": 10,
+                "synthetic_codes": ["(00)095212345000000018"], "synthetic_format": "code-128"},
+        video={"pre_roll_s": 2.0, "post_roll_s": 0.5, "fps": 10})
     station = start_station(cfg, tmp_path)
     try:
         first = decide_line(station, 9000)  # far below the order: rejected, red 拒收 in the post-roll

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from central import audit, clips, health, images
 from central.config import CentralConfig
 from central.http import ID, HttpServer, authed_station, base_app, own
+from central.public import routes as public_routes
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Station = Annotated[str, Depends(authed_station)]
@@ -81,6 +82,7 @@ def create_app(cfg: CentralConfig) -> FastAPI:
 
     app.include_router(clips.router)
     app.include_router(images.router)
+    app.include_router(public_routes.router)
     return app
 
 

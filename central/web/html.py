@@ -25,8 +25,8 @@ body{font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:0;co
 header{background:#1d4e89;color:#fff;padding:.6em 1em;display:flex;gap:1em;align-items:center}
 header a{color:#fff} header form{margin-left:auto} main{padding:1em;max-width:72em}
 table{border-collapse:collapse;background:#fff;width:100%} td,th{border:1px solid #ccd;padding:.3em .5em;
-text-align:left;vertical-align:top} .state-open{color:#b00}.state-escalated{color:#a0f}
-.state-explained{color:#a60}.state-closed{color:#070} .ok{color:#070}.bad{color:#b00}
+text-align:left;vertical-align:top} .state-open{color:#b00}.state-escalated{color:#70b}
+.state-explained{color:#7a4f00}.state-closed{color:#070} .ok{color:#070}.bad{color:#b00}
 section{background:#fff;padding:.6em 1em;margin:.8em 0;border:1px solid #dde}
 label{display:block;margin:.4em 0} .err{color:#b00;font-weight:bold}
 """

@@ -70,7 +70,8 @@ def overview(request: Request, session: Annotated[Session, Depends(require_role(
         by_indicator[indicator_name(indicator)][state] += n
         per_day[day][state] += n
     today = datetime.now(ZoneInfo(cfg.indicators.timezone)).date()
-    legend = " ".join(f'<span style="color:{c}">■ {discipline.STATES[s]}</span>' for s, c in COLORS.items())
+    legend = " ".join(f'<span><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" '
+                      f'fill="{c}"/></svg> {discipline.STATES[s]}</span>' for s, c in COLORS.items())
     body = (f'<section><h2>近 {DAYS} 天预警</h2>{chart_svg(per_day, today)}<p>{legend}</p></section>'
             f'{_table("by-school", "按学校", by_school)}{_table("by-indicator", "按指标", by_indicator)}')
     return page("全市概览", body, session)

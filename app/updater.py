@@ -178,8 +178,10 @@ class Units:
     systemctl: list[str]
     names: list[str]
     runner: Runner = run_cmd
+    restarted_at: datetime | None = None  # the last restart: states older are the old release's
 
     def restart(self) -> str | None:
+        self.restarted_at = datetime.now(UTC)
         r = self.runner([*self.systemctl, "restart", *self.names])
         return None if r.returncode == 0 else (r.stderr or r.stdout).strip() or f"exit {r.returncode}"
 

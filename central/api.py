@@ -23,6 +23,8 @@ from fastapi.responses import JSONResponse
 from central import audit, clips, health
 from central.config import CentralConfig
 from central.http import ID, HttpServer, authed_station, base_app, own
+from central.rollout import enrol_routes
+from central.rollout import routes as rollout_routes
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Station = Annotated[str, Depends(authed_station)]
@@ -80,6 +82,8 @@ def create_app(cfg: CentralConfig) -> FastAPI:
         return JSONResponse(doc, code)
 
     app.include_router(clips.router)
+    app.include_router(rollout_routes.router)
+    app.include_router(enrol_routes.router)
     return app
 
 

@@ -70,6 +70,35 @@ def new_code(store: Store, station: str, school: str, ttl_s: float) -> str:
     return "-".join(raw[i:i + 4] for i in range(0, 20, 4))
 
 
+def _refusal(rows: list[tuple[object, ...]], now: float) -> EnrolError:
+    if not rows:
+        return EnrolError("unknown enrolment code", 403)
+    if rows[0][2] is None and float(str(rows[0][3])) <= now:
+        return EnrolError("the enrolment code has expired; ask for a new one", 403)
+    return EnrolError("the enrolment code was used already; ask for a new one", 403)
+
+
+def _code_rows(store: Store, h: str) -> list[tuple[object, ...]]:
+    return store.rows("SELECT station_id, school_id, used_at, expires_at FROM central_enrol_codes "
+                      "WHERE code_hash=?", (h,))
+
+
+def usable_station(store: Store, code: str, now: float | None = None) -> str:
+    """The station of a code that is usable now, without spending it; EnrolError otherwise."""
+    now = time.time() if now is None else now
+    rows = _code_rows(store, code_hash(code))
+    if rows and rows[0][2] is None and float(str(rows[0][3])) > now:
+        return str(rows[0][0])
+    raise _refusal(rows, now)
+
+
+def key_conflict(keys_dir: Path, station: str, public_hex: str) -> bool:
+    try:
+        return (keys_dir / f"{station}.pub").read_text(encoding="ascii").strip() != public_hex
+    except FileNotFoundError:
+        return False
+
+
 def spend_code(store: Store, code: str, now: float | None = None) -> tuple[str, str]:
     """(station, school) of a valid code, which is used up by this call; EnrolError otherwise."""
     now = time.time() if now is None else now
@@ -77,15 +106,10 @@ def spend_code(store: Store, code: str, now: float | None = None) -> tuple[str, 
     with store.transaction():
         spent = store.execute("UPDATE central_enrol_codes SET used_at=? WHERE code_hash=? "
                               "AND used_at IS NULL AND expires_at > ?", (now_rfc3339(), h, now))
-        rows = store.rows("SELECT station_id, school_id, used_at, expires_at FROM central_enrol_codes "
-                          "WHERE code_hash=?", (h,))
+        rows = _code_rows(store, h)
     if spent == 1:
         return str(rows[0][0]), str(rows[0][1])
-    if not rows:
-        raise EnrolError("unknown enrolment code", 403)
-    if float(rows[0][3]) <= now and rows[0][2] is None:
-        raise EnrolError("the enrolment code has expired; ask for a new one", 403)
-    raise EnrolError("the enrolment code was used already; ask for a new one", 403)
+    raise _refusal(rows, now)
 
 
 @dataclass(frozen=True)
@@ -138,13 +162,9 @@ def register_key(keys_dir: Path, station: str, public_hex: str) -> None:
     """Write ``<station>.pub``; a station registered with another key is refused (its chain is signed
     with that key: revoke it at central first)."""
     path = keys_dir / f"{station}.pub"
-    try:
-        old = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        old = None
-    if old is not None and old != public_hex:
+    if key_conflict(keys_dir, station, public_hex):
         raise EnrolError(f"station {station} is registered with another key at central", 409)
-    if old is None:
+    if not path.exists():
         keys_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(public_hex + "\n", encoding="ascii")

@@ -46,6 +46,10 @@ def enrol_station(cfg: CentralConfig, store: Store, code: str, public_key: str,
         raise enrol.EnrolError("enrolment is off at central ([enrol] ca_cert_file)", 503)
     pub = enrol.check_public_key(public_key)
     csr = enrol.check_csr(csr_pem)
+    peek = enrol.usable_station(store, code)
+    if enrol.key_conflict(cfg.registry.keys_dir, peek, pub):
+        raise enrol.EnrolError(f"station {peek} is registered with another key at central "
+                               "(a replaced kiosk: remove keys_dir/<station>.pub first)", 409)
     station, school = enrol.spend_code(store, code)
     enrol.register_key(cfg.registry.keys_dir, station, pub)
     cert, ca = enrol.sign_certificate(csr, station, e.ca_cert_file, e.ca_key_file, e.cert_days)

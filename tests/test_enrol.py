@@ -200,3 +200,26 @@ def test_a_code_is_spent_once_on_both_stores(tmp_path: Path, dsn: str) -> None:
             enrol.spend_code(store, "ffff-ffff-ffff-ffff-ffff")
     finally:
         store.close()
+
+
+def test_install_sh_enrols_a_fresh_kiosk(site: dict[str, Any]) -> None:
+    """install.sh --enrol-code in a scratch root: config from the example, key, enrolment, one command."""
+    from tests.test_deploy_update import _install
+
+    root = site["tmp"] / "root"
+    etc = root / "etc" / "acceptance-station"
+    bad = _install(root, "--skip-venv", "--enrol-code", "0000-0000-0000-0000-0000", "--central", site["url"],
+                   "--central-ca", str(site["pki"] / "ca.crt"))
+    assert bad.returncode == 1 and "unknown enrolment code" in bad.stderr, bad.stderr
+    assert "hz-xh-zjg-01" in (etc / "station.toml").read_text()  # nothing enrolled
+    t0 = time.monotonic()
+    r = _install(root, "--skip-venv", "--enrol-code", _code(site), "--central", site["url"],
+                 "--central-ca", str(site["pki"] / "ca.crt"))
+    took = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    print(f"install.sh --skip-packages --skip-venv --enrol-code: {took:.2f} s")
+    cfg = load_config(etc / "station.toml")
+    assert cfg.station.station_id == NEW and cfg.uplink.broker.tls.cert_file == etc / "mqtt.crt"
+    assert (site["tmp"] / "keys" / f"{NEW}.pub").read_text().strip() == \
+        (etc / "station.key.pub").read_text().strip()
+    assert os.stat(etc / "api.token").st_mode & 0o777 == 0o600

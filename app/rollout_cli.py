@@ -19,7 +19,6 @@ from core.errors import UsageError
 
 def register(sub: Any) -> None:
     p = sub.add_parser("central-admin", help="central: publish releases, staged rollout, enrolment codes")
-    p.add_argument("--config", type=Path, required=True, help="central config file")
     asub = p.add_subparsers(dest="admin_cmd", required=True)
     r = asub.add_parser("release", help="publish or list signed release bundles")
     rsub = r.add_subparsers(dest="release_cmd", required=True)
@@ -51,6 +50,8 @@ def register(sub: Any) -> None:
     e.add_argument("--school", required=True)
     e.add_argument("--ttl-s", type=float, help="lifetime in seconds (default: [enrol] code_ttl_s)")
     e.set_defaults(handler=_enrol_code)
+    for leaf in (pub, g, st, s, e, *(rosub.choices[n] for n in ("halt", "resume")), rsub.choices["list"]):
+        leaf.add_argument("--config", type=Path, required=True, help="central config file")
 
 
 def _cfg(args: argparse.Namespace) -> Any:

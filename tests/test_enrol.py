@@ -71,7 +71,7 @@ def _kiosk(tmp: Path, name: str) -> Path:
 
 
 def _code(site: dict[str, Any], *extra: str) -> str:
-    r = run_cli("central-admin", "--config", str(site["cfg"]), "enrol-code", "--station", NEW,
+    r = run_cli("central-admin", "enrol-code", "--config", str(site["cfg"]), "--station", NEW,
                 "--school", "hz-school", *extra)
     assert r.returncode == 0, r.stderr
     return r.stdout.strip()

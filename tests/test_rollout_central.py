@@ -38,7 +38,7 @@ def central(tmp_path: Path, dsn: str, key: Ed25519PrivateKey) -> Iterator[dict[s
 
 
 def _admin(c: dict[str, Any], *args: str) -> Any:
-    return run_cli("central-admin", "--config", str(c["cfg"]), *args)
+    return run_cli("central-admin", *args, "--config", str(c["cfg"]))
 
 
 def _report(c: dict[str, Any], station: str, **doc: Any) -> dict[str, Any]:

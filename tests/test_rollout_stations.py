@@ -108,7 +108,7 @@ def test_rollout_proceeds_after_good_canaries_and_halts_when_they_fail(
     c, rest = st[CANARY], st[REST]
 
     def admin(*args: str) -> Any:
-        r = run_cli("central-admin", "--config", str(cfg), *args)
+        r = run_cli("central-admin", *args, "--config", str(cfg))
         assert r.returncode == 0, r.stdout + r.stderr
         return r.stdout
 

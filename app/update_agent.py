@@ -54,7 +54,7 @@ def health_checks(cfg: StationConfig, units: Any) -> dict[str, Any]:
 
 
 def preflight_refusal(cfg: StationConfig, current: str | None, target: str, force: bool) -> str | None:
-    from app.update_cli import delivery_open
+    from app.update_health import delivery_open
     now = datetime.now(ZoneInfo(cfg.station.timezone)).time()
     return refusal(Preflight(current=current, target=target,
                              in_window=in_window(now, parse_window(cfg.update.window)),

@@ -7,14 +7,15 @@ import json
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from app import release
 from app.cli import UsageError
 from app.config import StationConfig
-from app.update_health import kiosk_url
+from app.update_health import delivery_open, delivery_open_in_journal
+
+__all__ = ["delivery_open", "delivery_open_in_journal", "register"]
 
 
 def register(sub: Any) -> None:
@@ -110,32 +111,6 @@ def _verify(args: argparse.Namespace) -> int:
           + (" (wheelhouse: offline install)" if m.wheelhouse else " (no wheelhouse: locked wheels "
              "from the index, hash-checked)"))
     return 0
-
-
-def delivery_open(cfg: StationConfig) -> bool | None:
-    """Ask the running station's kiosk API; when it does not answer, replay the workflow from
-    the journal (no station runs, so none can open one meanwhile). None: neither is readable."""
-    try:
-        with urllib.request.urlopen(f"{kiosk_url(cfg)}/api/state", timeout=3) as r:
-            return json.load(r).get("delivery") is not None
-    except (OSError, ValueError):
-        return delivery_open_in_journal(cfg.station.data_dir / "station.db")
-
-
-def delivery_open_in_journal(path: Path) -> bool | None:
-    from core import db as dbmod
-    from edge.journal import read_events
-    from edge.workflow.driver import WORKFLOW_TYPES
-    from edge.workflow.machine import replay
-    if not path.exists():
-        return None
-    db = dbmod.connect(path)
-    try:
-        return replay(read_events(db, types=WORKFLOW_TYPES)).delivery is not None
-    except Exception:  # an unreadable journal: the state is unknown
-        return None
-    finally:
-        db.close()
 
 
 def _apply(args: argparse.Namespace) -> int:

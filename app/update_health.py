@@ -1,4 +1,5 @@
-"""The post-update health checks (docs/deployment.md, "Applying an update", step 5).
+"""The post-update health checks (docs/deployment.md, "Applying an update", step 5), and
+whether a delivery is open (an update must not start then).
 
 Each returns None when it passes, else what failed. ``scale_reachable`` and
 ``broker_reachable`` read what the restarted processes wrote after ``since`` (the
@@ -10,6 +11,7 @@ the switch is the old release's and proves nothing about the new one.
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +23,32 @@ def kiosk_url(cfg: StationConfig) -> str:
     """The kiosk on loopback (a wildcard listen address is reached there; the kiosk trusts that Host)."""
     host = "127.0.0.1" if cfg.web.host in ("0.0.0.0", "::", "") else cfg.web.host
     return f"http://{host}:{cfg.web.port}"
+
+
+def delivery_open(cfg: StationConfig) -> bool | None:
+    """Ask the running station's kiosk API; when it does not answer, replay the workflow from
+    the journal (no station runs, so none can open one meanwhile). None: neither is readable."""
+    try:
+        with urllib.request.urlopen(f"{kiosk_url(cfg)}/api/state", timeout=3) as r:
+            return json.load(r).get("delivery") is not None
+    except (OSError, ValueError):
+        return delivery_open_in_journal(cfg.station.data_dir / "station.db")
+
+
+def delivery_open_in_journal(path: Path) -> bool | None:
+    from core import db as dbmod
+    from edge.journal import read_events
+    from edge.workflow.driver import WORKFLOW_TYPES
+    from edge.workflow.machine import replay
+    if not path.exists():
+        return None
+    db = dbmod.connect(path)
+    try:
+        return replay(read_events(db, types=WORKFLOW_TYPES)).delivery is not None
+    except Exception:  # an unreadable journal: the state is unknown
+        return None
+    finally:
+        db.close()
 
 
 def kiosk_answers(cfg: StationConfig) -> str | None:

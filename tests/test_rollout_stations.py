@@ -102,7 +102,7 @@ def fleet(tmp_path: Path, key: Ed25519PrivateKey) -> Iterator[tuple[Any, dict[st
 
 @pytest.mark.slow  # three real venvs
 @pytest.mark.timeout(900)
-def test_rollout_proceeds_after_good_canaries_and_halts_when_they_fail(
+def test_rollout_follows_good_canaries_halts_on_bad(
         fleet: tuple[Path, dict[str, Station], Path], key: Ed25519PrivateKey) -> None:
     cfg, st, tmp = fleet
     c, rest = st[CANARY], st[REST]

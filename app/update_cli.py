@@ -116,8 +116,13 @@ def _verify(args: argparse.Namespace) -> int:
 def _apply(args: argparse.Namespace) -> int:
     from app.commands import _cfg
     from app.update_agent import apply_bundle
+    from app.updater import UpdateError, exclusive
     cfg = _cfg(args.config)
-    out = apply_bundle(cfg, _public_key(None, cfg), args.bundle, force=args.force)
+    try:
+        with exclusive(cfg.update.root):
+            out = apply_bundle(cfg, _public_key(None, cfg), args.bundle, force=args.force)
+    except UpdateError as exc:
+        out = {"result": "refused", "reason": str(exc)}
     if out["result"] == "refused":
         print(f"REFUSED: {out['reason']}")
         return 1
@@ -134,9 +139,11 @@ def _poll(args: argparse.Namespace) -> int:
     cfg = _cfg(args.config)
     key = _public_key(None, cfg)
     o = cfg.orders
+    from app.updater import UpdateError, exclusive
     try:
-        out = poll(cfg, key, make_session(o.retries, o.token_file, o.ca_file))
-    except (requests.RequestException, ValueError, OSError) as exc:
+        with exclusive(cfg.update.root):
+            out = poll(cfg, key, make_session(o.retries, o.token_file, o.ca_file))
+    except (requests.RequestException, ValueError, OSError, UpdateError) as exc:
         print(json.dumps({"action": "error", "error": str(exc)}))
         return 1
     print(json.dumps(out))

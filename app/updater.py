@@ -21,13 +21,15 @@ journals at start and every few seconds.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,6 +110,22 @@ class StateLog:
         if self.data_dir is not None:
             update_events.write_request(self.data_dir, step, detail)
         kv(log, logging.INFO, "update step", step=entry["step"], state=self.doc["state"])
+
+
+@contextlib.contextmanager
+def exclusive(root: Path) -> Iterator[None]:
+    """One updater at a time (``update apply`` by hand and ``update poll`` from cron may meet):
+    an advisory lock on ``<root>/update.lock``, released by the kernel if the process dies."""
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / "update.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UpdateError("another update is running") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def switch(layout: Layout, version: str) -> None:

@@ -119,3 +119,24 @@ def test_scale_and_broker_checks_need_states_written_after_the_restart(tmp_path:
 def test_report_doc_is_json(tmp_path: Path) -> None:
     assert json.loads(json.dumps(report_doc("1.0.0", [{"step": "update.failed", "version": "2.0.0",
                                                         "reason": "the previous update was interrupted"}])))
+
+
+def test_one_updater_at_a_time(tmp_path: Path) -> None:
+    """``update apply`` by hand and ``update poll`` from cron never run over each other."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app.updater import exclusive
+    from contract.keys import public_hex
+    from tests.cli_inproc import run_cli
+    from tests.factories import write_station_config
+
+    opt = tmp_path / "opt"
+    pub = public_hex(Ed25519PrivateKey.generate())
+    cfg = write_station_config(tmp_path, update={"root": str(opt), "release_public_key": pub})
+    with exclusive(opt):
+        r = run_cli("update", "apply", str(tmp_path / "x.tar"), "--config", str(cfg))
+        assert r.returncode == 1 and "REFUSED: another update is running" in r.stdout, r.stdout
+        r = run_cli("update", "poll", "--config", str(cfg))
+        assert r.returncode == 1 and "another update is running" in r.stdout, r.stdout
+    r = run_cli("update", "apply", str(tmp_path / "x.tar"), "--config", str(cfg))
+    assert r.returncode == 1 and "another update" not in r.stdout and "x.tar" in r.stdout, r.stdout

@@ -11,6 +11,8 @@ Prints the figures and ends with one JSON line.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import statistics
 import sys
@@ -23,11 +25,11 @@ sys.path.insert(0, str(ROOT))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
+from app.cli import main as cli  # noqa: E402
 from app.enrol_cli import set_keys  # noqa: E402
 from central.api import serve_in_thread  # noqa: E402
 from central.config import load_central_config  # noqa: E402
 from testbed.pki import make_pki  # noqa: E402
-from tests.cli_inproc import run_cli  # noqa: E402
 from tests.rollout_helpers import central_toml  # noqa: E402
 
 
@@ -44,8 +46,10 @@ def main(n: int) -> None:
             for i in range(n):
                 station = f"bench-st-{i:04d}"
                 t0 = time.perf_counter()
-                r = run_cli("central-admin", "enrol-code", "--config", str(path), "--station", station,
-                            "--school", "bench-school")
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+                    assert cli(["central-admin", "enrol-code", "--config", str(path), "--station", station,
+                                "--school", "bench-school"]) == 0
                 codes.append(time.perf_counter() - t0)
                 etc = tmp / station / "etc"
                 etc.mkdir(parents=True)
@@ -53,10 +57,11 @@ def main(n: int) -> None:
                          ("station", "key_path"): etc / "station.key"}
                 (etc / "station.toml").write_text(set_keys(example, paths))
                 t0 = time.perf_counter()
-                e = run_cli("enrol", "--config", str(etc / "station.toml"), "--central", url, "--code",
-                            r.stdout.strip(), "--ca-file", str(tmp / "pki" / "ca.crt"))
+                with contextlib.redirect_stdout(io.StringIO()):
+                    code = cli(["enrol", "--config", str(etc / "station.toml"), "--central", url, "--code",
+                                out.getvalue().strip(), "--ca-file", str(tmp / "pki" / "ca.crt")])
                 enrols.append(time.perf_counter() - t0)
-                assert e.returncode == 0, e.stdout + e.stderr
+                assert code == 0
         finally:
             server.shutdown()
     ms = sorted(x * 1000 for x in enrols)

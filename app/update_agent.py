@@ -182,4 +182,5 @@ def poll(cfg: StationConfig, key: Ed25519PublicKey, session: requests.Session) -
         bundle.unlink(missing_ok=True)
         release.sig_path(bundle).unlink(missing_ok=True)
     report()
-    return {"action": "updated", "current": layout.current_version(), **out}
+    return {"action": "refused" if out["result"] == "refused" else "updated",
+            "current": layout.current_version(), **out}

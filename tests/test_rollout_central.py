@@ -145,3 +145,41 @@ def test_bad_reports_refused_and_nothing_changes(central: dict[str, Any], body: 
     assert requests.post(url, data=b"{}", timeout=10).status_code == 401
     assert requests.post(url, data=b"x" * 5000, headers=c["heads"][CANARY], timeout=10).status_code == 413
     assert "st-canary" not in _admin(c, "rollout", "status").stdout
+
+
+def test_a_station_refuses_what_central_serves_wrong(central: dict[str, Any], key: Ed25519PrivateKey,
+                                                      dsn: str) -> None:
+    """Central's copy changed on its disk, or its signature record: the station installs nothing."""
+    from central.rollout import db
+    from contract.keys import public_hex
+    from edge.journal import Journal
+    from tests.factories import write_station_config
+    from tests.test_update import _window_around_now
+
+    c = central
+    tmp = c["tmp"] / "station"
+    tmp.mkdir()
+    (tmp / "token").write_text(c["heads"][CANARY]["Authorization"].split()[1])
+    opt = tmp / "opt"
+    cfg = write_station_config(tmp, CANARY, orders={"api_url": c["url"], "token_file": str(tmp / "token")},
+                               update={"root": str(opt), "release_public_key": public_hex(key),
+                                       "window": _window_around_now(2), "systemctl": ["false"]})
+    Journal(tmp / "data" / "station.db", Ed25519PrivateKey.generate(), CANARY).close()
+    bundle = c["bundles"]["1.1.0"]
+    assert _admin(c, "release", "publish", str(bundle)).returncode == 0
+    assert _admin(c, "rollout", "start", "1.1.0").returncode == 0  # no canary group: everyone
+    obj = c["tmp"] / "releases" / "objects" / hashlib.sha256(bundle.read_bytes()).hexdigest()
+    good = obj.read_bytes()
+    obj.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+    r = run_cli("update", "poll", "--config", str(cfg))
+    assert r.returncode == 1 and "sha256 differs" in r.stdout, r.stdout
+    assert not list((opt / "downloads").iterdir()) and not (opt / "releases").exists()
+    obj.write_bytes(good)
+    store = db.open_store(dsn)
+    try:
+        store.execute("UPDATE central_releases SET signature=? WHERE version=?", ("ab" * 64, "1.1.0"))
+    finally:
+        store.close()
+    r = run_cli("update", "poll", "--config", str(cfg))
+    assert r.returncode == 1 and '"action": "refused"' in r.stdout and "bad signature" in r.stdout, r.stdout
+    assert not (opt / "current").exists() and not (opt / "releases").exists()

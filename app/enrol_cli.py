@@ -133,5 +133,6 @@ def _enrol(args: argparse.Namespace) -> int:
     _write(args.config, text.encode("utf-8"), os.stat(args.config).st_mode & 0o777)
     print(json.dumps({"station_id": doc["station_id"], "school_id": doc["school_id"],
                       "certificate": str(paths["cert"]), "token_file": str(paths["token"]),
+                      "broker_role": str(doc["broker"].get("role", "")),
                       "seconds": round(time.monotonic() - t0, 3)}))
     return 0

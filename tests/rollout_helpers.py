@@ -14,7 +14,8 @@ from tests.release_helpers import lock_for, make_wheel, signed_bundle
 
 
 def central_toml(tmp: Path, dsn: str, release_key: Ed25519PrivateKey, *, pki: Path | None = None,
-                 tls: bool = False, broker_port: int = 8883, **releases: Any) -> tuple[Path, str]:
+                 tls: bool = False, broker_port: int = 8883, broker_admin_port: int | None = None,
+                 **releases: Any) -> tuple[Path, str]:
     """A central config (HTTP on a free port, HTTPS with the test PKI's server certificate when
     ``tls``; [enrol] CA = the PKI's stations' CA when ``pki``); (path, base URL)."""
     port = free_port()
@@ -31,6 +32,11 @@ def central_toml(tmp: Path, dsn: str, release_key: Ed25519PrivateKey, *, pki: Pa
         lines += ["[enrol]", f"ca_cert_file = {json.dumps(str(pki / 'ca.crt'))}",
                   f"ca_key_file = {json.dumps(str(pki / 'ca.key'))}", 'broker_host = "127.0.0.1"',
                   f"broker_port = {broker_port}"]
+        if broker_admin_port is not None:  # the central listener, as the plugin's admin
+            lines += ["[enrol.broker_admin]", 'host = "127.0.0.1"', f"port = {broker_admin_port}",
+                      "[enrol.broker_admin.tls]", f"ca_file = {json.dumps(str(pki / 'ca.crt'))}",
+                      f"cert_file = {json.dumps(str(pki / 'central-admin.crt'))}",
+                      f"key_file = {json.dumps(str(pki / 'central-admin.key'))}"]
     path = tmp / "central.toml"
     path.write_text("\n".join(lines) + "\n")
     return path, f"{'https' if tls else 'http'}://127.0.0.1:{port}"

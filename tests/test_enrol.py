@@ -29,7 +29,6 @@ from app.enrol_cli import set_keys
 from central.api import serve_in_thread
 from central.config import load_central_config
 from central.rollout import db, enrol
-from contract import broker_acl
 from contract.keys import load_key, public_hex
 from edge.journal import Journal
 from testbed.broker import Broker
@@ -38,7 +37,7 @@ from tests.cli_inproc import run_cli
 from tests.conftest import ROOT
 from tests.rollout_helpers import central_toml
 from tests.sync_harness import sync_to_central
-from tests.test_sync_broker_security import Probe, _control
+from tests.test_sync_broker_security import Probe
 from tests.waiting import wait_until
 
 NEW = "hz-new-01"
@@ -51,7 +50,8 @@ def site(tmp_path: Path, key: Ed25519PrivateKey) -> Iterator[dict[str, Any]]:
     broker = Broker(tmp_path, tls_dir=pki)
     broker.start()
     dsn = f"sqlite:///{tmp_path / 'central.db'}"
-    path, url = central_toml(tmp_path, dsn, key, pki=pki, tls=True, broker_port=broker.port)
+    path, url = central_toml(tmp_path, dsn, key, pki=pki, tls=True, broker_port=broker.port,
+                             broker_admin_port=broker.central_port)
     server = serve_in_thread(load_central_config(path))
     try:
         yield {"cfg": path, "url": url, "pki": pki, "broker": broker, "dsn": dsn, "tmp": tmp_path}
@@ -113,24 +113,22 @@ def test_enrol_end_to_end(site: dict[str, Any]) -> None:
     assert r.returncode == 1 and "used already" in r.stdout, r.stdout
     assert other.read_text() == before and not (other.parent / "mqtt.crt").exists()
 
-    # The new certificate reaches the broker; once its role is added, it may publish.
+    # Central gave the station its broker role: the new certificate connects and may publish
+    # its own events (nobody else's).
+    assert out["broker_role"] == "added", out
     certs = site["tmp"] / "station-certs"
     certs.mkdir()
     shutil.copy(tls.ca_file, certs / "ca.crt")
     shutil.copy(tls.cert_file, certs / f"{NEW}.crt")
     shutil.copy(tls.key_file, certs / f"{NEW}.key")
-    admin = Probe(site["broker"], site["pki"], "central-admin", "central-admin")
-    admin.subscribe(broker_acl.CONTROL_RESPONSE)
     st = Probe(site["broker"], certs, NEW, NEW)
     try:
-        answers = _control(admin, broker_acl.control_commands(add=[NEW]))
-        assert all("error" not in a for a in answers), answers
         st.publish(f"acceptance/v1/{NEW}/events", b"{}")
-        wait_until(lambda: st.pubacks, 5, "a PUBACK")
-        assert st.pubacks == ["No matching subscribers"]
+        st.publish("acceptance/v1/hz-other-01/events", b"{}")
+        wait_until(lambda: len(st.pubacks) == 2, 5, "two PUBACKs")
+        assert st.pubacks == ["No matching subscribers", "Not authorized"]
     finally:
         st.close()
-        admin.close()
 
     # Events signed with the station's key verify at central with the key it registered.
     j = Journal(cfg.station.data_dir / "station.db", station_key, NEW)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
+from contract.broker_config import BrokerSection
 from core.config import Section
 
 
@@ -49,6 +50,11 @@ class EnrolSection(Section):
                                                    "(written into its [uplink.broker]).",
     )
     broker_port: int = Field(default=8883, ge=1, le=65535, description="Its stations' TLS port.")
+    broker_admin: BrokerSection | None = Field(
+        default=None, description="Central's admin connection to the broker (its central listener, a "
+                                  "client certificate with the dynamic-security admin role): an enrolled "
+                                  "station's broker role is added there (absent: added by an operator).",
+    )
 
     @model_validator(mode="after")
     def _pair(self) -> EnrolSection:

@@ -4,9 +4,10 @@ The only route without a station token: the code is the credential. The body
 (at most 16 KiB of JSON: ``code``, ``public_key``, ``csr``) is checked whole before
 the code is spent; then the code is spent, the key registered, the certificate
 signed and the token issued. The answer is ``{"station_id", "school_id",
-"certificate", "ca_certificate", "token", "broker": {"host", "port"}}``; 403 for an
+"certificate", "ca_certificate", "token", "broker": {"host", "port", "role"}}``; 403 for an
 unknown, used or expired code, 409 when the station is registered with another key,
-503 when central has no CA for stations.
+503 when central has no CA for stations. ``broker.role`` says whether central added the
+station's broker role (``[enrol.broker_admin]``); enrolment does not fail when it could not.
 """
 
 from __future__ import annotations
@@ -58,6 +59,15 @@ def enrol_station(cfg: CentralConfig, store: Store, code: str, public_key: str,
             "token": token, "broker": {"host": e.broker_host, "port": e.broker_port}}
 
 
+def broker_role(cfg: CentralConfig, station: str) -> str:
+    """Add the station's role on the broker when central may (``[enrol.broker_admin]``)."""
+    if cfg.enrol.broker_admin is None:
+        return "not configured: an operator adds it (broker-acl --control)"
+    from central.rollout.broker_admin import add_station
+    problem = add_station(cfg.enrol.broker_admin, station)
+    return "added" if problem is None else f"not added: {problem}"
+
+
 @router.post("/v1/enrol")
 async def enrol_route(request: Request) -> JSONResponse:
     raw = request.headers.get("content-length")
@@ -72,4 +82,6 @@ async def enrol_route(request: Request) -> JSONResponse:
                                       lambda s: enrol_station(cfg, s, code, public_key, csr))
     except enrol.EnrolError as exc:
         raise HTTPException(exc.status, str(exc)) from None
+    # Outside the store's lock: the broker may take seconds to answer.
+    doc["broker"]["role"] = await run_in_threadpool(broker_role, cfg, doc["station_id"])
     return JSONResponse(doc, headers={"Cache-Control": "no-store"})

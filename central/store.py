@@ -57,6 +57,8 @@ DDL = (
     )""",
     # The HTTP API finds a station's clip.finalized events when it receives a clip.
     "CREATE INDEX IF NOT EXISTS central_events_type ON central_events (station_id, type)",
+    # The public record pages (central.public) look an event up by its id.
+    "CREATE INDEX IF NOT EXISTS central_events_event_id ON central_events (event_id)",
 )
 
 

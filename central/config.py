@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from central.platform.config import DeliverySection, DisciplineSection, IndicatorsSection
+from central.rollout.config import EnrolSection, ReleasesSection
 from central.web.config import WebSection
 from contract.broker_config import BrokerSection
 from core.config import Section, load_toml
@@ -187,6 +188,12 @@ class CentralConfig(Section):
     web: WebSection = Field(default_factory=WebSection, description="The web app: accounts, sessions.")
     discipline: DisciplineSection = Field(
         default_factory=DisciplineSection, description="The discipline loop: explanation deadlines."
+    )
+    releases: ReleasesSection = Field(
+        default_factory=ReleasesSection, description="Published releases and the staged rollout."
+    )
+    enrol: EnrolSection = Field(
+        default_factory=EnrolSection, description="Enrolling new stations with one-time codes."
     )
 
     @model_validator(mode="after")

@@ -57,6 +57,9 @@ DDL = (
     )""",
     # The HTTP API finds a station's clip.finalized events when it receives a clip.
     "CREATE INDEX IF NOT EXISTS central_events_type ON central_events (station_id, type)",
+    # The indicator engine's immediate path polls the stations' alerts by arrival (a few rows a day).
+    "CREATE INDEX IF NOT EXISTS central_events_alert_raised ON central_events (received_at) "
+    "WHERE type = 'alert.raised'",
 )
 
 

@@ -11,7 +11,14 @@ from zoneinfo import ZoneInfo
 from central.platform import integrity, records
 from central.platform import warnings as warning_table
 from central.platform.config import IndicatorsSection
-from central.platform.data import load_alerts, load_events, load_master, load_orders, load_payments
+from central.platform.data import (
+    load_alerts,
+    load_arrived_since,
+    load_events,
+    load_master,
+    load_orders,
+    load_payments,
+)
 from central.platform.model import Finding, Inputs
 from central.store import Store
 from core import log
@@ -25,6 +32,8 @@ INDICATORS: tuple[Indicator, ...] = (
     integrity.station_alerts, integrity.acceptance_without_clip, integrity.same_inspectors,
     integrity.late_arrival, integrity.clock_unsynced, integrity.chain_integrity, integrity.finance,
 )
+# Indicators that need nothing but the alert itself: evaluated as soon as the alert arrives.
+IMMEDIATE: tuple[Indicator, ...] = (integrity.station_alerts, integrity.chain_integrity)
 HISTORY_DAYS = 31  # the longest look-back of any indicator (monthly finance, 30-day medians)
 
 
@@ -60,3 +69,23 @@ def run_day(store: Store, t: IndicatorsSection, orders_dir: Path, day: date,
 
 def local_today(t: IndicatorsSection) -> date:
     return datetime.now(ZoneInfo(t.timezone)).date()
+
+
+def run_arrived(store: Store, t: IndicatorsSection, since: str,
+                as_of: datetime | None = None) -> list[Finding]:
+    """The ``IMMEDIATE`` indicators over the alerts that arrived at ``since`` or later; stores their
+    warnings and returns the ones not stored before (the same ids as a full evaluation of their day)."""
+    events, alerts = load_arrived_since(store, since)
+    if not events and not alerts:
+        return []
+    tz = ZoneInfo(t.timezone)
+    master = load_master(t.master_data_file)
+    days = sorted({e.at.astimezone(tz).date() for e in events} | {a.raised_at.astimezone(tz).date()
+                                                                     for a in alerts})
+    found = []
+    for day in days:
+        inp = Inputs(day=day, tz=tz, as_of=as_of or datetime.now(UTC), events=events,
+                     alerts=[a for a in alerts if a.raised_at.astimezone(tz).date() == day], orders={},
+                     master=master, payments=[], t=t)
+        found += [f for indicator in IMMEDIATE for f in indicator(inp)]
+    return warning_table.record(store, found)

@@ -55,5 +55,18 @@ def warnings(store: Store, school_id: str | None = None, since: str = "") -> lis
     sql = f"SELECT {COLUMNS} FROM platform_warnings WHERE created_at >= ?"
     rows = (store.rows(sql + " AND school_id=? ORDER BY created_at, warning_id", (since, school_id))
             if school_id else store.rows(sql + " ORDER BY created_at, warning_id", (since,)))
+    return _dicts(rows)
+
+
+def by_ids(store: Store, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The stored warnings with these ids, oldest first."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    return _dicts(store.rows(f"SELECT {COLUMNS} FROM platform_warnings WHERE warning_id IN ({marks}) "
+                             "ORDER BY created_at, warning_id", tuple(ids)))
+
+
+def _dicts(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     return [{"warning_id": r[0], "indicator": r[1], "station_id": r[2], "school_id": r[3], "day": r[4],
              "message": r[5], "evidence": json.loads(r[6]), "created_at": r[7]} for r in rows]

@@ -36,17 +36,34 @@ def ensure_tables(store: Store, ddl: Sequence[str] = (DDL, INDEX), lock: int = 7
             store._exec(stmt)
 
 
+INSERT = (f"INSERT INTO platform_warnings({COLUMNS}) VALUES (?,?,?,?,?,?,?,?) "
+          "ON CONFLICT (warning_id) DO NOTHING RETURNING warning_id")
+
+
 def record(store: Store, findings: Sequence[Finding]) -> list[Finding]:
-    """Store the findings not stored yet (by warning id); returns those that were new."""
-    new = []
+    """Store the findings not stored yet (by warning id); returns those that were new.
+
+    The insert that wins is the one that returns the id, so of several engine processes recording
+    the same finding exactly one is told it is new. On PostgreSQL the inserts go in one pipelined
+    ``executemany`` (a city-day's thousands of findings in one round trip, not one each)."""
+    now = now_rfc3339()
+    params = [(f.warning_id, f.indicator, f.station_id, f.school_id, f.day, f.message[:2000],
+               f.evidence_text(), now) for f in findings]
+    inserted: set[str] = set()
     with store.transaction():
-        for f in findings:
-            rows = store.rows(f"INSERT INTO platform_warnings({COLUMNS}) VALUES (?,?,?,?,?,?,?,?) "
-                              "ON CONFLICT (warning_id) DO NOTHING RETURNING warning_id",
-                              (f.warning_id, f.indicator, f.station_id, f.school_id, f.day, f.message[:2000],
-                               f.evidence_text(), now_rfc3339()))
-            if rows:
-                new.append(f)
+        if store.pg and params:
+            with store.conn.cursor() as cur:
+                cur.executemany(store._sql(INSERT), params, returning=True)
+                for result in cur.results():
+                    inserted.update(str(r[0]) for r in result.fetchall())
+        else:
+            for p in params:
+                inserted.update(str(r[0]) for r in store.rows(INSERT, p))
+    new = []
+    for f in findings:  # a finding listed twice is new once
+        if f.warning_id in inserted:
+            inserted.discard(f.warning_id)
+            new.append(f)
     return new
 
 

@@ -53,6 +53,24 @@ def test_an_arrived_alert_is_raised_and_sent_at_once_then_never_again(store: Sto
     assert sorted(g["indicator"] for g in world["got"]) == ["price_above_order", "retest_after_reject"]
 
 
+def test_the_first_look_raises_what_arrived_while_no_engine_ran(store: Store) -> None:
+    """Up to ``FIRST_LOOK_S`` back: an engine down for a day misses nothing it can still raise."""
+    j = Journal()
+    now = datetime.now(UTC)
+    for hours in (30, 50):
+        j.add("alert.raised", now - timedelta(hours=hours, seconds=5),
+              {"code": "RETEST_AFTER_REJECT", "message": f"{hours} h", "refs": [1]},
+              delay=timedelta(seconds=5))
+    put(store, j)
+    out = service.Immediate(config_without_delivery(store.dsn)).look(store)
+    assert [w["message"] for w in wt.warnings(store)] == ["30 h"] and len(out["new_warnings"]) == 1
+
+
+def config_without_delivery(dsn: str) -> Any:
+    from central.config import CentralConfig
+    return CentralConfig.model_validate({"store": {"dsn": dsn}})
+
+
 def test_a_chain_alert_of_ingest_is_raised_at_once(store: Store) -> None:
     wt.ensure_tables(store)
     with store.transaction():

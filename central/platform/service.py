@@ -26,6 +26,9 @@ logger = logging.getLogger("central.platform.service")
 # ``received_at`` set before a slow commit) or stamped by an ingest host whose clock is a little behind
 # is still seen; what was already seen is not stored or sent again (warning ids).
 OVERLAP_S = 60.0
+# A process's first look goes this far back: alerts that arrived while no engine ran (a restart, an
+# outage of up to two days) are raised then; those already raised are known by their ids.
+FIRST_LOOK_S = 48 * 3600.0
 
 
 def cycle(store: Store, cfg: CentralConfig, day: date) -> dict[str, Any]:
@@ -55,7 +58,8 @@ class Immediate:
             deliveries.ensure(store)
             self.ready = store
         started = datetime.now(UTC)
-        since = (self.last or started) - timedelta(seconds=OVERLAP_S)
+        since = (started - timedelta(seconds=FIRST_LOOK_S) if self.last is None
+                 else self.last - timedelta(seconds=OVERLAP_S))
         new = engine.run_arrived(store, self.cfg.indicators, rfc3339(since))
         self.last = started
         out: dict[str, Any] = {"new_warnings": [f.warning_id for f in new]}

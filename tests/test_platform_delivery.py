@@ -23,7 +23,7 @@ from central.config import CentralConfig
 from central.platform import channels, deliveries, service
 from central.platform.data import rfc3339
 from central.store import Store
-from tests.platform_harness import DAY, STATION, Journal, put, store, utc
+from tests.platform_harness import DAY, STATION, Journal, at_once, put, store, utc
 from tests.sync_harness import Broker, free_port
 from tests.waiting import wait_until
 
@@ -202,23 +202,7 @@ def test_two_engines_at_once_send_each_message_once(store: Store, world: dict[st
     put(store, j)
     cfg = config(world, store.dsn)
     world["fail_first"].clear()  # no 500: both start sending at once
-    go = threading.Barrier(2)
-    outs: list[dict[str, Any]] = []
-
-    def engine_process() -> None:
-        own = Store(store.dsn)
-        try:
-            go.wait(10)
-            outs.append(service.cycle(own, cfg, date.fromisoformat(DAY)))
-        finally:
-            own.close()
-
-    threads = [threading.Thread(target=engine_process) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert len(outs) == 2
+    outs = at_once(store.dsn, lambda own: service.cycle(own, cfg, date.fromisoformat(DAY)))
     assert sorted(len(o["new_warnings"]) for o in outs) in ([0, 6], [1, 5], [2, 4], [3, 3])
     assert sum(o["delivery"]["sent"] for o in outs) == 24 and all(o["delivery"]["failed"] == 0 for o in outs)
     ids = {w for o in outs for w in o["new_warnings"]}

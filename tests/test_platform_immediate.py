@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from central.platform import warnings as wt
 from central.platform.config import IndicatorsSection
 from central.platform.data import rfc3339
 from central.store import Store
-from tests.platform_harness import STATION, Journal, put, store
+from tests.platform_harness import STATION, Journal, at_once, put, store
 from tests.sync_harness import ROOT
 from tests.test_platform_delivery import config, world
 from tests.waiting import wait_until
@@ -91,22 +90,7 @@ def test_two_lookers_store_and_send_once(store: Store, world: dict[str, Any]) ->
     for _ in range(5):
         _alert_now(j)
     put(store, j)
-    go = threading.Barrier(2)
-    outs: list[dict[str, Any]] = []
-
-    def look() -> None:
-        own = Store(store.dsn)
-        try:
-            go.wait(10)
-            outs.append(service.Immediate(cfg).look(own))
-        finally:
-            own.close()
-
-    threads = [threading.Thread(target=look) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    outs = at_once(store.dsn, lambda own: service.Immediate(cfg).look(own))
     assert sorted(len(o["new_warnings"]) for o in outs) in ([0, 5], [1, 4], [2, 3])
     assert len(world["got"]) == 5 and len({g["warning_id"] for g in world["got"]}) == 5
     assert store.rows("SELECT count(*), sum(attempts) FROM platform_deliveries") == [(20, 20)]

@@ -57,9 +57,14 @@ def event_from_row(row: tuple[Any, ...]) -> Ev:
               ev.get("clock_synced") is True, part(ev, "body"))
 
 
-def load_events(store: Store, first: date, last: date, tz: tzinfo) -> list[Ev]:
-    """Every stored event whose ``at`` falls on the local days ``first``..``last``."""
-    return [event_from_row(r) for r in store.rows(EVENT_SQL, day_bounds(first, last, tz))]
+def load_events(store: Store, first: date, last: date, tz: tzinfo,
+                types: tuple[str, ...] | None = None) -> list[Ev]:
+    """Every stored event (of ``types``, default all) whose ``at`` falls on the local days
+    ``first``..``last``."""
+    if not types:
+        return [event_from_row(r) for r in store.rows(EVENT_SQL, day_bounds(first, last, tz))]
+    sql = EVENT_SQL + " AND type IN (" + ",".join("?" * len(types)) + ")"
+    return [event_from_row(r) for r in store.rows(sql, (*day_bounds(first, last, tz), *types))]
 
 
 def _alert(row: tuple[Any, ...]) -> CentralAlert:

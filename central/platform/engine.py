@@ -35,16 +35,20 @@ INDICATORS: tuple[Indicator, ...] = (
 # Indicators that need nothing but the alert itself: evaluated as soon as the alert arrives.
 IMMEDIATE: tuple[Indicator, ...] = (integrity.station_alerts, integrity.chain_integrity)
 HISTORY_DAYS = 31  # the longest look-back of any indicator (monthly finance, 30-day medians)
+# The only types an indicator reads before the evaluated day (rolling rates, medians, inspector
+# pairs, the month's amounts): the history is read for these alone, a fifth of a morning's events.
+HISTORY_TYPES = ("line.accepted", "line.rejected")
 
 
 def gather(store: Store, t: IndicatorsSection, orders_dir: Path, day: date,
            as_of: datetime | None = None) -> Inputs:
-    """Read everything the indicators of ``day`` need (events up to the end of the next day, for
-    the clips and arrivals that follow a day's records)."""
+    """Read everything the indicators of ``day`` need: every event of ``day`` and the next (the
+    clips and arrivals that follow a day's records), and the lines of the days before."""
     tz = ZoneInfo(t.timezone)
     first = day - timedelta(days=max(HISTORY_DAYS, t.same_inspectors_days))
+    history = load_events(store, first, day - timedelta(days=1), tz, HISTORY_TYPES)
     return Inputs(day=day, tz=tz, as_of=as_of or datetime.now(UTC),
-                  events=load_events(store, first, day + timedelta(days=1), tz),
+                  events=history + load_events(store, day, day + timedelta(days=1), tz),
                   alerts=load_alerts(store, day, tz), orders=load_orders(orders_dir, day),
                   master=load_master(t.master_data_file), payments=load_payments(t.payments_csv), t=t)
 

@@ -60,6 +60,8 @@ DDL = (
     # The indicator engine's immediate path polls the stations' alerts by arrival (a few rows a day).
     "CREATE INDEX IF NOT EXISTS central_events_alert_raised ON central_events (received_at) "
     "WHERE type = 'alert.raised'",
+    # The public record pages (central.public) look an event up by its id.
+    "CREATE INDEX IF NOT EXISTS central_events_event_id ON central_events (event_id)",
 )
 
 

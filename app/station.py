@@ -406,7 +406,7 @@ class Station:
         self._thread("scan-consumer", self._consume_scans)
 
     def _consume_scans(self) -> None:
-        from edge.codes import ParseError, parse_code
+        from edge.codes.parse import ParseError, parse_code
         from edge.workflow.scans import input_for
 
         self.watchdog.register("scan-consumer", self.loop_deadline_s)

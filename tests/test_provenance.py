@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from edge.codes import parse_code
+from edge.codes.parse import parse_code
 from edge.journal import Journal, read_events
 from edge.web.app import create_app
 from edge.web.guard import Access

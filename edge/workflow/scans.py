@@ -13,10 +13,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from edge.codes import Badge, ParsedCode, PlainCode, TraceCode
 from edge.codes.delivery_note import DeliveryNote
 from edge.codes.gs1 import GS1Result
 from edge.codes.gs1_typed import country_zh
+from edge.codes.parse import Badge, ParsedCode, PlainCode, TraceCode
 from edge.codes.weight_label import WeightLabel
 from edge.workflow.model import Input, OpenDelivery, ScanItem, ScanTrace, SignIn, State
 

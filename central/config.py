@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from central.platform.config import DeliverySection, IndicatorsSection
+from central.rollout.config import EnrolSection, ReleasesSection
 from contract.broker_config import BrokerSection
 from core.config import Section, load_toml
 
@@ -182,6 +183,12 @@ class CentralConfig(Section):
     )
     warnings: DeliverySection = Field(
         default_factory=DeliverySection, description="Delivery of warnings: MQTT, webhooks, e-mail."
+    )
+    releases: ReleasesSection = Field(
+        default_factory=ReleasesSection, description="Published releases and the staged rollout."
+    )
+    enrol: EnrolSection = Field(
+        default_factory=EnrolSection, description="Enrolling new stations with one-time codes."
     )
 
     @model_validator(mode="after")

@@ -297,7 +297,8 @@ class Operator:
                 self.st.post("/api/inspectors", {"inspector_id": who, "pin": PINS[who]})
         s = self.st.state() or s
         if s["delivery"] is None:
-            order = next(o["order_id"] for o in s["orders"] if o["order_id"].endswith("0012"))
+            order = next((o["order_id"] for o in s["orders"] if o["order_id"].endswith("0012")), None)
+            assert order is not None, "no order offered (a station started on a full disk shows none)"
             self.st.post("/api/deliveries", {"order_id": order})
         s = self.st.state() or s
         p = s["placement"]

@@ -64,7 +64,7 @@ class Claims:
                 raise
 
 
-def _state(request: Request) -> Any:
+def state_of(request: Request) -> Any:
     st = request.app.state
     if not hasattr(st, "claims"):
         st.claims = Claims(st.cfg.store.dsn)
@@ -73,7 +73,7 @@ def _state(request: Request) -> Any:
 
 
 @contextmanager
-def _upload_slot(st: Any, station: str) -> Iterator[None]:
+def upload_slot(st: Any, station: str) -> Iterator[None]:
     if st.uploads[station] >= st.cfg.http.uploads_per_station:
         raise HTTPException(429, "too many uploads of this station at once", headers={"Retry-After": "10"})
     st.uploads[station] += 1
@@ -90,14 +90,15 @@ def _clip(request: Request, station_id: str, clip_id: str, station: str) -> Path
     return Path(request.app.state.cfg.http.clips_dir) / "index" / station_id / clip_id
 
 
-def _length(request: Request, limit: int) -> int:
+def body_length(request: Request, limit: int, what: str = "clip") -> int:
+    """The request's Content-Length: 411 without one, 400 malformed, 413 above ``limit``."""
     raw = request.headers.get("content-length")
     if raw is None:
         raise HTTPException(411, "Content-Length required")
     if not raw.isdigit():
         raise HTTPException(400, "Content-Length must be a non-negative integer")
     if int(raw) > limit:
-        raise HTTPException(413, "clip too large")
+        raise HTTPException(413, f"{what} too large")
     return int(raw)
 
 
@@ -114,21 +115,21 @@ async def head_clip(request: Request, station_id: str, clip_id: str, station: St
 @router.put("/v1/stations/{station_id}/clips/{clip_id}")
 async def put_clip(request: Request, station_id: str, clip_id: str, station: Station) -> Response:
     idx = _clip(request, station_id, clip_id, station)
-    st = _state(request)
+    st = state_of(request)
     claimed = (request.headers.get("x-content-sha256") or "").strip().lower()
     if not SHA.match(claimed):
         raise HTTPException(400, "X-Content-SHA256 must be 64 hex digits")
-    length = _length(request, st.cfg.http.clip_max_bytes)
+    length = body_length(request, st.cfg.http.clip_max_bytes)
     signed = await run_in_threadpool(st.claims.sha256_of, station, clip_id)
     if signed is None:
         raise HTTPException(403, "no stored clip.finalized event of this station names this clip id")
     if signed != claimed:
         raise HTTPException(403, "the station's clip.finalized event names another sha256")
-    with _upload_slot(st, station):
-        return await _receive(request, idx, claimed, length, st.cfg.http.body_timeout_s)
+    with upload_slot(st, station):
+        return await receive(request, idx, claimed, length, st.cfg.http.body_timeout_s)
 
 
-async def _receive(request: Request, idx: Path, claimed: str, length: int, idle_s: float) -> Response:
+async def receive(request: Request, idx: Path, claimed: str, length: int, idle_s: float) -> Response:
     objects = idx.parent.parent.parent / "objects"
     await run_in_threadpool(objects.mkdir, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=objects, prefix=".in-")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
+from central.fleet.config import FleetSection
 from central.platform.config import DeliverySection, IndicatorsSection
 from contract.broker_config import BrokerSection
 from core.config import Section, load_toml
@@ -156,6 +157,9 @@ class CentralConfig(Section):
     )
     warnings: DeliverySection = Field(
         default_factory=DeliverySection, description="Delivery of warnings: MQTT, webhooks, e-mail."
+    )
+    fleet: FleetSection = Field(
+        default_factory=FleetSection, description="Fleet view and remote diagnosis (docs/fleet.md)."
     )
 
     @model_validator(mode="after")

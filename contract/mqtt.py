@@ -145,3 +145,32 @@ class Link:
                 if self.client.loop(0.05) != MQTTErrorCode.MQTT_ERR_SUCCESS:
                     break
         self.connected = self.socket_open = False
+
+
+def publish_once(broker: BrokerSection, client_id: str, topic: str, payload: bytes) -> str | None:
+    """Connect, publish one QoS 1 message, wait for the broker's PUBACK, disconnect.
+
+    For central's one-off commands (``central-command``, the fleet view's
+    diagnose). Returns None when the broker took it, else why not (unreachable,
+    refused, no PUBACK within ``connect_timeout_s``, or a failure reason code
+    such as 0x87 not authorised).
+    """
+    client = make_client(broker, client_id)
+    refused: list[str] = []
+    client.on_publish = lambda c, u, mid, rc, props: refused.append(str(rc)) if rc.is_failure else None
+    try:
+        client.connect(broker.host, broker.port, broker.keepalive_s)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        return f"cannot reach the broker: {exc}"
+    client.loop_start()
+    try:
+        info = client.publish(topic, payload, qos=1)
+        info.wait_for_publish(broker.connect_timeout_s)
+        if not info.is_published():
+            return "the broker did not acknowledge in time"
+        return f"the broker refused it: {refused[0]}" if refused else None
+    except (RuntimeError, ValueError) as exc:
+        return f"not published: {exc}"
+    finally:
+        client.disconnect()
+        client.loop_stop()

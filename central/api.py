@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from central import audit, clips, health
 from central.config import CentralConfig
 from central.fleet import api as fleet_api
+from central.fleet import page as fleet_page
 from central.http import ID, HttpServer, authed_station, base_app, own
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -82,6 +83,7 @@ def create_app(cfg: CentralConfig) -> FastAPI:
 
     app.include_router(clips.router)
     app.include_router(fleet_api.router)
+    app.include_router(fleet_page.router)
     return app
 
 

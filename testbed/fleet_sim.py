@@ -12,6 +12,7 @@ the broker publishes its will, as when a kiosk loses power.
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import selectors
 import socket
@@ -64,7 +65,7 @@ class FleetSim:
         for station in self.stations:
             c = self._client(station)
             c.connect(self.host, self.port, self.keepalive_s, clean_start=True)
-            self.todo.put(lambda s=station, c=c: self._register(s, c))
+            self.todo.put(functools.partial(self._register, station, c))
         end = time.monotonic() + connect_timeout_s
         while len(self.connected) < len(self.stations) and time.monotonic() < end:
             time.sleep(0.05)
@@ -97,8 +98,8 @@ class FleetSim:
             if sock is not None:
                 with contextlib.suppress(KeyError, ValueError):
                     self.sel.unregister(sock)
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError, AttributeError):
+                    sock.shutdown(socket.SHUT_RDWR)  # type: ignore[attr-defined]
                 at.append(time.monotonic())
             self.dropped.add(station)
             done.set()

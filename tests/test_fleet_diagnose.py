@@ -55,7 +55,8 @@ def system(tmp_path: Path) -> Iterator[dict[str, Any]]:
     token, _ = tokens.issue(cfg.http.tokens_file, "st-aaa")
     (tmp_path / "st-aaa.token").write_text(token + "\n")
     path = station_config(tmp_path, "st-aaa", broker, api_url=central.base)
-    path.write_text(path.read_text().replace("[orders]\n", f'[orders]\ntoken_file = "{tmp_path / "st-aaa.token"}"\n'))
+    token_line = f'token_file = "{tmp_path / "st-aaa.token"}"'
+    path.write_text(path.read_text().replace("[orders]\n", f"[orders]\n{token_line}\n"))
     pem = (tmp_path / "st-aaa" / "station.key").read_bytes()
     raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                             serialization.NoEncryption())

@@ -108,3 +108,36 @@ def test_will_message_shows_the_station_offline(fleet: tuple[Central, fleet_sim.
     doc = central.get("/v1/fleet/stations", state="offline")
     assert ids(doc) == {victim} and doc["counts"]["online"] == N - 1
     assert row["status"]["online"] is False and row["status"]["session"] == sim.sessions[victim]
+
+
+def test_fleet_page_renders_and_filters_in_chromium(fleet: tuple[Central, fleet_sim.FleetSim]) -> None:
+    from tests.browser import page
+
+    central, _ = fleet
+    api = central.get("/v1/fleet/stations")["counts"]
+    with page(1600, 1000) as p:
+        p.context.set_extra_http_headers({"Authorization": f"Bearer {central.token}"})
+        p.goto(central.base + "/web/fleet")
+        assert p.title() == "设备运维总览"
+        for key in ("stations", "online", "offline", "needs_visit"):
+            assert p.inner_text(f"#count-{key} b") == str(api[key])
+        assert p.locator("#stations tbody tr").count() == N
+        p.select_option("#f-fault", "scale")
+        p.click("#f-apply")
+        p.wait_for_url("**/web/fleet?*fault=scale*")
+        shown = set(p.locator("#stations tbody tr").evaluate_all("rs => rs.map(r => r.dataset.station)"))
+        assert shown == expected(lambda i: i % 97 == 5)
+        assert "秤故障" in p.inner_text("#stations tbody tr >> nth=0")
+        p.select_option("#f-fault", "")
+        p.select_option("#f-district", fleet_sim.DISTRICTS[1])
+        p.check("#f-visit")
+        p.click("#f-apply")
+        p.wait_for_url("**visit=1*")
+        shown = set(p.locator("#stations tbody tr").evaluate_all("rs => rs.map(r => r.dataset.station)"))
+        visit = expected(lambda i: i % 97 == 5 or i % 89 == 7 or i % 211 == 11)
+        assert shown == {s for s in visit if int(s[3:]) % 500 % 5 == 1}
+        p.click(f"a[href='/web/fleet/stations/{sorted(shown)[0]}']")
+        p.wait_for_selector("#diagnose")
+        p.click("#diagnose")
+        p.wait_for_selector("#notice:has-text('已发送诊断请求')")
+        assert "已请求" in p.inner_text("#diagnoses") and "tech-wang" in p.inner_text("#diagnoses")

@@ -66,7 +66,8 @@ class FleetDb:
                 raise
 
 
-def _st(request: Request) -> Any:
+def fleet_state(request: Request) -> Any:
+    """The app's state with the fleet's store, technicians' tokens and key registry (made once)."""
     st = request.app.state
     if not hasattr(st, "fleet_db"):
         st.fleet_db = FleetDb(st.cfg.store.dsn)
@@ -78,7 +79,7 @@ def _st(request: Request) -> Any:
 def authed_technician(request: Request) -> str:
     """The technician a bearer token names; 401 otherwise (a station's token included)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    who = _st(request).technicians.station_of(token.strip()) if scheme.lower() == "bearer" else None
+    who = fleet_state(request).technicians.station_of(token.strip()) if scheme.lower() == "bearer" else None
     if who is None:
         raise HTTPException(401, "a technician token is required (Authorization: Bearer …)",
                             headers={"WWW-Authenticate": "Bearer"})
@@ -129,7 +130,7 @@ async def fleet_stations(request: Request, who: Technician, district: str | None
                          school: str | None = None, fault: str | None = None, state: str | None = None,
                          visit: str | None = None) -> Response:
     flt = parse_filter(district, school, fault, state, visit)
-    return JSONResponse(await run_in_threadpool(compute, _st(request), flt))
+    return JSONResponse(await run_in_threadpool(compute, fleet_state(request), flt))
 
 
 def one_station(st: Any, station: str) -> dict[str, Any]:
@@ -149,7 +150,7 @@ def one_station(st: Any, station: str) -> dict[str, Any]:
 async def fleet_station(request: Request, station_id: str, who: Technician) -> Response:
     if not ID.match(station_id):
         raise HTTPException(404, "no such station")
-    return JSONResponse(await run_in_threadpool(one_station, _st(request), station_id))
+    return JSONResponse(await run_in_threadpool(one_station, fleet_state(request), station_id))
 
 
 def request_diagnosis(st: Any, station: str, who: str) -> dict[str, Any]:
@@ -184,10 +185,11 @@ def request_diagnosis(st: Any, station: str, who: str) -> dict[str, Any]:
 async def diagnose(request: Request, station_id: str, who: Technician) -> Response:
     if not ID.match(station_id):
         raise HTTPException(404, "no such station")
-    return JSONResponse(await run_in_threadpool(request_diagnosis, _st(request), station_id, who), 202)
+    doc = await run_in_threadpool(request_diagnosis, fleet_state(request), station_id, who)
+    return JSONResponse(doc, 202)
 
 
-def _diagnosis(st: Any, request_id: str) -> dict[str, Any]:
+def diagnosis_row(st: Any, request_id: str) -> dict[str, Any]:
     if not clips.UUID.match(request_id):
         raise HTTPException(404, "no such diagnosis")
     d = st.fleet_db.use(lambda s: fstore.diagnosis(s, request_id))
@@ -198,18 +200,23 @@ def _diagnosis(st: Any, request_id: str) -> dict[str, Any]:
 
 @router.get("/v1/fleet/diagnoses/{request_id}")
 async def get_diagnosis(request: Request, request_id: str, who: Technician) -> Response:
-    return JSONResponse(await run_in_threadpool(_diagnosis, _st(request), request_id))
+    return JSONResponse(await run_in_threadpool(diagnosis_row, fleet_state(request), request_id))
 
 
-@router.get("/v1/fleet/diagnoses/{request_id}/bundle")
-async def get_bundle(request: Request, request_id: str, who: Technician) -> Response:
-    st = _st(request)
-    d = await run_in_threadpool(_diagnosis, st, request_id)
+async def bundle_response(request: Request, request_id: str) -> Response:
+    """The bundle of a diagnosis as a download (the API's and the page's route)."""
+    st = fleet_state(request)
+    d = await run_in_threadpool(diagnosis_row, st, request_id)
     if not d["bundle_sha256"]:
         raise HTTPException(404, "no bundle received yet")
     path = Path(st.cfg.fleet.bundles_dir) / "objects" / d["bundle_sha256"]
     return FileResponse(path, media_type="application/gzip",
                         filename=f"support-{d['station_id']}-{request_id}.tar.gz")
+
+
+@router.get("/v1/fleet/diagnoses/{request_id}/bundle")
+async def get_bundle(request: Request, request_id: str, who: Technician) -> Response:
+    return await bundle_response(request, request_id)
 
 
 def doctor_of(path: Path) -> dict[str, Any] | None:
@@ -231,8 +238,8 @@ def doctor_of(path: Path) -> dict[str, Any] | None:
 @router.put("/v1/stations/{station_id}/diagnoses/{request_id}")
 async def put_bundle(request: Request, station_id: str, request_id: str, station: Station) -> Response:
     own(station_id, station)
-    st = _st(request)
-    d = await run_in_threadpool(_diagnosis, st, request_id)
+    st = fleet_state(request)
+    d = await run_in_threadpool(diagnosis_row, st, request_id)
     if d["station_id"] != station:
         raise HTTPException(404, "no such diagnosis")
     claimed = (request.headers.get("x-content-sha256") or "").strip().lower()

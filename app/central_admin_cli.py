@@ -1,4 +1,5 @@
-"""CLI: ``central-token`` (stations' API tokens) and ``broker-acl`` (the broker's access data)."""
+"""CLI: ``central-token`` (stations' API tokens), ``central-account`` (web app accounts) and
+``broker-acl`` (the broker's access data)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ def register(sub: Any) -> None:
                    help="a technician's token for the fleet API ([fleet] technician_tokens_file); "
                         "--station then names the technician")
     t.set_defaults(handler=_token)
+    a = sub.add_parser("central-account", help="add, list, disable or enable central's web app accounts, "
+                                               "or set a password")
+    a.add_argument("action", choices=("add", "list", "disable", "enable", "password"))
+    a.add_argument("--config", type=Path, required=True, help="central config file (its [store] dsn)")
+    a.add_argument("--username", help="the account name (a-z 0-9 . _ -)")
+    a.add_argument("--role", help="add: school_leader, discipline_committee, city_bureau or technician")
+    a.add_argument("--school", help="add: the school id (school_leader and discipline_committee only)")
+    a.add_argument("--name", help="add: the name shown on pages (default: the username)")
+    a.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of stdin instead of prompting twice")
+    a.set_defaults(handler=_account)
     b = sub.add_parser("broker-acl", help="print the broker's dynamic-security data for the stations")
     b.add_argument("--station", action="append", default=[], help="a station id (repeatable)")
     b.add_argument("--keys-dir", type=Path, help="also every station registered there (<station_id>.pub)")
@@ -85,4 +97,48 @@ def _broker_acl(args: argparse.Namespace) -> int:
                                        args.admin or ["central-admin"],
                                        [(u, sch) for u, sch in schools])
     print(json.dumps(doc, indent=1))
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise UsageError("the passwords differ")
+    return first
+
+
+def _account(args: argparse.Namespace) -> int:
+    from central.config import load_central_config
+    from central.store import Store
+    from central.web import accounts
+    try:
+        dsn = load_central_config(args.config).store.dsn
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.action != "list" and not args.username:
+        raise UsageError(f"{args.action} needs --username")
+    store = Store(dsn)
+    try:
+        if args.action == "list":
+            for acc, disabled in accounts.accounts(store):
+                print(f"{acc.username}  {acc.role}  {acc.school_id or '*'}  {acc.display_name}"
+                      f"{'  (disabled)' if disabled else ''}")
+        elif args.action == "add":
+            acc = accounts.add_account(store, args.username, args.name or args.username, args.role or "",
+                                       args.school, _password(args))
+            print(f"account {acc.username} ({acc.role}, {acc.school_id or 'city-wide'}) added",
+                  file=sys.stderr)
+        elif args.action == "password":
+            accounts.set_password(store, args.username, _password(args))
+            print(f"password of {args.username} set; its sessions ended", file=sys.stderr)
+        else:
+            accounts.set_disabled(store, args.username, args.action == "disable")
+            print(f"account {args.username} {args.action}d", file=sys.stderr)
+    except accounts.AccountError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        store.close()
     return 0

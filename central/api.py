@@ -25,6 +25,7 @@ from central.config import CentralConfig
 from central.fleet import api as fleet_api
 from central.fleet import page as fleet_page
 from central.http import ID, HttpServer, authed_station, base_app, own
+from central.web.routes import router as web_router
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Station = Annotated[str, Depends(authed_station)]
@@ -83,7 +84,9 @@ def create_app(cfg: CentralConfig) -> FastAPI:
 
     app.include_router(clips.router)
     app.include_router(fleet_api.router)
-    app.include_router(fleet_page.router)
+    if cfg.web.enabled:
+        app.include_router(web_router)
+        app.include_router(fleet_page.router)
     return app
 
 

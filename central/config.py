@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 
 from central.fleet.config import FleetSection
 from central.platform.config import DeliverySection, IndicatorsSection
+from central.web.config import DisciplineSection, WebSection
 from contract.broker_config import BrokerSection
 from core.config import Section, load_toml
 
@@ -160,6 +161,10 @@ class CentralConfig(Section):
     )
     fleet: FleetSection = Field(
         default_factory=FleetSection, description="Fleet view and remote diagnosis (docs/fleet.md)."
+    )
+    web: WebSection = Field(default_factory=WebSection, description="The web app: accounts, sessions.")
+    discipline: DisciplineSection = Field(
+        default_factory=DisciplineSection, description="The discipline loop: explanation deadlines."
     )
 
     @model_validator(mode="after")

@@ -112,13 +112,21 @@ def test_will_message_shows_the_station_offline(fleet: tuple[Central, fleet_sim.
 
 def test_fleet_page_renders_and_filters_in_chromium(fleet: tuple[Central, fleet_sim.FleetSim]) -> None:
     from tests.browser import page
+    from tests.web_helpers import add_account, browser_login
 
     central, _ = fleet
+    add_account(central.cfg.store.dsn, "tech-li", "technician", name="李工")
+    add_account(central.cfg.store.dsn, "leader", "school_leader", school="sch-001")
     api = central.get("/v1/fleet/stations")["counts"]
     with page(1600, 1000) as p:
-        p.context.set_extra_http_headers({"Authorization": f"Bearer {central.token}"})
-        p.goto(central.base + "/web/fleet")
-        assert p.title() == "设备运维总览"
+        assert "/web/login" in p.goto(central.base + "/web/fleet").url  # no session: the login page
+        browser_login(p, central.base, "leader")
+        assert p.goto(central.base + "/web/fleet").status == 403  # not a technician
+        p.goto(central.base + "/web/")
+        p.click("#who ~ form button")  # log out
+        browser_login(p, central.base, "tech-li")
+        p.click("a[href='/web/fleet']")  # the home page links it for technicians
+        assert p.title().startswith("设备运维总览")
         for key in ("stations", "online", "offline", "needs_visit"):
             assert p.inner_text(f"#count-{key} b") == str(api[key])
         assert p.locator("#stations tbody tr").count() == N
@@ -138,6 +146,9 @@ def test_fleet_page_renders_and_filters_in_chromium(fleet: tuple[Central, fleet_
         assert shown == {s for s in visit if int(s[3:]) % 500 % 5 == 1}
         p.click(f"a[href='/web/fleet/stations/{sorted(shown)[0]}']")
         p.wait_for_selector("#diagnose")
+        forged = p.request.post(central.base + f"/web/fleet/stations/{sorted(shown)[0]}/diagnose",
+                                form={"csrf": "not-the-session's"})
+        assert forged.status == 403  # the session cookie alone does not do
         p.click("#diagnose")
         p.wait_for_selector("#notice:has-text('已发送诊断请求')")
-        assert "已请求" in p.inner_text("#diagnoses") and "tech-wang" in p.inner_text("#diagnoses")
+        assert "已请求" in p.inner_text("#diagnoses") and "tech-li" in p.inner_text("#diagnoses")

@@ -1,4 +1,5 @@
-"""The fleet pages' HTML (zh-CN), rendered on the server from the fleet document; every value escaped."""
+"""The fleet pages' HTML bodies (zh-CN) from the fleet document, every value escaped; the layout
+is the web app's (``central.web.html.page``)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,8 @@ FAULT_ZH = {"offline": "离线", "silent": "失联", "never_seen": "从未上线
 STATE_ZH = {"online": "在线", "offline": "离线", "silent": "失联", "never": "从未上线"}
 DIAG_ZH = {"requested": "已请求", "received": "已收到", "timed_out": "超时未回"}
 DEVICE_ZH = {"scale": "秤", "camera": "摄像头", "thermometer": "温度计", "disk": "磁盘", "clock": "时钟"}
-STYLE = """
-body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:1rem;color:#222}
-table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}
-.bad{color:#b00020;font-weight:bold}.ok{color:#1b7d1b}.muted{color:#777}
-.counts span{display:inline-block;margin-right:1.2rem;font-size:15px}
-form.filters{margin:.8rem 0}form.filters label{margin-right:.8rem}
-"""
+STYLE = ("<style>#stations{font-size:13px}.muted{color:#777}.counts span{display:inline-block;"
+         "margin-right:1.2em}form.filters label{display:inline;margin-right:.8em}</style>")
 
 
 def e(v: Any) -> str:
@@ -46,11 +42,6 @@ def age(seconds: float | None) -> str:
     if seconds < 86400:
         return f"{seconds / 3600:.1f} 小时"
     return f"{seconds / 86400:.1f} 天"
-
-
-def page(title: str, body: str) -> str:
-    return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{e(title)}</title>'
-            f"<style>{STYLE}</style></head><body><h1>{e(title)}</h1>{body}</body></html>")
 
 
 def _options(values: list[tuple[str, str]], chosen: str | None) -> str:
@@ -145,7 +136,7 @@ def fleet_page(doc: dict[str, Any], tz: ZoneInfo) -> str:
     table = (f'<p id="shown">显示 {len(shown)} 个站点（需上门的在前）</p><table id="stations"><thead><tr>'
              + "".join(f"<th>{h}</th>" for h in heads) + f"</tr></thead><tbody>{station_rows(shown, tz)}"
              "</tbody></table>")
-    return page("设备运维总览", counts(doc["counts"]) + filters(doc) + table)
+    return STYLE + counts(doc["counts"]) + filters(doc) + table
 
 
 def _joined(doc: dict[str, Any] | None, *keys: str) -> str:
@@ -162,7 +153,7 @@ def diagnosis_item(d: dict[str, Any], tz: ZoneInfo) -> str:
             f"{DIAG_ZH.get(d['state'], e(d['state']))}{link}{checks}</li>")
 
 
-def station_page(r: dict[str, Any], tz: ZoneInfo, csrf: str, notice: str = "") -> str:
+def station_page(r: dict[str, Any], tz: ZoneInfo, csrf_input: str, notice: str = "") -> str:
     info = [("学校", f"{r['school_name']}（{r['school']}）"), ("区", r["district"]),
             ("版本", f"{r['version'] or '—'}（发布 {r['release'] or '—'}）"),
             ("最近更新", _joined(r["update"], "step", "version", "reason")),
@@ -172,10 +163,10 @@ def station_page(r: dict[str, Any], tz: ZoneInfo, csrf: str, notice: str = "") -
     alerts = "".join(f"<li>{local(a['at'], tz)} {e(a['code'])}：{e(a['message'])}</li>" for a in r["alerts"])
     diags = "".join(diagnosis_item(d, tz) for d in reversed(r.get("diagnoses", [])))
     form = (f'<form method="post" action="/web/fleet/stations/{e(r["station_id"])}/diagnose">'
-            f'<input type="hidden" name="csrf" value="{e(csrf)}">'
+            f"{csrf_input}"
             '<button type="submit" id="diagnose">远程诊断（运行 doctor 并上传诊断包）</button></form>')
     body = (f'<p><a href="/web/fleet">返回总览</a></p><p id="notice">{e(notice)}</p>'
             f'<table id="station">{state_cell(r, tz).join(["<tr><th>状态</th>", "</tr>"])}{rows}</table>'
             f"<h2>告警</h2><ul id=\"alerts\">{alerts or '<li>无</li>'}</ul>"
             f"<h2>远程诊断</h2>{form}<ul id=\"diagnoses\">{diags or '<li>无</li>'}</ul>")
-    return page(f"站点 {r['station_id']}", body)
+    return STYLE + body

@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -30,7 +31,8 @@ from contract import protocol
 
 class FleetSim:
     def __init__(self, host: str, port: int, stations: list[str],
-                 status_of: Callable[[str, str], dict[str, Any]], keepalive_s: int = 60) -> None:
+                 status_of: Callable[[str, str], dict[str, Any]], keepalive_s: int = 60,
+                 tls_dir: Path | None = None) -> None:
         self.host, self.port = host, port
         self.status_of = status_of  # (station, session) -> the online status document
         self.keepalive_s = keepalive_s
@@ -43,9 +45,14 @@ class FleetSim:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="fleet-sim", daemon=True)
         self.stations = stations
+        self.tls_dir = tls_dir  # a test PKI with a certificate per station (CN = station id)
 
     def _client(self, station: str) -> mqtt.Client:
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=station, protocol=MQTTProtocolVersion.MQTTv5)
+        if self.tls_dir is not None:
+            d = self.tls_dir
+            c.tls_set(ca_certs=str(d / "ca.crt"), certfile=str(d / f"{station}.crt"),
+                      keyfile=str(d / f"{station}.key"))
         session = uuid.uuid4().hex
         self.sessions[station] = session
         c.will_set(protocol.topic(station, "status"),
@@ -119,7 +126,10 @@ class FleetSim:
             if self.sel.get_map():
                 for key, _ in self.sel.select(0.02):
                     c = key.data
-                    if c.loop_read() != mqtt.MQTT_ERR_SUCCESS:
+                    rc = c.loop_read()
+                    while rc == mqtt.MQTT_ERR_SUCCESS and getattr(key.fileobj, "pending", lambda: 0)():
+                        rc = c.loop_read()  # TLS: records already decrypted wait in the buffer
+                    if rc != mqtt.MQTT_ERR_SUCCESS:
                         with contextlib.suppress(KeyError, ValueError):
                             self.sel.unregister(key.fileobj)
             else:

@@ -137,8 +137,8 @@ def one_station(st: Any, station: str) -> dict[str, Any]:
     cfg = st.cfg
     now = datetime.now(UTC)
     since = now_rfc3339(now - timedelta(hours=cfg.fleet.alert_window_h))
-    snap = st.fleet_db.use(lambda s: fstore.snapshot(s, since))
-    if station not in snap.statuses and station not in st.fleet_keys.stations():
+    snap = st.fleet_db.use(lambda s: fstore.snapshot(s, since, station))
+    if station not in snap.statuses and st.fleet_keys(station) is None:
         raise HTTPException(404, "no such station")
     row = station_row(station, load_places(cfg.indicators.master_data_file), snap, now, cfg.fleet)
     row["diagnoses"] = st.fleet_db.use(lambda s: fstore.station_diagnoses(s, station))[-10:]
@@ -156,7 +156,7 @@ async def fleet_station(request: Request, station_id: str, who: Technician) -> R
 def request_diagnosis(st: Any, station: str, who: str) -> dict[str, Any]:
     """Record the request, then publish the command; refused when over a rate limit."""
     f = st.cfg.fleet
-    if station not in st.fleet_keys.stations():
+    if st.fleet_keys(station) is None:
         raise HTTPException(404, "no such station (not registered)")
     now = datetime.now(UTC)
     rid = str(uuid.uuid4())

@@ -114,10 +114,12 @@ class Snapshot:
     diagnoses: dict[str, dict[str, Any]]
 
 
-def snapshot(store: Store, alerts_since: str) -> Snapshot:
+def snapshot(store: Store, alerts_since: str, station: str | None = None) -> Snapshot:
+    """The whole fleet's rows, or only ``station``'s (one station's page need not read 1,300)."""
+    one, only = ("", ()) if station is None else (" AND station_id=?", (station,))
     with store.snapshot():
         statuses: dict[str, dict[str, Any]] = {}
-        for sid, text in store.rows("SELECT station_id, status FROM central_status"):
+        for sid, text in store.rows("SELECT station_id, status FROM central_status WHERE 1=1" + one, only):
             try:
                 doc = json.loads(text)
             except ValueError:
@@ -125,16 +127,17 @@ def snapshot(store: Store, alerts_since: str) -> Snapshot:
             if isinstance(doc, dict):
                 statuses[str(sid)] = doc
         presence = {str(r[0]): _presence(r[1:]) for r in store.rows(
-            "SELECT station_id, online, since, last_seen, session, backlog_since FROM fleet_presence")}
+            "SELECT station_id, online, since, last_seen, session, backlog_since FROM fleet_presence "
+            "WHERE 1=1" + one, only)}
         last_sync = {str(s): str(u) for s, u in store.rows(
-            "SELECT station_id, updated_at FROM central_heads WHERE last_seq > 0")}
+            "SELECT station_id, updated_at FROM central_heads WHERE last_seq > 0" + one, only)}
         alerts: dict[str, list[dict[str, Any]]] = {}
         for sid, code, msg, at in store.rows(
-                "SELECT station_id, code, message, raised_at FROM central_alerts WHERE raised_at >= ? "
-                "ORDER BY raised_at", (alerts_since,)):
+                "SELECT station_id, code, message, raised_at FROM central_alerts WHERE raised_at >= ?"
+                + one + " ORDER BY raised_at", (alerts_since, *only)):
             alerts.setdefault(str(sid), []).append({"code": str(code), "message": str(msg)[:300],
                                                     "at": str(at)})
-        diagnoses = {d["station_id"]: d for d in _diagnoses(store, "", ())}
+        diagnoses = {d["station_id"]: d for d in _diagnoses(store, "WHERE 1=1" + one, only)}
     return Snapshot(statuses, presence, last_sync, alerts, diagnoses)
 
 

@@ -28,8 +28,9 @@ from contract import protocol
 from contract.keys import init_key
 from edge.journal import Journal
 from testbed.pki import make_pki
+from tests.factories import write_station_config
 from tests.fleet_harness import Central, fleet_config
-from tests.sync_harness import Broker, InThread, append_events, station_config
+from tests.sync_harness import UPLINK_TEST_DEFAULTS, Broker, InThread, append_events, broker_settings
 from tests.test_sync_broker_security import Probe
 from tests.waiting import wait_until
 
@@ -54,9 +55,12 @@ def system(tmp_path: Path) -> Iterator[dict[str, Any]]:
     central = Central(cfg)
     token, _ = tokens.issue(cfg.http.tokens_file, "st-aaa")
     (tmp_path / "st-aaa.token").write_text(token + "\n")
-    path = station_config(tmp_path, "st-aaa", broker, api_url=central.base)
-    token_line = f'token_file = "{tmp_path / "st-aaa.token"}"'
-    path.write_text(path.read_text().replace("[orders]\n", f"[orders]\n{token_line}\n"))
+    path = write_station_config(
+        tmp_path, "st-aaa", name="st-aaa.toml",
+        station={"data_dir": str(tmp_path / "st-aaa"), "key_path": str(tmp_path / "st-aaa" / "station.key")},
+        orders={"api_url": central.base, "timeout_s": 2.0, "retries": 0,
+                "token_file": str(tmp_path / "st-aaa.token")},
+        uplink={**UPLINK_TEST_DEFAULTS, "broker": broker_settings(broker, "st-aaa")})
     pem = (tmp_path / "st-aaa" / "station.key").read_bytes()
     raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                             serialization.NoEncryption())

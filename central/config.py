@@ -10,8 +10,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from central.fleet.config import FleetSection
-from central.platform.config import DeliverySection, IndicatorsSection
-from central.web.config import DisciplineSection, WebSection
+from central.platform.config import DeliverySection, DisciplineSection, IndicatorsSection
+from central.web.config import WebSection
 from contract.broker_config import BrokerSection
 from core.config import Section, load_toml
 

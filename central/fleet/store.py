@@ -2,8 +2,8 @@
 
 This module owns ``fleet_presence`` and ``fleet_diagnoses`` in central's store
 (same SQL on SQLite and PostgreSQL, through ``central.store.Store``);
-``central_status`` stays ``central.store``'s, written here through it in the
-same transaction as the presence row.
+``central_status`` stays ``central.store``'s, written here through it right
+after the presence row.
 
 Presence is decided by ``next_presence`` (pure): a station's ``online`` flag
 changes ``since``; its will (``online: false``) names the connection (``session``)
@@ -85,7 +85,10 @@ def _presence(row: tuple[Any, ...]) -> Presence:
 
 def record_status(store: Store, station: str, doc: dict[str, Any], text: str,
                   now: str | None = None) -> bool:
-    """Keep the status (``central_status``) and the presence; False when it was stale."""
+    """Keep the presence, then the status (``central_status``, its own transaction); False when stale.
+
+    A crash between the two leaves the presence one status ahead; the next heartbeat mends it.
+    """
     now = now or now_rfc3339()
     with store.transaction():
         rows = store.rows("SELECT online, since, last_seen, session, backlog_since FROM fleet_presence "
@@ -99,7 +102,7 @@ def record_status(store: Store, station: str, doc: dict[str, Any], text: str,
             "since=excluded.since, last_seen=excluded.last_seen, session=excluded.session, "
             "backlog_since=excluded.backlog_since",
             (station, int(nxt.online), nxt.since, nxt.last_seen, nxt.session, nxt.backlog_since))
-        store.save_status(station, text)
+    store.save_status(station, text, now)
     return True
 
 

@@ -11,7 +11,14 @@ from zoneinfo import ZoneInfo
 from central.platform import integrity, records
 from central.platform import warnings as warning_table
 from central.platform.config import IndicatorsSection
-from central.platform.data import load_alerts, load_events, load_master, load_orders, load_payments
+from central.platform.data import (
+    load_alerts,
+    load_events,
+    load_master,
+    load_orders,
+    load_payments,
+    load_statuses,
+)
 from central.platform.model import Finding, Inputs
 from central.store import Store
 from core import log
@@ -24,6 +31,7 @@ INDICATORS: tuple[Indicator, ...] = (
     records.delivery_outside_window, records.quantity_per_diner, records.split_orders,
     integrity.station_alerts, integrity.acceptance_without_clip, integrity.same_inspectors,
     integrity.late_arrival, integrity.clock_unsynced, integrity.chain_integrity, integrity.finance,
+    integrity.offline_in_window,
 )
 HISTORY_DAYS = 31  # the longest look-back of any indicator (monthly finance, 30-day medians)
 
@@ -37,7 +45,8 @@ def gather(store: Store, t: IndicatorsSection, orders_dir: Path, day: date,
     return Inputs(day=day, tz=tz, as_of=as_of or datetime.now(UTC),
                   events=load_events(store, first, day + timedelta(days=1), tz),
                   alerts=load_alerts(store, day, tz), orders=load_orders(orders_dir, day),
-                  master=load_master(t.master_data_file), payments=load_payments(t.payments_csv), t=t)
+                  master=load_master(t.master_data_file), payments=load_payments(t.payments_csv), t=t,
+                  statuses=load_statuses(store, day, tz))
 
 
 def evaluate(inp: Inputs) -> list[Finding]:

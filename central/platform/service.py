@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from central.config import CentralConfig
-from central.platform import deliveries, engine
+from central.platform import deliveries, discipline, engine
 from central.store import Store
 
 
 def cycle(store: Store, cfg: CentralConfig, day: date) -> dict[str, Any]:
-    """Evaluate ``day``, store its new warnings and (when enabled) deliver what is pending."""
+    """Evaluate ``day``, store its new warnings, open their cases and escalate overdue ones, and
+    (when enabled) deliver what is pending."""
     new = engine.run_day(store, cfg.indicators, cfg.http.orders_dir, day)
     out: dict[str, Any] = {"day": day.isoformat(), "new_warnings": [f.warning_id for f in new]}
+    out["discipline"] = discipline_step(store, cfg)
     if cfg.warnings.enabled:
         out["delivery"] = deliveries.deliver_pending(store, cfg.warnings, cfg.broker)
     return out
@@ -28,3 +31,9 @@ def periodic(store: Store, cfg: CentralConfig, stop: threading.Event) -> None:
             cycle(store, cfg, day)
         if stop.wait(cfg.indicators.interval_s):
             return
+
+
+def discipline_step(store: Store, cfg: CentralConfig, now: datetime | None = None) -> dict[str, int]:
+    """The discipline loop's periodic step (``central.platform.discipline.step``), in the schools' zone."""
+    discipline.ensure_tables(store)
+    return discipline.step(store, cfg.discipline, ZoneInfo(cfg.indicators.timezone), now)

@@ -192,6 +192,9 @@ def login(store: Store, username: str, password: str, *, ttl_min: int, max_failu
                         "VALUES (?,?,?,?) ON CONFLICT (username) DO UPDATE SET failures=excluded.failures, "
                         "locked_until=excluded.locked_until, updated_at=excluded.updated_at",
                         (name, 0 if locked else failures, locked, now_rfc3339(now)))
+            # Names tried once and forgotten a day later, so random names cannot grow the table.
+            store._exec("DELETE FROM web_login_failures WHERE updated_at < ? AND (locked_until IS NULL "
+                        "OR locked_until < ?)", (now_rfc3339(now - timedelta(days=1)), now_rfc3339(now)))
         return None
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with store.transaction():

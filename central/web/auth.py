@@ -20,6 +20,7 @@ from __future__ import annotations
 import hmac
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -56,6 +57,21 @@ class StorePool:
         with self.lock:
             self.free.append(store)
 
+    @contextmanager
+    def borrow(self) -> Iterator[Store]:
+        """A connection for one piece of work; one that raised is closed, not reused."""
+        store = self.acquire()
+        broken = True
+        try:
+            yield store
+            broken = False
+        finally:
+            self.release(store, broken)
+
+    def use(self, fn: Callable[[Store], Any]) -> Any:
+        with self.borrow() as store:
+            return fn(store)
+
 
 SETUP: list[Callable[[Store], None]] = [accounts.ensure_tables]  # tables a web route may read
 
@@ -78,14 +94,8 @@ _pool_lock = threading.Lock()
 
 def web_store(request: Request) -> Iterator[Store]:
     """A store connection for this request (a FastAPI dependency)."""
-    p = pool(request)
-    store = p.acquire()
-    broken = True
-    try:
+    with pool(request).borrow() as store:
         yield store
-        broken = False
-    finally:
-        p.release(store, broken)
 
 
 WebStore = Annotated[Store, Depends(web_store)]

@@ -1,8 +1,7 @@
-"""Config of central's web app (``[web]``) and of the discipline loop (``[discipline]``)."""
+"""Config of central's web app (``[web]``)."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from pydantic import Field
@@ -33,14 +32,4 @@ class WebSection(Section):
     document_max_bytes: int = Field(
         default=10_000_000, ge=1024, le=100_000_000,
         description="Largest explanation (PDF, PNG or JPEG) a school may upload (413 above).",
-    )
-
-
-class DisciplineSection(Section):
-    deadline_working_days: int = Field(
-        default=3, ge=1, le=60,
-        description="Working days a school has to explain a warning; weekends and holidays are skipped.",
-    )
-    holidays: list[date] = Field(
-        default_factory=list, description="Public holidays (YYYY-MM-DD) that are not working days.",
     )

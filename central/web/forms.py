@@ -2,11 +2,13 @@
 
 Parsed with the standard library (``urllib.parse``, ``email``), so the web app needs no
 multipart package. The length is checked from ``Content-Length`` before a byte is read (411
-without one, 413 above the limit); anything malformed is 400.
+without one, 413 above the limit); the whole body must arrive within ``[http] body_timeout_s``
+(408); anything malformed is 400.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
@@ -45,7 +47,13 @@ async def read_form(request: Request, max_bytes: int = FIELDS_MAX) -> Form:
         raise HTTPException(411, "Content-Length is required")
     if int(length) > (max_bytes + FIELDS_MAX if multipart else FIELDS_MAX):
         raise HTTPException(413, "the form is too large")
-    body = await request.body()
+    timeout = float(getattr(request.app.state.cfg.http, "body_timeout_s", 30.0))
+    try:
+        body = await asyncio.wait_for(request.body(), timeout)
+    except TimeoutError as exc:  # a stalled upload does not hold its connection for ever
+        raise HTTPException(408, "the form's body did not arrive in time") from exc
+    if len(body) != int(length):
+        raise HTTPException(400, "the body is not as long as its Content-Length")
     return _multipart(ctype, body) if multipart else _urlencoded(body)
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from central.web import login
+from central.platform import discipline
+from central.web import auth, cases, login, overview, warnings
 
+auth.SETUP.append(discipline.ensure_tables)
 router = APIRouter()
 router.include_router(login.router)
+router.include_router(warnings.router)
+router.include_router(cases.router)
+router.include_router(overview.router)

@@ -3,7 +3,7 @@
 This module owns ``fleet_presence`` and ``fleet_diagnoses`` in central's store
 (same SQL on SQLite and PostgreSQL, through ``central.store.Store``);
 ``central_status`` stays ``central.store``'s, written here through it right
-after the presence row.
+before the presence row.
 
 Presence is decided by ``next_presence`` (pure): a station's ``online`` flag
 changes ``since``; its will (``online: false``) names the connection (``session``)
@@ -83,17 +83,27 @@ def _presence(row: tuple[Any, ...]) -> Presence:
     return Presence(bool(row[0]), str(row[1]), str(row[2]), row[3], row[4])
 
 
+def _current(store: Store, station: str, lock: bool) -> Presence | None:
+    rows = store.rows("SELECT online, since, last_seen, session, backlog_since FROM fleet_presence "
+                      "WHERE station_id=?" + (" FOR UPDATE" if lock and store.pg else ""), (station,))
+    return _presence(rows[0]) if rows else None
+
+
 def record_status(store: Store, station: str, doc: dict[str, Any], text: str,
                   now: str | None = None) -> bool:
-    """Keep the presence, then the status (``central_status``, its own transaction); False when stale.
+    """Keep the status (``central_status``) and then the presence; False when the doc is stale.
 
-    A crash between the two leaves the presence one status ahead; the next heartbeat mends it.
+    ``central.store.save_status`` has its own transaction, so the two are written
+    one after the other: the status first, so whoever sees the new presence
+    (the view's state) finds the status it came from. The staleness check runs
+    before both and again, under the row lock, before the presence is written.
     """
     now = now or now_rfc3339()
+    if next_presence(_current(store, station, False), doc, now) is None:
+        return False
+    store.save_status(station, text, now)
     with store.transaction():
-        rows = store.rows("SELECT online, since, last_seen, session, backlog_since FROM fleet_presence "
-                          "WHERE station_id=?" + (" FOR UPDATE" if store.pg else ""), (station,))
-        nxt = next_presence(_presence(rows[0]) if rows else None, doc, now)
+        nxt = next_presence(_current(store, station, True), doc, now)
         if nxt is None:
             return False
         store.execute(
@@ -102,7 +112,6 @@ def record_status(store: Store, station: str, doc: dict[str, Any], text: str,
             "since=excluded.since, last_seen=excluded.last_seen, session=excluded.session, "
             "backlog_since=excluded.backlog_since",
             (station, int(nxt.online), nxt.since, nxt.last_seen, nxt.session, nxt.backlog_since))
-    store.save_status(station, text, now)
     return True
 
 

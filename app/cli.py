@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.barcode_cli",
     "app.video_cli",
     "app.scale_cli",
+    "app.rapid_test_cli",
     "app.run",
     "app.ops",
     "app.sync_cli",

@@ -20,11 +20,12 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from central import audit, clips, health
+from central import audit, clips, health, images
 from central.config import CentralConfig
 from central.fleet import api as fleet_api
 from central.fleet import page as fleet_page
 from central.http import ID, HttpServer, authed_station, base_app, own
+from central.public import routes as public_routes
 from central.web.routes import router as web_router
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -83,6 +84,8 @@ def create_app(cfg: CentralConfig) -> FastAPI:
         return JSONResponse(doc, code)
 
     app.include_router(clips.router)
+    app.include_router(images.router)
+    app.include_router(public_routes.router)
     app.include_router(fleet_api.router)
     if cfg.web.enabled:
         app.include_router(web_router)

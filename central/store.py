@@ -67,6 +67,8 @@ DDL = (
     "CREATE INDEX IF NOT EXISTS central_events_at ON central_events (at)",
     "CREATE INDEX IF NOT EXISTS central_status_history_station ON central_status_history "
     "(station_id, changed_at)",
+    # The public record pages (central.public) look an event up by its id.
+    "CREATE INDEX IF NOT EXISTS central_events_event_id ON central_events (event_id)",
 )
 
 

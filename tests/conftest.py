@@ -144,8 +144,20 @@ def _long_rank(item: pytest.Item) -> int:
     return next((i for i, p in enumerate(LONG_FIRST) if item.nodeid.startswith(p)), len(LONG_FIRST))
 
 
+def _long_files_first(items: list[pytest.Item]) -> None:
+    """Whole files move (a module's fixtures are set up once), ranked by their longest test,
+    and inside a file the longest first; stable, so every xdist worker sees the same order."""
+    file_rank: dict[str, int] = {}
+    for item in items:
+        f = item.nodeid.split("::", 1)[0]
+        file_rank[f] = min(file_rank.get(f, len(LONG_FIRST)), _long_rank(item))
+    first_seen = {f: i for i, f in enumerate(dict.fromkeys(i.nodeid.split("::", 1)[0] for i in items))}
+    items.sort(key=lambda it: (file_rank[f := it.nodeid.split("::", 1)[0]], first_seen[f],
+                               _long_rank(it)))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=_long_rank)  # stable: the same order in every xdist worker
+    _long_files_first(items)
     for item in items:
         group = HEAVY_GROUPS.get(item.nodeid)
         if group is None and item.nodeid.startswith(PTY_FILES):

@@ -245,11 +245,11 @@ async def put_bundle(request: Request, station_id: str, request_id: str, station
     claimed = (request.headers.get("x-content-sha256") or "").strip().lower()
     if not clips.SHA.match(claimed):
         raise HTTPException(400, "X-Content-SHA256 must be 64 hex digits")
-    length = clips.body_length(request, st.cfg.fleet.bundle_max_bytes, "bundle")
+    length = clips.length(request, st.cfg.fleet.bundle_max_bytes)
     if d["state"] == "received" and d["bundle_sha256"] != claimed:
         raise HTTPException(409, "another bundle was received for this request")
     idx = Path(st.cfg.fleet.bundles_dir) / "index" / station / request_id
-    with clips.upload_slot(clips.state_of(request), station):
+    with clips.upload_slot(clips.state(request), station):
         resp = await clips.receive(request, idx, claimed, length, st.cfg.http.body_timeout_s)
     if resp.status_code in (200, 201) and d["state"] != "received":
         obj = Path(st.cfg.fleet.bundles_dir) / "objects" / claimed

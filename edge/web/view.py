@@ -143,7 +143,8 @@ def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any],
             "rapid_test": None if p.rapid_test is None else {
                 "inhibition_pct": None if p.rapid_test.inhibition_pct is None
                 else fmt(p.rapid_test.inhibition_pct), "passed": p.rapid_test.passed,
-                "sample": p.rapid_test.sample, "operator": p.rapid_test.operator},
+                "sample": p.rapid_test.sample, "operator": p.rapid_test.operator,
+                "source": p.rapid_test.source},
         },
         "weight": None if w is None else {
             "net_g": w.net_g, "stable": w.stable and scale["fresh"], "fresh": scale["fresh"],

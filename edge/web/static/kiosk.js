@@ -101,7 +101,8 @@ function renderChecks(line, p) {
   $("rapid").hidden = !(line && line.rapid_test);
   const t = p.rapid_test;
   $("rapid-result").textContent = t ? (t.inhibition_pct !== null ? "已记录 " + t.inhibition_pct + "%"
-                                                                  : (t.passed ? "已记录 合格" : "已记录 不合格")) : "";
+                                                                  : (t.passed ? "已记录 合格" : "已记录 不合格"))
+                                       + (t.source === "instrument" ? "（快检仪）" : "（手工输入）") : "";
 }
 
 // Rejected goods of this delivery: each gets a disposition acknowledged by the driver.

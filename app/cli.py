@@ -30,6 +30,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.update_cli",
     "app.roster_cli",
     "app.central_admin_cli",
+    "app.rollout_cli",
+    "app.enrol_cli",
     # The demo is a plugin of the test bed, named (not imported) so the runtime packages
     # never import the test tooling.
     "testbed.demo",

@@ -27,6 +27,8 @@ from central.fleet import page as fleet_page
 from central.http import ID, HttpServer, authed_station, base_app, own
 from central.public import routes as public_routes
 from central.web.routes import router as web_router
+from central.rollout import enrol_routes
+from central.rollout import routes as rollout_routes
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Station = Annotated[str, Depends(authed_station)]
@@ -90,6 +92,8 @@ def create_app(cfg: CentralConfig) -> FastAPI:
     if cfg.web.enabled:
         app.include_router(web_router)
         app.include_router(fleet_page.router)
+    app.include_router(rollout_routes.router)
+    app.include_router(enrol_routes.router)
     return app
 
 

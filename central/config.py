@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from central.fleet.config import FleetSection
 from central.platform.config import DeliverySection, DisciplineSection, IndicatorsSection
 from central.web.config import WebSection
+from central.rollout.config import EnrolSection, ReleasesSection
 from contract.broker_config import BrokerSection
 from core.config import Section, load_toml
 
@@ -191,6 +192,12 @@ class CentralConfig(Section):
     web: WebSection = Field(default_factory=WebSection, description="The web app: accounts, sessions.")
     discipline: DisciplineSection = Field(
         default_factory=DisciplineSection, description="The discipline loop: explanation deadlines."
+    )
+    releases: ReleasesSection = Field(
+        default_factory=ReleasesSection, description="Published releases and the staged rollout."
+    )
+    enrol: EnrolSection = Field(
+        default_factory=EnrolSection, description="Enrolling new stations with one-time codes."
     )
 
     @model_validator(mode="after")

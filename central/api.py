@@ -26,9 +26,9 @@ from central.fleet import api as fleet_api
 from central.fleet import page as fleet_page
 from central.http import ID, HttpServer, authed_station, base_app, own
 from central.public import routes as public_routes
-from central.web.routes import router as web_router
 from central.rollout import enrol_routes
 from central.rollout import routes as rollout_routes
+from central.web.routes import router as web_router
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Station = Annotated[str, Depends(authed_station)]

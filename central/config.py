@@ -11,8 +11,8 @@ from pydantic import Field, field_validator, model_validator
 
 from central.fleet.config import FleetSection
 from central.platform.config import DeliverySection, DisciplineSection, IndicatorsSection
-from central.web.config import WebSection
 from central.rollout.config import EnrolSection, ReleasesSection
+from central.web.config import WebSection
 from contract.broker_config import BrokerSection
 from core.config import Section, load_toml
 

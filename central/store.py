@@ -120,10 +120,6 @@ class Store:
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(self._sql(sql), params)
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """One statement with ``?`` placeholders, for the modules that own further tables."""
-        self._exec(sql, params)
-
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._exec(sql, params).fetchall())
 

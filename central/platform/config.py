@@ -15,6 +15,12 @@ class IndicatorsSection(Section):
     interval_s: int = Field(
         default=300, ge=5, description="Periodic mode: seconds between evaluations of today and yesterday."
     )
+    immediate_poll_s: float = Field(
+        default=1.0, ge=0, le=60,
+        description="Periodic mode: seconds between looks for newly arrived alerts (stations' re-test "
+                    "and typed-temperature alerts, central's chain alerts), raised and delivered at once; "
+                    "0 = off.",
+    )
     master_data_file: Path | None = Field(
         default=None,
         description="JSON master data: station→school map, contract prices, diner counts "

@@ -129,7 +129,8 @@ def test_retest_after_reject_delivered_once_on_every_channel(store: Store, world
         again = service.cycle(restarted, cfg, date.fromisoformat(DAY))
     finally:
         restarted.close()
-    assert again == {"day": DAY, "new_warnings": [], "delivery": {"sent": 0, "failed": 0}}
+    assert again == {"day": DAY, "new_warnings": [], "discipline": {"opened": 0, "escalated": 0},
+                     "delivery": {"sent": 0, "failed": 0}}
     assert len(world["got"]) == 1 and len(world["box"].messages) == 2 and len(world["mqtt"]) == 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field
@@ -63,6 +64,11 @@ class IndicatorsSection(Section):
     late_arrival_h: int = Field(
         default=24, ge=1, description="Events received more than this many hours after their `at` warn."
     )
+    offline_window_min: int = Field(
+        default=10, ge=0, le=1440,
+        description="A station offline for more than this many minutes in all of a day's delivery windows "
+                    "warns (from its status/LWT history).",
+    )
     quantity_band_pct: int = Field(
         default=30, ge=1, le=1000,
         description="Accepted grams per diner per category outside ±this percent of the 30-day median warns.",
@@ -108,4 +114,14 @@ class DeliverySection(Section):
     schools: dict[str, SchoolRecipients] = Field(
         default_factory=dict,
         description="Recipients per school id; the key `*` applies to schools not listed.",
+    )
+
+
+class DisciplineSection(Section):
+    deadline_working_days: int = Field(
+        default=3, ge=1, le=60,
+        description="Working days a school has to explain a warning; weekends and holidays are skipped.",
+    )
+    holidays: list[date] = Field(
+        default_factory=list, description="Public holidays (YYYY-MM-DD) that are not working days.",
     )

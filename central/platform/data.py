@@ -82,6 +82,22 @@ def load_arrived_since(store: Store, since: str) -> tuple[list[Ev], list[Central
             [_alert(r) for r in store.rows(ALERTS_SINCE_SQL, (since,))])
 
 
+STATUS_SQL = ("SELECT h.station_id, h.changed_at, h.online FROM central_status_history h JOIN "
+              "(SELECT station_id, MAX(changed_at) AS m FROM central_status_history WHERE changed_at < ? "
+              "GROUP BY station_id) l ON h.station_id = l.station_id AND h.changed_at = l.m "
+              "UNION ALL SELECT station_id, changed_at, online FROM central_status_history "
+              "WHERE changed_at >= ? AND changed_at < ?")
+
+
+def load_statuses(store: Store, day: date, tz: tzinfo) -> dict[str, list[tuple[datetime, bool]]]:
+    """Each station's online changes on local ``day``, after the last one before it, oldest first."""
+    start, end = day_bounds(day, day, tz)
+    out: dict[str, list[tuple[datetime, bool]]] = {}
+    for station, at, online in sorted(store.rows(STATUS_SQL, (start, start, end)), key=lambda r: str(r[1])):
+        out.setdefault(str(station), []).append((parse_at(str(at)), bool(online)))
+    return out
+
+
 def load_orders(orders_dir: Path, day: date) -> dict[str, list[dict[str, Any]]]:
     """The orders of ``day`` per station from central's orders folder (unreadable files are skipped)."""
     out: dict[str, list[dict[str, Any]]] = {}

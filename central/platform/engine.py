@@ -18,6 +18,7 @@ from central.platform.data import (
     load_master,
     load_orders,
     load_payments,
+    load_statuses,
 )
 from central.platform.model import Finding, Inputs
 from central.store import Store
@@ -31,6 +32,7 @@ INDICATORS: tuple[Indicator, ...] = (
     records.delivery_outside_window, records.quantity_per_diner, records.split_orders,
     integrity.station_alerts, integrity.acceptance_without_clip, integrity.same_inspectors,
     integrity.late_arrival, integrity.clock_unsynced, integrity.chain_integrity, integrity.finance,
+    integrity.offline_in_window,
 )
 # Indicators that need nothing but the alert itself: evaluated as soon as the alert arrives.
 IMMEDIATE: tuple[Indicator, ...] = (integrity.station_alerts, integrity.chain_integrity)
@@ -50,7 +52,8 @@ def gather(store: Store, t: IndicatorsSection, orders_dir: Path, day: date,
     return Inputs(day=day, tz=tz, as_of=as_of or datetime.now(UTC),
                   events=history + load_events(store, day, day + timedelta(days=1), tz),
                   alerts=load_alerts(store, day, tz), orders=load_orders(orders_dir, day),
-                  master=load_master(t.master_data_file), payments=load_payments(t.payments_csv), t=t)
+                  master=load_master(t.master_data_file), payments=load_payments(t.payments_csv), t=t,
+                  statuses=load_statuses(store, day, tz))
 
 
 def evaluate(inp: Inputs) -> list[Finding]:

@@ -13,9 +13,10 @@ import logging
 import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from central.config import CentralConfig
-from central.platform import deliveries, engine
+from central.platform import deliveries, discipline, engine
 from central.platform import warnings as warning_table
 from central.platform.data import rfc3339
 from central.store import Store
@@ -32,9 +33,11 @@ FIRST_LOOK_S = 48 * 3600.0
 
 
 def cycle(store: Store, cfg: CentralConfig, day: date) -> dict[str, Any]:
-    """Evaluate ``day``, store its new warnings and (when enabled) deliver what is pending."""
+    """Evaluate ``day``, store its new warnings, open their cases and escalate overdue ones, and
+    (when enabled) deliver what is pending."""
     new = engine.run_day(store, cfg.indicators, cfg.http.orders_dir, day)
     out: dict[str, Any] = {"day": day.isoformat(), "new_warnings": [f.warning_id for f in new]}
+    out["discipline"] = discipline_step(store, cfg)
     if cfg.warnings.enabled:
         out["delivery"] = deliveries.deliver_pending(store, cfg.warnings, cfg.broker)
     return out
@@ -111,3 +114,9 @@ def periodic(store: Store, cfg: CentralConfig, stop: threading.Event) -> None:
         if fast is not None:
             stop.set()  # a full cycle that failed (bad master data) ends the process: the thread too
             fast.join(30)
+
+
+def discipline_step(store: Store, cfg: CentralConfig, now: datetime | None = None) -> dict[str, int]:
+    """The discipline loop's periodic step (``central.platform.discipline.step``), in the schools' zone."""
+    discipline.ensure_tables(store)
+    return discipline.step(store, cfg.discipline, ZoneInfo(cfg.indicators.timezone), now)

@@ -19,6 +19,9 @@ def register(sub: Any) -> None:
     t.add_argument("--config", type=Path, required=True, help="central config file (its [http] tokens_file)")
     t.add_argument("--station", help="station id (required by issue and revoke; filters list)")
     t.add_argument("--id", dest="token_id", help="revoke only this token (its id, from list)")
+    t.add_argument("--technician", action="store_true",
+                   help="a technician's token for the fleet API ([fleet] technician_tokens_file); "
+                        "--station then names the technician")
     t.set_defaults(handler=_token)
     a = sub.add_parser("central-account", help="add, list, disable or enable central's web app accounts, "
                                                "or set a password")
@@ -49,7 +52,8 @@ def _token(args: argparse.Namespace) -> int:
     from central import tokens
     from central.config import load_central_config
     try:
-        path = load_central_config(args.config).http.tokens_file
+        cfg = load_central_config(args.config)
+        path = cfg.fleet.technician_tokens_file if args.technician else cfg.http.tokens_file
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     try:
@@ -62,8 +66,9 @@ def _token(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.action} needs --station")
         if args.action == "issue":
             token, entry = tokens.issue(path, args.station)
-            print(f"token {entry.token_id} issued for {entry.station}; it is shown once, keep it in the "
-                  f"station's [orders] token_file", file=sys.stderr)
+            keep = "a safe place" if args.technician else "the station's [orders] token_file"
+            print(f"token {entry.token_id} issued for {entry.station}; it is shown once, keep it in "
+                  f"{keep}", file=sys.stderr)
             print(token)
             return 0
         gone = tokens.revoke(path, args.station, args.token_id)

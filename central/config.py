@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
+from central.fleet.config import FleetSection
 from central.platform.config import DeliverySection, DisciplineSection, IndicatorsSection
 from central.rollout.config import EnrolSection, ReleasesSection
 from central.web.config import WebSection
@@ -184,6 +185,9 @@ class CentralConfig(Section):
     )
     warnings: DeliverySection = Field(
         default_factory=DeliverySection, description="Delivery of warnings: MQTT, webhooks, e-mail."
+    )
+    fleet: FleetSection = Field(
+        default_factory=FleetSection, description="Fleet view and remote diagnosis (docs/fleet.md)."
     )
     web: WebSection = Field(default_factory=WebSection, description="The web app: accounts, sessions.")
     discipline: DisciplineSection = Field(

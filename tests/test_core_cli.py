@@ -109,6 +109,26 @@ def test_ledger_csv_for_excel(tmp_path: Path, journal: Journal) -> None:
     assert r.returncode == 2 and "not a date" in r.stderr
 
 
+def test_ledger_quantity_reads_as_the_hall_shows_it(journal: Journal) -> None:
+    """An odd weight in 斤 (15123 g = 30.246 斤): the ledger rounds it to 0.01 as the hall and
+    central's pages do, through the one function, and keeps the exact grams in their column."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from contract.record_text import quantity_text
+    from edge import ledger
+
+    order = orders_from_doc(demo_orders("test-station-01", DAY))[OBS["order_id"]]
+    obs = observation_from_json(OBS | {"net_g": 15123})
+    kind, body = line_event(order, obs, decide(order, obs, Policy()),
+                            Measurement(net_g=15123, stable=True, protocol="ad", raw="ST,GS,15.123kg"),
+                            delivery_id=str(uuid.uuid4()), clip_id=None)
+    journal.append(kind, body)
+    (row,) = ledger.rows(journal.db, date.fromisoformat(journal.clock.now()[:10]), ZoneInfo("UTC"))
+    assert (row["quantity"], row["unit"], row["net_g"]) == ("30.25", "斤", 15123)
+    assert f"{row['quantity']} {row['unit']}" == quantity_text(body)
+
+
 def test_demo_scripted_morning(tmp_path: Path) -> None:
     """The whole system: mosquitto, central, uplink, station; 26 decisions; synced and verified."""
     r = subprocess.run([*CLI, "demo", "--scripted", "--dir", str(tmp_path / "demo")],

@@ -68,7 +68,20 @@ def warnings(store: Store, school_id: str | None = None, since: str = "") -> lis
     sql = f"SELECT {COLUMNS} FROM platform_warnings WHERE created_at >= ?"
     rows = (store.rows(sql + " AND school_id=? ORDER BY created_at, warning_id", (since, school_id))
             if school_id else store.rows(sql + " ORDER BY created_at, warning_id", (since,)))
-    return _dicts(rows)
+    return [_as_dict(r) for r in rows]
+
+
+def _as_dict(r: Sequence[Any]) -> dict[str, Any]:
+    return {"warning_id": r[0], "indicator": r[1], "station_id": r[2], "school_id": r[3], "day": r[4],
+            "message": r[5], "evidence": json.loads(r[6]), "created_at": r[7]}
+
+
+def warning(store: Store, warning_id: str) -> dict[str, Any] | None:
+    """One stored warning by id, as a dict (None when there is none)."""
+    rows = store.rows(f"SELECT {COLUMNS} FROM platform_warnings WHERE warning_id=?", (warning_id[:64],))
+    if not rows:
+        return None
+    return _as_dict(rows[0])
 
 
 def by_ids(store: Store, ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -81,12 +94,4 @@ def by_ids(store: Store, ids: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def _dicts(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    return [{"warning_id": r[0], "indicator": r[1], "station_id": r[2], "school_id": r[3], "day": r[4],
-             "message": r[5], "evidence": json.loads(r[6]), "created_at": r[7]} for r in rows]
-
-
-def warning(store: Store, warning_id: str) -> dict[str, Any] | None:
-    """One stored warning by id, as a dict (None when there is none)."""
-    found = _dicts(store.rows(f"SELECT {COLUMNS} FROM platform_warnings WHERE warning_id=?",
-                              (warning_id[:64],)))
-    return found[0] if found else None
+    return [_as_dict(r) for r in rows]

@@ -71,7 +71,7 @@ HOME_LINKS: dict[str, list[tuple[str, str]]] = {
     "school_leader": [("/web/warnings", "本校预警")],
     "discipline_committee": [("/web/warnings", "本校预警")],
     "city_bureau": [("/web/warnings", "全部预警"), ("/web/overview", "全市概览")],
-    "technician": [],
+    "technician": [("/web/fleet", "设备运维总览")],
 }
 
 

@@ -10,15 +10,13 @@ import asyncio
 import hmac
 import secrets
 import threading
-import time
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from central.limits import Bucket
+from central.limits import ClientLimits
 from central.web import accounts
 from central.web.accounts import Session
 from central.web.auth import COOKIE, WebStore, current_session, optional_session, posted_form, same_origin
@@ -27,41 +25,14 @@ from central.web.html import HEADERS, esc, page
 
 router = APIRouter()
 LOGIN_COOKIE = "central_login"
-ADDRESSES_MAX = 10000  # throttled addresses remembered at most (the fullest buckets are dropped first)
-
-
-class AddressThrottle:
-    """Login attempts per client address: a token bucket each (``central.limits.Bucket``), in memory.
-
-    Complements the per-name lockout: one address trying one password against many names.
-    """
-
-    def __init__(self, per_min: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_min, self.clock = per_min, clock
-        self.buckets: dict[str, Bucket] = {}
-        self.lock = threading.Lock()
-
-    def admit(self, address: str) -> bool:
-        now = self.clock()
-        with self.lock:
-            b = self.buckets.get(address)
-            if b is None:
-                if len(self.buckets) >= ADDRESSES_MAX:
-                    for key in [k for k, v in self.buckets.items() if v.tokens >= v.burst - 1][:1000]:
-                        del self.buckets[key]
-                b = self.buckets[address] = Bucket(self.per_min / 60, self.per_min, self.per_min, now)
-            b.refill(now)
-            if b.tokens < 1:
-                return False
-            b.tokens -= 1
-            return True
-
-
-def _throttle(request: Request) -> AddressThrottle:
+def _throttle(request: Request) -> ClientLimits:
+    """Login attempts per client address (``logins_per_min`` as a burst, refilled evenly): beside the
+    per-name lockout, it stops one address trying one password against many names."""
     state = request.app.state
     with _throttle_lock:
         if getattr(state, "login_throttle", None) is None:
-            state.login_throttle = AddressThrottle(state.cfg.web.logins_per_min)
+            per_min = state.cfg.web.logins_per_min
+            state.login_throttle = ClientLimits(per_min / 60, per_min)
     return state.login_throttle  # type: ignore[no-any-return]
 
 
@@ -102,7 +73,7 @@ def login_form(request: Request) -> HTMLResponse:
 @router.post("/web/login")
 async def login_submit(request: Request, store: WebStore) -> Response:
     same_origin(request)
-    if not _throttle(request).admit(request.client.host if request.client else "?"):
+    if not _throttle(request).allow(request.client.host if request.client else "?"):
         return _login_page(request, "尝试过于频繁，请稍后再试。", 429)
     form: Form = await read_form(request)
     cookie = request.cookies.get(LOGIN_COOKIE, "")

@@ -31,6 +31,7 @@ from edge.matching.types import Order
 from edge.orders import store
 from edge.vision.preview import Preview
 from edge.web.app import Hub
+from edge.web.voice import VoiceClips
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Effect, NewScanWindow, Reading, TareScale, Weight
 from edge.workflow.scale_feed import ScaleFeed
@@ -38,7 +39,7 @@ from sync import state as sync_state
 
 logger = logging.getLogger("app.station")
 
-HOUSEKEEPING_S = 2.0
+HOUSEKEEPING_S = 1.0  # the kiosk's sync badge follows the uplink within seconds
 
 SCALE_TEXT = {"connected": "已连接", "silent": "无数据", "bad_frames": "数据错误",
               "reconnecting": "重连中", "disconnected": "未连接"}
@@ -105,6 +106,7 @@ class Station:
         self.cfg = cfg
         self.sim_dir = sim_dir
         self.devices = DeviceStates()
+        self.status_written: tuple[dict[str, Any], float] | None = None  # housekeeping's last write
         self.hub = Hub()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -118,6 +120,7 @@ class Station:
         self.camera_source: Any = None
         self.preview = Preview()
         self.blobs = BlobStore(cfg.station.data_dir / "blobs")  # signatures, document photos
+        self.voice = VoiceClips(cfg.sound, cfg.station.data_dir / "voice")  # spoken results
         self.video: Any = None  # edge.video.service.VideoService when [video] enabled
         self.camera_state = "stopped"
         self.watchdog = Watchdog()

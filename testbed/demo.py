@@ -135,7 +135,7 @@ workers = 1
         uplink = "" if broker_port is None else f"""
 [uplink]
 backoff_min_s = 0.2
-backoff_max_s = 5.0
+backoff_max_s = 2.0  # the kiosk's sync badge is back within seconds
 ack_timeout_s = 10.0
 status_interval_s = 10.0
 [uplink.broker]
@@ -236,7 +236,7 @@ synthetic_codes = []
                         max_body_bytes=web.max_body_bytes)
         app = create_app(st.workflow, st.orders, st.devices.snapshot, st.hub, access=access,
                          preview=st.preview.render, hall=hall_source(st.cfg), blobs=st.blobs,
-                         still=st.preview.still)
+                         still=st.preview.still, sound=st.cfg.sound, voice=st.voice)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.web_port,
                                                     log_level="warning"))
         threading.Thread(target=self.server.run, name="web", daemon=True).start()

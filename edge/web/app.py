@@ -38,6 +38,7 @@ from edge.matching.types import Order, RapidTest
 from edge.web.evidence import evidence_router
 from edge.web.guard import Access, KioskGuard, with_token
 from edge.web.view import outcome_view, snapshot
+from edge.web.voice import PHRASES, SoundSection, VoiceClips
 from edge.workflow.driver import Workflow
 from edge.workflow.model import (
     CloseDelivery,
@@ -194,7 +195,8 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                preview: Callable[[], bytes | None] | None = None,
                hall: Any = None, blobs: BlobStore | None = None,
                still: Callable[[], bytes | None] | None = None,
-               fault: Callable[[], dict[str, str] | None] | None = None) -> FastAPI:
+               fault: Callable[[], dict[str, str] | None] | None = None,
+               sound: SoundSection | None = None, voice: VoiceClips | None = None) -> FastAPI:
     """The kiosk app behind its guard; ``access`` holds the trusted hosts and this boot's token."""
     app = FastAPI(title="Acceptance station", version=__version__, lifespan=lifespan,
                   description="Local API of a food-acceptance station (kiosk and hall pages). "
@@ -203,12 +205,15 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     page = with_token((STATIC / "kiosk.html").read_text(encoding="utf-8"), access.token)
     hub = hub or Hub()
     app.state.hub = hub
+    snd = sound or SoundSection()
+    sound_json = {"volume": snd.volume, "voice": voice is not None and voice.available,
+                  "phrases": PHRASES}
 
     def state_json() -> dict[str, Any]:
         # ``fault``: what stops acceptance altogether (the journal cannot write), shown over all.
         return {**snapshot(workflow.state, orders(), devices(), workflow.live(),
-                           workflow.max_weight_age_s, workflow.policy),
-                "fault": None if fault is None else fault()}
+                           workflow.max_weight_age_s, workflow.policy, workflow.roster()),
+                "fault": None if fault is None else fault(), "sound": sound_json}
 
     def run(inp: Input) -> JSONResponse:
         res: Result = workflow.handle(inp)
@@ -221,6 +226,20 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     @app.get("/", include_in_schema=False)
     def kiosk() -> HTMLResponse:
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response((STATIC / "favicon.ico").read_bytes(), media_type="image/x-icon",
+                        headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/api/voice/{key}.wav", summary="A spoken result sentence (espeak-ng, rendered here)",
+             response_class=Response, responses={200: {"content": {"audio/wav": {}}}})
+    def voice_clip(key: Annotated[str, FastAPIPath(pattern=r"^[a-z_]{1,20}$")]) -> Response:
+        path = None if voice is None else voice.path(key)
+        if path is None:
+            return JSONResponse({"error": "NO_VOICE", "message": "无此语音"}, status_code=404)
+        return Response(path.read_bytes(), media_type="audio/wav",
+                        headers={"Cache-Control": "max-age=3600"})
 
     @app.get("/api/state", summary="The kiosk's whole state")
     def get_state() -> dict[str, Any]:

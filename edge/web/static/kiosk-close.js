@@ -35,6 +35,7 @@ function renderClose(s) {
 function openDispose(r) {
   disposing = {seq: r.seq, disposition: null};
   $("dispose").hidden = false;
+  $("screen-close").classList.add("disposing");  // one task: the driver's acknowledgement
   $("dispose-title").textContent = r.item + "：选择处置方式，司机签名或刷卡";
   for (const b of document.querySelectorAll("#dispose .choices button")) b.classList.remove("on");
   clearSignature();
@@ -43,6 +44,7 @@ function openDispose(r) {
 function closeDispose() {
   disposing = null;
   $("dispose").hidden = true;
+  $("screen-close").classList.remove("disposing");
 }
 
 const sig = {drawn: false, last: null};
@@ -80,6 +82,7 @@ $("signature").onpointermove = (ev) => {
 };
 $("signature").onpointerup = () => { sig.last = null; };
 $("signature-clear").onclick = clearSignature;
+$("dispose-cancel").onclick = closeDispose;
 $("dispose-confirm").onclick = () => {
   if (!disposing) return;
   if (!disposing.disposition) { toast("请选择处置方式"); return; }

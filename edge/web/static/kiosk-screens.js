@@ -212,6 +212,9 @@ function renderChecks(line, p) {
     }
     ul.append(li);
   }
+  // One tap answers every item "无" (nothing found); a problem is still one tap on its "有".
+  $("sensory-all-ok").onclick = () => post("/api/placement/sensory", {
+    found: Object.fromEntries(items.map((it) => [it.key, false]))});
   $("rapid").hidden = !(line && line.rapid_test);
   const t = p.rapid_test;
   $("rapid-result").textContent = t ? (t.inhibition_pct !== null ? "已记录 " + t.inhibition_pct + "%"

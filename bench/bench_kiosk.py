@@ -71,7 +71,7 @@ def one_item(p: Any, world: Driver, system: DemoSystem, line: str, grams: int,
     tap = Taps(p)
     if label:
         world.show([label])
-        p.wait_for_selector(f"#screen-weigh:not([hidden]) #placement-line:not([data-gtin=''])")
+        p.wait_for_selector("#screen-weigh:not([hidden]) #placement-line:not([data-gtin=''])")
     else:
         tap(f"#lines [data-line='{line}']")
         p.wait_for_selector("#screen-weigh:not([hidden])")

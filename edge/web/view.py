@@ -20,7 +20,14 @@ from edge.matching.reasons import REASONS
 from edge.matching.types import Order, OrderLine, Policy, gtin14
 from edge.matching.units import UNIT_ZH, fmt, grams_in, is_weight_unit
 from edge.roster.model import Roster
-from edge.web.advice import advice, amount, band, suggested_pieces, temperature_limit
+from edge.web.advice import (
+    advice,
+    amount,
+    band,
+    shown_unit,
+    suggested_pieces,
+    temperature_limit,
+)
 from edge.workflow.machine import needs_temperature, needs_weight
 from edge.workflow.model import Progress, Result, ScaleLive, State
 from edge.workflow.rejections import DISPOSITIONS
@@ -148,7 +155,7 @@ def snapshot(state: State, orders: dict[str, Order], devices: dict[str, Any],
     line = None if order is None else (order.by_line_id.get(p.line_id or "")
                                        or (order.by_gtin.get(gtin14(p.gtin)) if p.gtin else None)
                                        or order.by_item_code.get(p.item_code or ""))
-    unit = line.qty_unit if line is not None and is_weight_unit(line.qty_unit) else "jin"
+    unit = "jin" if line is None else shown_unit(line)  # the line's unit, as its band shows
     scale = scale_view(live, max_age_s)
     return {
         "inspectors": list(state.inspectors),

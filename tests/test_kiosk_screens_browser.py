@@ -24,8 +24,9 @@ from edge.workflow.model import Reading, Weight
 from tests.a11y import ConsoleErrors, axe_violations
 from tests.browser import page, press, sign_in
 from tests.conftest import ARTIFACTS
-from tests.test_web_api import NOW, ORDERS, POLICY, VEG, serving
-from tests.test_workflow import ROSTER
+from tests.test_inspection_api import POLICY  # the station config's defaults
+from tests.test_web_api import NOW, ORDERS, VEG, serving
+from tests.test_workflow import MEAT, ROSTER
 
 SIZES = [(800, 480), (1024, 600), (1280, 800)]
 DEVICES = {"scale": {"ok": True, "text": "已连接"},
@@ -162,3 +163,53 @@ def _sign(p: Any) -> None:
     for i in range(1, 12):
         p.mouse.move(x + i * box["width"] / 14, y - (i % 3) * box["height"] / 6)
     p.mouse.up()
+
+
+def test_the_busiest_weigh_screen_fits_800x480(served: tuple[str, Workflow],
+                                              journal: Journal) -> None:
+    """Chilled meat: sensory checklist, temperature on the keypad, a 3-digit weight; then
+    counted milk with − / ＋. Everything needed is on the one screen, nothing wraps."""
+    url, wf = served
+    with page(800, 480, touch=True) as p:
+        errors = ConsoleErrors(p)
+        p.goto(url + "/")
+        sign_in(p, "zhang", "li")
+        press(p, f"#order-list [data-order='{MEAT}']")
+        press(p, "#lines [data-line='1']")
+        p.wait_for_selector("#sensory-items li[data-item='odour']")
+        wf.handle(Reading(Weight(net_g=112350, stable=True, raw="ST,+112.350  kg")))
+        p.wait_for_selector("#weight:has-text('112.35 公斤')")
+        wraps = p.evaluate("""(() => { const w = document.getElementById('weight');
+            return [w.scrollWidth > w.clientWidth, w.getClientRects().length,
+                    w.offsetHeight > 1.6 * parseFloat(getComputedStyle(w).fontSize)]; })()""")
+        assert wraps == [False, 1, False], wraps
+        for key in ("#weight", "#band", "#temperature", "#sensory-all-ok", "#confirm",
+                    "#sensory-items li[data-item='refrozen'] button[data-found='true']"):
+            in_view(p, key)
+        accessible(p, "weigh-meat", (800, 480))
+        press(p, "#temperature")
+        for key in ("#keypad [data-key='-']", "#keypad-ok"):
+            in_view(p, key)
+        keypad_taps(p, "2.5")
+        p.wait_for_selector("#temperature:has-text('2.5 ℃')")
+        press(p, "#sensory-all-ok")
+        p.wait_for_selector("#sensory-items li[data-item='odour'] button.on.ok")
+        press(p, "#pick-line")  # the wrong line was tapped: back to the tiles
+        press(p, "#lines [data-line='3']")  # 纯牛奶, counted by the box
+        p.wait_for_selector("#pieces-row:not([hidden])")
+        for _ in range(3):
+            press(p, "#pieces-plus")
+        p.wait_for_selector("#pieces:has-text('3 箱')")
+        press(p, "#pieces-minus")
+        p.wait_for_selector("#pieces:has-text('2 箱')")
+        in_view(p, "#pieces-plus")
+        in_view(p, "#confirm")
+        accessible(p, "weigh-counted", (800, 480))
+        assert errors.errors == []
+
+
+def keypad_taps(p: Page, text: str) -> None:
+    p.wait_for_selector("#keypad:not([hidden])")
+    for ch in text:
+        press(p, f"#keypad [data-key='{ch}']" if ch != "-" else "#key-minus")
+    press(p, "#keypad-ok")

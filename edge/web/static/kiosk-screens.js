@@ -216,6 +216,8 @@ function renderChecks(line, p) {
   $("sensory-all-ok").onclick = () => post("/api/placement/sensory", {
     found: Object.fromEntries(items.map((it) => [it.key, false]))});
   $("rapid").hidden = !(line && line.rapid_test);
+  document.querySelector(".weigh-side").classList.toggle(
+    "checks", !!(needs.length || items.length || (line && line.rapid_test)));
   const t = p.rapid_test;
   $("rapid-result").textContent = t ? (t.inhibition_pct !== null ? "已记录 " + t.inhibition_pct + "%"
                                                                   : (t.passed ? "已记录 合格" : "已记录 不合格")) : "";

@@ -26,6 +26,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -156,11 +157,19 @@ def install(bundle: Path, key: Ed25519PublicKey, layout: Layout, python: str,
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def installer(python: str) -> list[str]:
+    """The command that installs into the venv of ``python``: the running release's ``uv``
+    (station.lock carries it; the same hashes checked, in seconds) or pip where it is absent."""
+    uv = Path(sys.executable).parent / "uv"
+    if uv.is_file() and os.access(uv, os.X_OK):
+        return [str(uv), "pip", "install", "--quiet", "--python", python]
+    return [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+
+
 def _make_venv(dest: Path, manifest: release.Manifest, python: str, runner: Runner) -> None:
     venv = dest / "venv"
     steps = [[python, "-m", "venv", str(venv)]]
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps",
-           "--disable-pip-version-check"]
+    pip = [*installer(str(venv / "bin" / "python")), "--no-deps"]
     offline = ["--no-index", "--find-links", str(dest / "wheelhouse")] if manifest.wheelhouse else []
     lock = dest / manifest.lock
     if release.lock_hashes(lock.read_text(encoding="utf-8")):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Self
 
 from core import log
 
@@ -30,9 +31,10 @@ class Worker:
     def _run(self) -> None:
         raise NotImplementedError
 
-    def start(self) -> None:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
+        return self
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()

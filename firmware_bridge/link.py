@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,6 +27,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from core import log
 from core.backoff import Backoff
+from core.threads import Worker
 from firmware_bridge.protocols import get_spec
 from firmware_bridge.protocols.base import OK, LineSettings, Parser, Reading
 from firmware_bridge.serialport import open_port
@@ -86,7 +86,7 @@ class _Reopen(Exception):
     """Close and reopen the port (silence)."""
 
 
-class SerialLink(Generic[T]):
+class SerialLink(Worker, Generic[T]):
     """The device-independent part: thread, reopen loop with backoff, states, queue.
 
     Subclasses say what to send as a poll, how to turn bytes into items and
@@ -118,8 +118,7 @@ class SerialLink(Generic[T]):
         self.delivered = 0
         self.dropped = 0
         self._commands: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        Worker.__init__(self, f"{self.kind}-link:{port}")
 
     # -- hooks ---------------------------------------------------------------
     def _begin(self) -> None:
@@ -135,20 +134,12 @@ class SerialLink(Generic[T]):
 
     # -- control -----------------------------------------------------------
     def start(self) -> Self:
-        self._thread = threading.Thread(
-            target=self._run, name=f"{self.kind}-link:{self.port}", daemon=True
-        )
-        self._thread.start()
+        Worker.start(self)
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        Worker.stop(self, timeout)
         self._set_state(LinkState.DISCONNECTED, "stopped")
-
-    def is_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def fresh(self, max_age_s: float) -> T | None:
         """The latest reading if it arrived within ``max_age_s``, else None (stale)."""

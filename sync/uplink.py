@@ -134,7 +134,7 @@ class Uplink:
                 self.step()
             except Exception as exc:  # never let one bad step end the uplink
                 log.kv(logger, logging.ERROR, "uplink step failed", error=f"{exc.__class__.__name__}: {exc}")
-                time.sleep(0.5)
+                stop.wait(0.5)
         if self.link.connected:
             self._publish_status(online=False)
         self.link.close()

@@ -97,10 +97,12 @@ elif [ "$SKIP_VENV" = 0 ]; then
     python3 -m venv "$OPT/venv"
   fi
   if [ "$(cat "$OPT/venv/.source-stamp" 2>/dev/null)" != "$stamp_want" ]; then
-    pip=("$OPT/venv/bin/python" -m pip install -q)
-    "${pip[@]}" --require-hashes -r "$SRC/requirements/build.lock"
-    "${pip[@]}" --require-hashes --no-build-isolation -r "$SRC/requirements/station.lock"
-    "${pip[@]}" --no-deps --no-build-isolation --force-reinstall "$SRC"
+    # pip brings the pinned installer (build.lock: pip, setuptools, wheel, uv), then uv installs
+    # the station's lock (every file checked against its sha256) and the program.
+    "$OPT/venv/bin/python" -m pip install -q --require-hashes -r "$SRC/requirements/build.lock"
+    uv=("$OPT/venv/bin/uv" pip install --quiet --python "$OPT/venv/bin/python")
+    "${uv[@]}" --require-hashes --no-build-isolation -r "$SRC/requirements/station.lock"
+    "${uv[@]}" --no-deps --no-build-isolation --reinstall "$SRC"
     echo "$stamp_want" > "$OPT/venv/.source-stamp"
     say "installed the program into $OPT/venv"
   fi

@@ -114,7 +114,50 @@ PTY_FILES = ("tests/test_scanners.py", "tests/test_scale_thermometer.py", "tests
              "tests/test_scale_cli.py")
 
 
+# The longest tests, longest first (measured with --durations): run first, so no worker
+# starts one of them when the others are nearly done (the suite's wall time is then the
+# longest worker's queue). Prefixes of node ids; the rest keep their collection order.
+LONG_FIRST = (
+    "tests/test_update.py::test_update_good_then_failing_release_rolls_back",
+    "tests/test_deploy.py::test_install_twice_changes_nothing",
+    "tests/test_chaos.py::",
+    "tests/test_deploy_sandbox.py::test_station_process_works_under_its_unit",
+    "tests/test_video_station.py::",
+    "tests/test_vision_decode.py::test_distorted_set_success_rates",
+    "tests/test_platform_demo.py::",
+    "tests/test_station_disk.py::",
+    "tests/test_sync_e2e.py::",
+    "tests/test_demo_browser.py::",
+    "tests/test_vision_ensemble.py::",
+    "tests/test_core_cli.py::test_demo_scripted_morning",
+    "tests/test_sync_faults.py::",
+    "tests/test_deploy_sandbox.py::",
+    "tests/test_core_crash.py::",
+    "tests/test_replay_safety.py::",
+    "tests/test_sync_ingest_flood.py::",
+    "tests/test_evidence_station.py::",
+    "tests/test_doctor.py::",
+)
+
+
+def _long_rank(item: pytest.Item) -> int:
+    return next((i for i, p in enumerate(LONG_FIRST) if item.nodeid.startswith(p)), len(LONG_FIRST))
+
+
+def _long_files_first(items: list[pytest.Item]) -> None:
+    """Whole files move (a module's fixtures are set up once), ranked by their longest test,
+    and inside a file the longest first; stable, so every xdist worker sees the same order."""
+    file_rank: dict[str, int] = {}
+    for item in items:
+        f = item.nodeid.split("::", 1)[0]
+        file_rank[f] = min(file_rank.get(f, len(LONG_FIRST)), _long_rank(item))
+    first_seen = {f: i for i, f in enumerate(dict.fromkeys(i.nodeid.split("::", 1)[0] for i in items))}
+    items.sort(key=lambda it: (file_rank[f := it.nodeid.split("::", 1)[0]], first_seen[f],
+                               _long_rank(it)))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    _long_files_first(items)
     for item in items:
         group = HEAVY_GROUPS.get(item.nodeid)
         if group is None and item.nodeid.startswith(PTY_FILES):

@@ -23,6 +23,7 @@ from contract.keys import public_hex
 from edge.journal import Journal
 from testbed.broker import Broker, free_port
 from testbed.pki import is_central
+from tests.factories import write_station_config
 
 __all__ = ["Broker", "free_port"]  # re-exported for the sync tests
 
@@ -30,14 +31,25 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_BASE = os.environ.get("ACCEPTANCE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def broker_toml(broker: Broker, client: str | None) -> str:
+def broker_settings(broker: Broker, client: str | None) -> dict[str, Any]:
     """The ``[broker]`` table for ``client``: central's clients use central's listener."""
     port = broker.central_port if client is not None and is_central(client) else broker.port
-    lines = ['host = "127.0.0.1"', f"port = {port}", "keepalive_s = 10", "connect_timeout_s = 3.0"]
+    table: dict[str, Any] = {"host": "127.0.0.1", "port": port, "keepalive_s": 10,
+                             "connect_timeout_s": 3.0}
     if broker.tls_dir is not None and client is not None:
         d = broker.tls_dir
-        lines += [f'tls = {{ ca_file = "{d / "ca.crt"}", '
-                  f'cert_file = "{d / (client + ".crt")}", key_file = "{d / (client + ".key")}" }}']
+        table["tls"] = {"ca_file": str(d / "ca.crt"), "cert_file": str(d / (client + ".crt")),
+                        "key_file": str(d / (client + ".key"))}
+    return table
+
+
+def broker_toml(broker: Broker, client: str | None) -> str:
+    """``broker_settings`` as the lines of a TOML table (for central's config)."""
+    table = broker_settings(broker, client)
+    tls = table.pop("tls", None)
+    lines = [f"{k} = {json.dumps(v)}" for k, v in table.items()]
+    if tls is not None:
+        lines.append("tls = { " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in tls.items()) + " }")
     return "\n".join(lines)
 
 
@@ -50,28 +62,11 @@ UPLINK_TEST_DEFAULTS: dict[str, Any] = {
 def station_config(tmp: Path, station_id: str, broker: Broker, *, cert: str | None = None,
                    api_url: str = "http://127.0.0.1:9", **uplink: Any) -> Path:
     """A station config for the uplink with short timeouts (``uplink`` overrides); returns its path."""
-    opts = {**UPLINK_TEST_DEFAULTS, **uplink}
-    up_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in opts.items())
-    path = tmp / f"{station_id}.toml"
-    path.write_text(f"""
-[station]
-station_id = "{station_id}"
-school_id = "test-school"
-data_dir = "{tmp / station_id}"
-key_path = "{tmp / station_id / 'station.key'}"
-
-[orders]
-api_url = "{api_url}"
-timeout_s = 2.0
-retries = 0
-
-[uplink]
-{up_lines}
-
-[uplink.broker]
-{broker_toml(broker, cert or station_id)}
-""")
-    return path
+    return write_station_config(
+        tmp, station_id, name=f"{station_id}.toml",
+        station={"data_dir": str(tmp / station_id), "key_path": str(tmp / station_id / "station.key")},
+        orders={"api_url": api_url, "timeout_s": 2.0, "retries": 0},
+        uplink={**UPLINK_TEST_DEFAULTS, **uplink, "broker": broker_settings(broker, cert or station_id)})
 
 
 def central_config(tmp: Path, broker: Broker, dsn: str, keys_dir: Path, *, workers: int = 1,

@@ -26,6 +26,7 @@ from firmware_bridge.scenario import placement
 from testbed.demo_data import PINS, demo_orders, demo_roster
 from testbed.kiosk_client import kiosk_session
 from tests.conftest import CLI
+from tests.factories import write_station_config
 from tests.test_web_api import _free_port
 from tests.waiting import wait_until
 
@@ -38,26 +39,11 @@ _wait = wait_until
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[tuple[Station, str]]:
     port = _free_port()
-    cfg_path = tmp_path / "station.toml"
-    cfg_path.write_text(f"""
-[station]
-station_id = "{STATION_ID}"
-school_id = "e2e-school"
-data_dir = "{tmp_path}/data"
-key_path = "{tmp_path}/station.key"
-[web]
-port = {port}
-[scale]
-simulate = true
-protocol = "ad"
-[camera]
-source = "synthetic"
-width = 640
-height = 480
-fps = 10
-synthetic_codes = ["(00)095212345000000018"]
-synthetic_format = "code-128"
-""")
+    cfg_path = write_station_config(
+        tmp_path, STATION_ID, school_id="e2e-school", web={"port": port},
+        scale={"simulate": True, "protocol": "ad"},
+        camera={"source": "synthetic", "width": 640, "height": 480, "fps": 10,
+                "synthetic_codes": ["(00)095212345000000018"], "synthetic_format": "code-128"})
     subprocess.run([*CLI, "keys", "init", "--config", str(cfg_path)], check=True,
                    capture_output=True)
     cfg = load_config(cfg_path)
@@ -196,11 +182,9 @@ def test_run_process_notifies_systemd_and_stops_cleanly(
     import signal
 
     port = _free_port()
-    cfg = tmp_path / "station.toml"
-    cfg.write_text(f'[station]\nstation_id = "{STATION_ID}"\nschool_id = "e2e-school"\n'
-                   f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n'
-                   f'[web]\nport = {port}\n[scale]\nsimulate = true\n'
-                   f'[camera]\nsource = "synthetic"\nwidth = 320\nheight = 240\nfps = 5\n')
+    cfg = write_station_config(
+        tmp_path, STATION_ID, school_id="e2e-school", web={"port": port}, scale={"simulate": True},
+        camera={"source": "synthetic", "width": 320, "height": 240, "fps": 5})
     subprocess.run([*CLI, "keys", "init", "--config", str(cfg)], check=True, capture_output=True)
     sock, notify_env = notify_socket
     env = {**os.environ, **notify_env, "WATCHDOG_USEC": "400000"}
@@ -234,11 +218,10 @@ def test_probe_thermometer_fills_the_temperature(tmp_path: Path) -> None:
 
     master, slave = os.openpty()
     tty.setraw(slave)
-    cfg_path = tmp_path / "station.toml"
-    cfg_path.write_text(f'[station]\nstation_id = "{STATION_ID}"\nschool_id = "e2e-school"\n'
-                        f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n'
-                        '[scale]\nsimulate = true\n[camera]\nsource = "synthetic"\nwidth = 320\n'
-                        f'height = 240\nfps = 5\n[thermometer]\nport = "{os.ttyname(slave)}"\n')
+    cfg_path = write_station_config(
+        tmp_path, STATION_ID, school_id="e2e-school", scale={"simulate": True},
+        camera={"source": "synthetic", "width": 320, "height": 240, "fps": 5},
+        thermometer={"port": os.ttyname(slave)})
     subprocess.run([*CLI, "keys", "init", "--config", str(cfg_path)], check=True,
                    capture_output=True)
     station = Station(load_config(cfg_path), sim_dir=tmp_path)

@@ -20,39 +20,21 @@ from edge.workflow.model import Confirm, OpenDelivery, SelectLine, SignIn
 from firmware_bridge.scenario import placement
 from testbed.demo_data import PINS, demo_orders, demo_roster
 from tests.conftest import CLI
+from tests.factories import write_station_config
 from tests.test_station_e2e import _wait as wait
 
 STATION_ID = "video-station-01"
 
 
 def write_config(tmp: Path, *, post_roll_s: float = 0.5, web_port: int = 8080,
-                 hall_port: int = 8081, extra: str = "") -> Path:
-    cfg = tmp / "station.toml"
-    cfg.write_text(f"""
-[station]
-station_id = "{STATION_ID}"
-school_id = "video-school"
-data_dir = "{tmp}/data"
-key_path = "{tmp}/station.key"
-[web]
-port = {web_port}
-hall_port = {hall_port}
-[scale]
-simulate = true
-protocol = "ad"
-[camera]
-source = "synthetic"
-width = 320
-height = 240
-fps = 10
-synthetic_codes = ["(00)095212345000000018"]
-synthetic_format = "code-128"
-[video]
-pre_roll_s = 1.0
-post_roll_s = {post_roll_s}
-fps = 10
-{extra}
-""")
+                 hall_port: int = 8081) -> Path:
+    cfg = write_station_config(
+        tmp, STATION_ID, school_id="video-school",
+        web={"port": web_port, "hall_port": hall_port},
+        scale={"simulate": True, "protocol": "ad"},
+        camera={"source": "synthetic", "width": 320, "height": 240, "fps": 10,
+                "synthetic_codes": ["(00)095212345000000018"], "synthetic_format": "code-128"},
+        video={"pre_roll_s": 1.0, "post_roll_s": post_roll_s, "fps": 10})
     if not (tmp / "station.key").exists():
         r = subprocess.run([*CLI, "keys", "init", "--config", str(cfg)], capture_output=True,
                            text=True)

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core import log
+from core.threads import Worker
 from edge.vision.decode import Decoded
 from firmware_bridge.scan import ScanEvent
 
@@ -65,7 +66,7 @@ class LatestSlot:
             self._cond.notify_all()
 
 
-class DecodeWorker:
+class DecodeWorker(Worker):
     """Runs ``decode(frame.image)`` on the newest frame and emits a ScanEvent per code."""
 
     def __init__(
@@ -80,8 +81,7 @@ class DecodeWorker:
         self._on_found = on_found  # every decoded frame's codes, outlines included (preview)
         self._source = source
         self._slot = LatestSlot()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="decode", daemon=True)
+        super().__init__("decode")
         self.decoded = 0
         self.errors = 0
 
@@ -89,18 +89,13 @@ class DecodeWorker:
     def dropped(self) -> int:
         return self._slot.dropped
 
-    def start(self) -> None:
-        self._thread.start()
-
     def submit(self, frame: Frame) -> None:
         """Hand a frame over without ever blocking the capture thread."""
         self._slot.put(frame)
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
         self._slot.close()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        super().stop(timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -210,7 +210,7 @@ synthetic_codes = []
         logf = open(self.state / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
         self.procs.append((name, subprocess.Popen(cmd, stdout=logf, stderr=logf)))
 
-    def _wait_http(self, url: str, timeout: float = 20.0) -> None:
+    def _wait_http(self, url: str, timeout: float = 60.0) -> None:  # slow under a loaded CI
         import requests
 
         end = time.monotonic() + timeout

@@ -20,7 +20,7 @@ from edge.web.app import create_app
 from edge.web.guard import Access
 from edge.web.voice import SoundSection, VoiceClips
 from edge.workflow.driver import Workflow
-from edge.workflow.model import Reading, Weight
+from edge.workflow.model import Reading, SelectLine, Weight
 from tests.a11y import ConsoleErrors, axe_violations
 from tests.browser import page, press, sign_in
 from tests.conftest import ARTIFACTS
@@ -175,6 +175,9 @@ def test_the_busiest_weigh_screen_fits_800x480(served: tuple[str, Workflow],
         p.goto(url + "/")
         sign_in(p, "zhang", "li")
         press(p, f"#order-list [data-order='{MEAT}']")
+        p.wait_for_selector("#lines [data-line='1']")
+        assert wf.handle(SelectLine("9")).refused is not None  # as a scan's input would be
+        p.wait_for_selector("#toast:has-text('订单上没有第 9 行')")  # shown, though no tap asked
         press(p, "#lines [data-line='1']")
         p.wait_for_selector("#sensory-items li[data-item='odour']")
         wf.handle(Reading(Weight(net_g=112350, stable=True, raw="ST,+112.350  kg")))

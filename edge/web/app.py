@@ -59,6 +59,7 @@ from edge.workflow.model import (
 )
 
 STATIC = Path(__file__).parent / "static"
+NOTICE_S = 8.0  # how long a refusal stays in the snapshot
 
 
 class Body(BaseModel):
@@ -215,6 +216,13 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                            workflow.max_weight_age_s, workflow.policy, workflow.roster()),
                 "fault": None if fault is None else fault(), "sound": sound_json}
 
+    def notice() -> dict[str, Any] | None:
+        """The latest refusal from any source, for NOTICE_S (the page shows each id once)."""
+        n = workflow.notice
+        if n is None or workflow.mono() - n["mono"] > NOTICE_S:
+            return None
+        return {k: n[k] for k in ("id", "code", "message")}
+
     def run(inp: Input) -> JSONResponse:
         res: Result = workflow.handle(inp)
         hub.bump()
@@ -254,7 +262,9 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                 if hub.version != seen or idle >= 1.0:  # also a heartbeat each second
                     seen = hub.version
                     idle = 0.0
-                    yield f"data: {json.dumps(state_json(), ensure_ascii=False)}\n\n"
+                    # Only the stream carries the notice: a refused request changes no state.
+                    msg = {**state_json(), "notice": notice()}
+                    yield f"data: {json.dumps(msg, ensure_ascii=False)}\n\n"
                 await asyncio.sleep(stream_interval_s)
                 idle += stream_interval_s
         return StreamingResponse(gen(), media_type="text/event-stream",

@@ -28,6 +28,10 @@ K.render = function render(s) {
   const scale = s.scale || {connected: false, fresh: false};
   $("scale-lost").hidden = scale.connected && (scale.fresh || !w);
   $("scale-lost-detail").textContent = scale.connected ? "秤无新数据，请检查秤" : "请检查秤的连接线，恢复前不能验收";
+  // A refusal from any source (a scan, a badge, another tab) shows here too, once.
+  const n = s.notice;
+  if (n && K.notice !== undefined && n.id !== K.notice) toast(n.message);
+  K.notice = n ? n.id : (K.notice || 0);
   if (screen === "signin") renderSignin(s);
   if (screen === "orders") renderOrders(s);
   if (screen === "lines") renderLines(s);

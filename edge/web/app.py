@@ -62,6 +62,12 @@ STATIC = Path(__file__).parent / "static"
 NOTICE_S = 8.0  # how long a refusal stays in the snapshot
 
 
+def favicon() -> Response:
+    """The station's icon (the kiosk and the degraded page; a browser asks for it)."""
+    return Response((STATIC / "favicon.ico").read_bytes(), media_type="image/x-icon",
+                    headers={"Cache-Control": "max-age=86400"})
+
+
 class Body(BaseModel):
     # strict: no "5" for 5, no 1 for true; JSON numbers are ints (no float field exists).
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -235,10 +241,7 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     def kiosk() -> HTMLResponse:
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
-    @app.get("/favicon.ico", include_in_schema=False)
-    def favicon() -> Response:
-        return Response((STATIC / "favicon.ico").read_bytes(), media_type="image/x-icon",
-                        headers={"Cache-Control": "max-age=86400"})
+    app.get("/favicon.ico", include_in_schema=False)(favicon)
 
     @app.get("/api/voice/{key}.wav", summary="A spoken result sentence (espeak-ng, rendered here)",
              response_class=Response, responses={200: {"content": {"audio/wav": {}}}})

@@ -60,7 +60,7 @@ def _sections(path: Path | None) -> tuple[Any, Any, Any]:
 
 
 def _parsed(text: str, codes: Any) -> dict[str, Any]:
-    from edge.codes import ParseError, parse_code
+    from edge.codes.parse import ParseError, parse_code
 
     try:
         return {"parsed": parse_code(text, codes).as_dict()}
@@ -94,7 +94,7 @@ def _decode(args: argparse.Namespace) -> int:
 
 
 def _parse(args: argparse.Namespace) -> int:
-    from edge.codes import ParseError, parse_code
+    from edge.codes.parse import ParseError, parse_code
 
     _, _, codes = _sections(args.config)
     try:

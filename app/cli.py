@@ -23,12 +23,15 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.barcode_cli",
     "app.video_cli",
     "app.scale_cli",
+    "app.rapid_test_cli",
     "app.run",
     "app.ops",
     "app.sync_cli",
     "app.update_cli",
     "app.roster_cli",
     "app.central_admin_cli",
+    "app.rollout_cli",
+    "app.enrol_cli",
     # The demo is a plugin of the test bed, named (not imported) so the runtime packages
     # never import the test tooling.
     "testbed.demo",

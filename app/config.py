@@ -28,6 +28,7 @@ from edge.vision.config import CameraSection, DecoderSection
 from edge.web.voice import SoundSection
 from edge.workflow.config import ReceivingSection
 from firmware_bridge.config import ScaleSection
+from firmware_bridge.rapid_test import RapidTestSection
 from firmware_bridge.scanners.config import ScannersSection
 from firmware_bridge.thermometer import ThermometerSection
 from sync.config import UplinkSection
@@ -193,6 +194,20 @@ class WebSection(Section):
     menu_timeout_s: float = Field(
         default=5.0, gt=0, description="Timeout of the hall's fetch of today's menu from central."
     )
+    public_base_url: str | None = Field(
+        default=None,
+        description=(
+            "Central's public pages (its [http] public_base_url, https://…): the hall's QR code of a"
+            " record is <this>/public/records/<station>/<event>. Unset: the hall shows no QR code."
+        ),
+    )
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        from contract.record_text import check_public_base_url
+
+        return None if v is None else check_public_base_url(v)
 
 
 class LogSection(Section):
@@ -242,6 +257,9 @@ class StationConfig(Section):
     )
     thermometer: ThermometerSection | None = Field(
         default=None, description="Optional serial probe thermometer (absent: none)."
+    )
+    rapid_test: RapidTestSection | None = Field(
+        default=None, description="Optional rapid-test instrument (快检仪) on a serial line (absent: none)."
     )
 
     uplink: UplinkSection = Field(

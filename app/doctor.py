@@ -333,9 +333,10 @@ def check_backlog(cfg: StationConfig) -> Finding:
         return Finding("backlog", True, "no journal yet")
     state.ensure_tables(db)
     last, cursor = JournalReader(db).last_seq(), state.get_cursor(db, cfg.station.station_id)
-    clips = state.clip_backlog(db)
-    ok = last - cursor < 1000 and clips < 100
-    return Finding("backlog", ok, f"{last - cursor} events and {clips} clips not yet at central "
+    clips, images = state.clip_backlog(db), state.image_backlog(db)
+    ok = last - cursor < 1000 and clips < 100 and images < 100
+    return Finding("backlog", ok, f"{last - cursor} events, {clips} clips and {images} images "
+                   "(document photos, signatures) not yet at central "
                    f"(stored through seq {cursor} of {last})",
                    "" if ok else "check the uplink: `acceptance-station sync --config ... --status`")
 

@@ -31,10 +31,12 @@ from typing import IO, Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from contract.ids import RELEASE_VERSION_PATTERN
+
 MANIFEST = "manifest.json"
 FORMAT = 1
 CHUNK = 1 << 16
-VERSION_RE = re.compile(r"^[0-9]+(\.[0-9]+){0,3}([.-]?[A-Za-z0-9]+)*$")
+VERSION_RE = re.compile(RELEASE_VERSION_PATTERN)
 
 
 class ReleaseError(Exception):
@@ -62,7 +64,7 @@ def sig_path(bundle: Path) -> Path:
     return bundle.with_name(bundle.name + ".sig")
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(CHUNK):
@@ -80,7 +82,7 @@ def manifest_bytes(version: str, files: dict[str, Path], wheel: str, lock: str) 
     doc: dict[str, Any] = {
         "format": FORMAT, "name": "acceptance-station", "version": version,
         "wheel": wheel, "lock": lock,
-        "files": {name: {"sha256": _sha256_file(p), "size": p.stat().st_size}
+        "files": {name: {"sha256": sha256_file(p), "size": p.stat().st_size}
                   for name, p in sorted(files.items())},
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
@@ -98,7 +100,7 @@ def build(version: str, wheel: Path, lock: Path, out_dir: Path,
     allowed = lock_hashes(lock.read_text(encoding="utf-8"))
     files = {f"wheels/{wheel.name}": wheel, "requirements/station.lock": lock}
     for w in sorted(wheelhouse):
-        if _sha256_file(w) not in allowed:
+        if sha256_file(w) not in allowed:
             raise ReleaseError(f"{w.name}: not in the lock (its sha256 is not a locked hash)")
         files[f"wheelhouse/{w.name}"] = w
     raw = manifest_bytes(version, files, f"wheels/{wheel.name}", "requirements/station.lock")
@@ -129,7 +131,7 @@ def sign(bundle: Path, key: Ed25519PrivateKey) -> Path:
     """Write ``<bundle>.sig``: the signature of the bundle's and its manifest's sha256."""
     raw = read_manifest_bytes(bundle)
     out = sig_path(bundle)
-    out.write_text(key.sign(signed_message(_sha256_file(bundle), raw)).hex() + "\n", encoding="ascii")
+    out.write_text(key.sign(signed_message(sha256_file(bundle), raw)).hex() + "\n", encoding="ascii")
     return out
 
 
@@ -143,7 +145,7 @@ def read_signature(bundle: Path) -> str:
 def verify_signature(bundle: Path, public_key: Ed25519PublicKey) -> Manifest:
     """The signature and the manifest only (a quick check before deciding to update)."""
     raw = read_manifest_bytes(bundle)
-    check_signature(signed_message(_sha256_file(bundle), raw), read_signature(bundle), public_key)
+    check_signature(signed_message(sha256_file(bundle), raw), read_signature(bundle), public_key)
     return parse_manifest(raw)
 
 
@@ -213,7 +215,7 @@ def verify(bundle: Path, public_key: Ed25519PublicKey, extract_to: Path | None =
     """
     signature = read_signature(bundle)
     try:
-        bundle_sha = _sha256_file(bundle)
+        bundle_sha = sha256_file(bundle)
         with tarfile.open(bundle, "r:") as tar:
             return _verify_members(tar, bundle_sha, signature, public_key, extract_to)
     except (tarfile.TarError, EOFError) as exc:

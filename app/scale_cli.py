@@ -140,7 +140,7 @@ class _FaultPlan:
                 self.unplugged = want
 
 
-def _print_readings(link: Any, count: int | None, timeout: float | None,
+def print_readings(link: Any, count: int | None, timeout: float | None,
                     render: Callable[[Any], dict[str, object]]) -> int:
     """Run ``link`` and print one JSON line per reading until ``count`` or a timeout."""
     if count is not None and count < 1:
@@ -171,7 +171,7 @@ def _read(args: argparse.Namespace) -> int:
         link = ScaleLink(settings, readings=queue.Queue(10000))
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    return _print_readings(link, args.count, args.timeout, lambda r: r.to_json_dict())
+    return print_readings(link, args.count, args.timeout, lambda r: r.to_json_dict())
 
 
 def _detect(args: argparse.Namespace) -> int:
@@ -205,5 +205,5 @@ def _thermometer_read(args: argparse.Namespace) -> int:
         link = ThermometerLink(ThermometerSection(**fields))
     except (ValueError, ValidationError) as exc:
         raise UsageError(str(exc)) from exc
-    return _print_readings(link, args.count, args.timeout,
+    return print_readings(link, args.count, args.timeout,
                            lambda r: {"celsius": r.celsius, "raw": escape_raw(r.raw)})

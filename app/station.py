@@ -143,7 +143,8 @@ class Station:
     def start_rest(self) -> None:
         for name, step in (("workflow", self._start_workflow),
                            ("video", self._start_video), ("scale", self._start_scale),
-                           ("thermometer", self._start_thermometer), ("vision", self._start_vision),
+                           ("thermometer", self._start_thermometer), ("rapid_test", self._start_rapid_test),
+                           ("vision", self._start_vision),
                            ("announce", self._announce), ("housekeeping", self._start_housekeeping)):
             log.kv(logger, logging.INFO, "starting", step=name)
             step()
@@ -305,47 +306,61 @@ class Station:
     def _start_thermometer(self) -> None:
         """The optional probe: its readings fill the temperature of the item being weighed."""
         section = self.cfg.thermometer
-        if section is None:
-            return
-        from firmware_bridge.thermometer import ThermometerLink
+        if section is not None:
+            from app.instruments import temperature_input
+            from firmware_bridge.thermometer import ThermometerLink
 
+            self._start_instrument("thermometer", lambda q, on: ThermometerLink(section, q, on),
+                                   temperature_input, lambda r: f"{r.celsius} ℃")
+
+    def _start_rapid_test(self) -> None:
+        """The optional rapid-test analyser: its results fill the rapid test of the item."""
+        section = self.cfg.rapid_test
+        if section is not None:
+            from app.instruments import rapid_test_input, rapid_test_text
+            from firmware_bridge.rapid_test import RapidTestLink
+
+            self._start_instrument("rapid_test", lambda q, on: RapidTestLink(section, q, on),
+                                   rapid_test_input, rapid_test_text)
+
+    def _start_instrument(self, kind: str, make_link: Callable[[queue.Queue[Any], Any], Any],
+                          to_input: Callable[[Any, Any], Any], text: Callable[[Any], str]) -> None:
+        """A serial instrument on its own link thread; a consumer thread turns each reading
+        into a workflow input (``to_input(state, reading)``, None: nothing to change)."""
         readings: queue.Queue[Any] = queue.Queue(64)
-        self.devices.set("thermometer", False, "启动中")
+        self.devices.set(kind, False, "启动中")
 
         def on_state(change: Any) -> None:
             state = str(change.state)
             if state != "connected":
-                self.devices.set("thermometer", False, SCALE_TEXT.get(state, state))
+                self.devices.set(kind, False, SCALE_TEXT.get(state, state))
                 self.hub.bump()
 
-        link = ThermometerLink(section, readings, on_state).start()
-        self._stops.append(("thermometer", link.stop))
-        self._thread("thermometer-consumer", lambda: self._consume_temperatures(readings))
+        link = make_link(readings, on_state).start()
+        self._stops.append((kind, link.stop))
+        self._thread(f"{kind}-consumer", lambda: self._consume(kind, readings, to_input, text))
 
-    def _consume_temperatures(self, readings: queue.Queue[Any]) -> None:
-        from decimal import Decimal
-
-        from edge.workflow.model import SetTemperature
-
-        self.watchdog.register("thermometer-consumer", self.loop_deadline_s)
+    def _consume(self, kind: str, readings: queue.Queue[Any], to_input: Callable[[Any, Any], Any],
+                 text: Callable[[Any], str]) -> None:
+        name = f"{kind}-consumer"
+        self.watchdog.register(name, self.loop_deadline_s)
         while not self._stop.is_set():
-            self.watchdog.beat("thermometer-consumer")
+            self.watchdog.beat(name)
             try:
                 r = readings.get(timeout=0.2)
             except queue.Empty:
                 continue
             try:
-                self.devices.set("thermometer", True, f"{r.celsius} ℃")
+                self.devices.set(kind, True, text(r))
                 assert self.workflow is not None
-                st = self.workflow.state
-                value = Decimal(r.celsius)
-                if st.delivery is not None and not st.placement.decided \
-                        and st.placement.temperature_c != value:
-                    self.handle(SetTemperature(value, source="probe"))
+                inp = to_input(self.workflow.state, r)
+                if inp is not None:
+                    self.handle(inp)
                 else:
                     self.hub.bump()
-            except Exception as exc:
-                log.kv(logger, logging.ERROR, "temperature not handled", error=repr(exc))
+            except Exception as exc:  # one bad reading must not end the consumer
+                log.kv(logger, logging.ERROR, "instrument reading not handled", device=kind,
+                       error=repr(exc))
 
     def _start_vision(self) -> None:
         from edge.vision.camera import Camera
@@ -394,7 +409,7 @@ class Station:
         self._thread("scan-consumer", self._consume_scans)
 
     def _consume_scans(self) -> None:
-        from edge.codes import ParseError, parse_code
+        from edge.codes.parse import ParseError, parse_code
         from edge.workflow.scans import input_for
 
         self.watchdog.register("scan-consumer", self.loop_deadline_s)

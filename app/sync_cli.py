@@ -89,9 +89,9 @@ def _sync(args: argparse.Namespace) -> int:
     if cfg.uplink.orders_fetch:
         OrdersFetcher(cfg, stop, trigger, uplink.orders_status, uplink.orders_days).start()
     if cfg.uplink.clip_upload:
-        from sync import clip_upload
+        from sync import uploads
         cdb = connect(cfg.station.db_path)
-        clip_upload.start(cfg, stop, cdb, JournalReader(cdb))
+        uploads.start(cfg, stop, cdb, JournalReader(cdb))
     log.kv(logger, logging.INFO, "uplink starting", station_id=cfg.station.station_id,
            broker=f"{cfg.uplink.broker.host}:{cfg.uplink.broker.port}", cursor=uplink.cursor)
     from core.sdnotify import Watchdog, notify

@@ -7,16 +7,15 @@ import json
 import subprocess
 import sys
 import tempfile
-import urllib.request
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app import release
 from app.cli import UsageError
 from app.config import StationConfig
-from app.update_plan import Preflight, in_window, parse_window, refusal
+from app.update_health import delivery_open, delivery_open_in_journal
+
+__all__ = ["delivery_open", "delivery_open_in_journal", "register"]
 
 
 def register(sub: Any) -> None:
@@ -48,6 +47,10 @@ def register(sub: Any) -> None:
     a.add_argument("--force", action="store_true",
                    help="skip the maintenance window and open-delivery checks (on site only)")
     a.set_defaults(handler=_apply)
+    po = usub.add_parser("poll", help="one pass of central's staged rollout: report, download, apply, "
+                                      "report (JSON)")
+    po.add_argument("--config", type=Path, required=True)
+    po.set_defaults(handler=_poll)
     st = usub.add_parser("status", help="current release and the last update's steps (JSON)")
     st.add_argument("--config", type=Path, required=True)
     st.set_defaults(handler=_status)
@@ -110,103 +113,41 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def kiosk_url(cfg: StationConfig) -> str:
-    """The kiosk on loopback (a wildcard listen address is reached there; the kiosk trusts that Host)."""
-    host = "127.0.0.1" if cfg.web.host in ("0.0.0.0", "::", "") else cfg.web.host
-    return f"http://{host}:{cfg.web.port}"
-
-
-def delivery_open(cfg: StationConfig) -> bool | None:
-    """Ask the running station's kiosk API; when it does not answer, replay the workflow from
-    the journal (no station runs, so none can open one meanwhile). None: neither is readable."""
-    try:
-        with urllib.request.urlopen(f"{kiosk_url(cfg)}/api/state", timeout=3) as r:
-            return json.load(r).get("delivery") is not None
-    except (OSError, ValueError):
-        return delivery_open_in_journal(cfg.station.data_dir / "station.db")
-
-
-def delivery_open_in_journal(path: Path) -> bool | None:
-    from core import db as dbmod
-    from edge.journal import read_events
-    from edge.workflow.driver import WORKFLOW_TYPES
-    from edge.workflow.machine import replay
-    if not path.exists():
-        return None
-    db = dbmod.connect(path)
-    try:
-        return replay(read_events(db, types=WORKFLOW_TYPES)).delivery is not None
-    except Exception:  # an unreadable journal: the state is unknown
-        return None
-    finally:
-        db.close()
-
-
-def kiosk_answers(cfg: StationConfig) -> str | None:
-    try:
-        with urllib.request.urlopen(f"{kiosk_url(cfg)}/", timeout=3) as r:
-            return None if r.status == 200 else f"HTTP {r.status}"
-    except OSError as exc:
-        return f"no answer: {exc}"
-
-
-def journal_verifies(cfg: StationConfig) -> str | None:
-    from contract.chain import public_key_from_hex
-    from core import db as dbmod
-    from edge.journal import meta
-    from edge.verify import verify_db
-    path = cfg.station.data_dir / "station.db"
-    if not path.exists():
-        return f"no journal at {path}"
-    db = dbmod.connect(path)
-    try:
-        pub = meta(db, "public_key")
-        if pub is None:
-            return "no public key recorded"
-        res = verify_db(db, public_key_from_hex(pub))
-        return None if res.first_problem is None else str(res.first_problem)
-    finally:
-        db.close()
-
-
 def _apply(args: argparse.Namespace) -> int:
     from app.commands import _cfg
-    from app.updater import Layout, StateLog, Units, UpdateError, apply
+    from app.update_agent import apply_bundle
+    from app.updater import UpdateError, exclusive
+    cfg = _cfg(args.config)
+    try:
+        with exclusive(cfg.update.root):
+            out = apply_bundle(cfg, _public_key(None, cfg), args.bundle, force=args.force)
+    except UpdateError as exc:
+        out = {"result": "refused", "reason": str(exc)}
+    if out["result"] == "refused":
+        print(f"REFUSED: {out['reason']}")
+        return 1
+    print(json.dumps(out))
+    return 0 if out["result"] == "applied" else 1
+
+
+def _poll(args: argparse.Namespace) -> int:
+    import requests
+
+    from app.commands import _cfg
+    from app.update_agent import poll
+    from core.http import make_session
     cfg = _cfg(args.config)
     key = _public_key(None, cfg)
-    u = cfg.update
-    layout = Layout(u.root)
-    layout.root.mkdir(parents=True, exist_ok=True)
-    state = StateLog(layout.state_file, cfg.station.data_dir).load()
-    if state.doc.get("state") in ("started", "installed", "switched"):
-        state.step("failed", reason="the previous update was interrupted")
+    o = cfg.orders
+    from app.updater import UpdateError, exclusive
     try:
-        target = release.verify_signature(args.bundle, key).version
-    except (release.ReleaseError, OSError) as exc:
-        state.step("refused", reason=str(exc))
-        print(f"REFUSED: {exc}")
+        with exclusive(cfg.update.root):
+            out = poll(cfg, key, make_session(o.retries, o.token_file, o.ca_file))
+    except (requests.RequestException, ValueError, OSError, UpdateError) as exc:
+        print(json.dumps({"action": "error", "error": str(exc)}))
         return 1
-    now = datetime.now(ZoneInfo(cfg.station.timezone)).time()
-    why = refusal(Preflight(current=layout.current_version(), target=target,
-                            in_window=in_window(now, parse_window(u.window)),
-                            delivery_open=None if args.force else delivery_open(cfg), force=args.force))
-    if why is not None:
-        state.step("refused", version=target, reason=why)
-        print(f"REFUSED: {why}")
-        return 1
-    units = Units(u.systemctl, u.units)
-    checks = {"units": units.active, "journal": lambda: journal_verifies(cfg),
-              "kiosk": lambda: kiosk_answers(cfg)}
-    try:
-        out = apply(args.bundle, key, layout, units, checks, python=u.python,
-                    min_free_bytes=u.min_free_mb * 2**20, deadline_s=u.health_deadline_s,
-                    interval_s=u.health_interval_s, state=state)
-    except UpdateError as exc:
-        print(f"REFUSED: {exc}")
-        return 1
-    print(json.dumps({"result": out.result, "version": out.version, "previous": out.previous,
-                      "seconds": round(out.seconds, 3), "failures": list(out.failures)}))
-    return 0 if out.result == "applied" else 1
+    print(json.dumps(out))
+    return 0 if out.get("result") in (None, "applied") else 1
 
 
 def _status(args: argparse.Namespace) -> int:

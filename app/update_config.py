@@ -30,6 +30,8 @@ class UpdateSection(Section):
     health_interval_s: float = Field(default=1.0, gt=0, description="Pause between health checks.")
     min_free_mb: int = Field(default=300, ge=0,
                              description="Free space to keep under root beyond the new release's size.")
+    max_download_mb: int = Field(default=500, ge=1,
+                                 description="Largest bundle 'update poll' downloads from central.")
 
     @field_validator("window")
     @classmethod

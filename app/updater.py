@@ -21,6 +21,8 @@ journals at start and every few seconds.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -28,7 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,6 +113,22 @@ class StateLog:
         kv(log, logging.INFO, "update step", step=entry["step"], state=self.doc["state"])
 
 
+@contextlib.contextmanager
+def exclusive(root: Path) -> Iterator[None]:
+    """One updater at a time (``update apply`` by hand and ``update poll`` from cron may meet):
+    an advisory lock on ``<root>/update.lock``, released by the kernel if the process dies."""
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / "update.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UpdateError("another update is running") from None
+        yield
+    finally:
+        os.close(fd)
+
+
 def switch(layout: Layout, version: str) -> None:
     """Point ``current`` at releases/<version> with one rename; ``venv`` follows it."""
     tmp = layout.root / "current.new"
@@ -187,8 +205,10 @@ class Units:
     systemctl: list[str]
     names: list[str]
     runner: Runner = run_cmd
+    restarted_at: datetime | None = None  # the last restart: states older are the old release's
 
     def restart(self) -> str | None:
+        self.restarted_at = datetime.now(UTC)
         r = self.runner([*self.systemctl, "restart", *self.names])
         return None if r.returncode == 0 else (r.stderr or r.stdout).strip() or f"exit {r.returncode}"
 

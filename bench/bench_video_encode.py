@@ -61,8 +61,8 @@ def encode(w: int, h: int, seconds: float, with_decoder: bool) -> dict[str, floa
         n = 0
         c0, w0 = time.thread_time(), time.perf_counter()
         while time.perf_counter() - w0 < seconds:
-            text = caption_lines(clock=f"2026-11-28 12:00:{n // FPS % 60:02d}", station="s-01",
-                                 supplier="绿源蔬菜", item="土豆", net_g=15200 + n % 7, result=None)
+            text = caption_lines(clock=f"2026-11-28 12:00:{n // FPS % 60:02d}", supplier="绿源蔬菜",
+                                 item="土豆", weight=f"{30.4 + n % 7 / 100:.2f} 斤", result=None)
             writer.write(burn(imgs[n % len(imgs)], text, CJK_FONT), n * 1000 // FPS)
             n += 1
         clip = writer.close()

@@ -20,9 +20,12 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from central import audit, clips, health
+from central import audit, clips, health, images
 from central.config import CentralConfig
 from central.http import ID, HttpServer, authed_station, base_app, own
+from central.public import routes as public_routes
+from central.rollout import enrol_routes
+from central.rollout import routes as rollout_routes
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Station = Annotated[str, Depends(authed_station)]
@@ -80,6 +83,10 @@ def create_app(cfg: CentralConfig) -> FastAPI:
         return JSONResponse(doc, code)
 
     app.include_router(clips.router)
+    app.include_router(images.router)
+    app.include_router(public_routes.router)
+    app.include_router(rollout_routes.router)
+    app.include_router(enrol_routes.router)
     return app
 
 

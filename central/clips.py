@@ -23,10 +23,10 @@ import re
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -40,6 +40,7 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 SHA = re.compile(r"^[0-9a-f]{64}$")
 Station = Annotated[str, Depends(authed_station)]
 router = APIRouter()
+T = TypeVar("T")
 _index_lock = threading.Lock()
 
 
@@ -52,11 +53,15 @@ class Claims:
         self.store: Store | None = None
 
     def sha256_of(self, station: str, clip_id: str) -> str | None:
+        return self.ask(lambda store: store.claimed_sha256(station, "clip.finalized", "clip_id", clip_id))
+
+    def ask(self, question: Callable[[Store], T]) -> T:
+        """``question(store)`` on the one connection (opened again after a failure)."""
         with self.lock:
             try:
                 if self.store is None:
                     self.store = Store(self.dsn)
-                return self.store.claimed_sha256(station, "clip.finalized", "clip_id", clip_id)
+                return question(self.store)
             except Exception:
                 if self.store is not None:
                     self.store.close()
@@ -64,7 +69,7 @@ class Claims:
                 raise
 
 
-def _state(request: Request) -> Any:
+def state(request: Request) -> Any:
     st = request.app.state
     if not hasattr(st, "claims"):
         st.claims = Claims(st.cfg.store.dsn)
@@ -73,7 +78,7 @@ def _state(request: Request) -> Any:
 
 
 @contextmanager
-def _upload_slot(st: Any, station: str) -> Iterator[None]:
+def upload_slot(st: Any, station: str) -> Iterator[None]:
     if st.uploads[station] >= st.cfg.http.uploads_per_station:
         raise HTTPException(429, "too many uploads of this station at once", headers={"Retry-After": "10"})
     st.uploads[station] += 1
@@ -90,14 +95,14 @@ def _clip(request: Request, station_id: str, clip_id: str, station: str) -> Path
     return Path(request.app.state.cfg.http.clips_dir) / "index" / station_id / clip_id
 
 
-def _length(request: Request, limit: int) -> int:
+def length(request: Request, limit: int) -> int:
     raw = request.headers.get("content-length")
     if raw is None:
         raise HTTPException(411, "Content-Length required")
     if not raw.isdigit():
         raise HTTPException(400, "Content-Length must be a non-negative integer")
     if int(raw) > limit:
-        raise HTTPException(413, "clip too large")
+        raise HTTPException(413, "body too large")
     return int(raw)
 
 
@@ -114,26 +119,29 @@ async def head_clip(request: Request, station_id: str, clip_id: str, station: St
 @router.put("/v1/stations/{station_id}/clips/{clip_id}")
 async def put_clip(request: Request, station_id: str, clip_id: str, station: Station) -> Response:
     idx = _clip(request, station_id, clip_id, station)
-    st = _state(request)
+    st = state(request)
     claimed = (request.headers.get("x-content-sha256") or "").strip().lower()
     if not SHA.match(claimed):
         raise HTTPException(400, "X-Content-SHA256 must be 64 hex digits")
-    length = _length(request, st.cfg.http.clip_max_bytes)
+    size = length(request, st.cfg.http.clip_max_bytes)
     signed = await run_in_threadpool(st.claims.sha256_of, station, clip_id)
     if signed is None:
         raise HTTPException(403, "no stored clip.finalized event of this station names this clip id")
     if signed != claimed:
         raise HTTPException(403, "the station's clip.finalized event names another sha256")
-    with _upload_slot(st, station):
-        return await _receive(request, idx, claimed, length, st.cfg.http.body_timeout_s)
+    with upload_slot(st, station):
+        return await receive(request, idx, claimed, size, st.cfg.http.body_timeout_s)
 
 
-async def _receive(request: Request, idx: Path, claimed: str, length: int, idle_s: float) -> Response:
+async def receive(request: Request, idx: Path, claimed: str, length: int, idle_s: float,
+                  magic: tuple[bytes, ...] = ()) -> Response:
+    """Stream the body into ``objects/`` while hashing; keep it only if whole, as hashed, and
+    (with ``magic``) starting with one of those byte strings (else 415)."""
     objects = idx.parent.parent.parent / "objects"
     await run_in_threadpool(objects.mkdir, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=objects, prefix=".in-")
     try:
-        digest, got = hashlib.sha256(), 0
+        digest, got, head = hashlib.sha256(), 0, b""
         with os.fdopen(fd, "wb") as f:
             stream = request.stream().__aiter__()
             while True:
@@ -145,6 +153,8 @@ async def _receive(request: Request, idx: Path, claimed: str, length: int, idle_
                 except (TimeoutError, ClientDisconnect):
                     raise HTTPException(408, "the body stalled or was cut") from None
                 digest.update(chunk)
+                if len(head) < 16:
+                    head += chunk[:16]
                 f.write(chunk)
                 got += len(chunk)
             await run_in_threadpool(_sync, f)
@@ -152,6 +162,8 @@ async def _receive(request: Request, idx: Path, claimed: str, length: int, idle_
             raise HTTPException(400, "body shorter than Content-Length")
         if digest.hexdigest() != claimed:
             raise HTTPException(400, "hash mismatch")
+        if magic and not head.startswith(magic):
+            raise HTTPException(415, "not an image of an accepted type (PNG or JPEG)")
         code, sha = await run_in_threadpool(_store, idx, Path(tmp), claimed)
         return JSONResponse({"sha256": sha}, code)
     finally:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from central.platform.config import DeliverySection, IndicatorsSection
+from central.rollout.config import EnrolSection, ReleasesSection
 from contract.broker_config import BrokerSection
 from core.config import Section, load_toml
 
@@ -45,10 +46,15 @@ class HttpSection(Section):
     )
     clips_dir: Path = Field(
         default=Path("/var/lib/acceptance-central/clips"),
-        description="Received clips, content-addressed: objects/<sha256> and index/<station>/<clip_id>.",
+        description="Received clips and images, content-addressed: objects/<sha256>, "
+                    "index/<station>/<clip_id> and images/<station>/<sha256>.",
     )
     clip_max_bytes: int = Field(
         default=2_000_000_000, ge=1, description="Largest clip a station may upload (413 above)."
+    )
+    image_max_bytes: int = Field(
+        default=8_000_000, ge=1,
+        description="Largest image (document photo, signature) a station may upload (413 above).",
     )
     tls_cert_file: Path | None = Field(
         default=None, description="Serve HTTPS with this certificate (PEM); plain HTTP when unset.",
@@ -75,7 +81,28 @@ class HttpSection(Section):
     uploads_per_station: int = Field(
         default=2, ge=1, le=64, description="Clip uploads one station may run at once (429 above).",
     )
+    public_base_url: str | None = Field(
+        default=None,
+        description=(
+            "https:// URL under which the public pages (central.public: record pages, school menus)"
+            " are reached from the internet, e.g. behind a reverse proxy; stations put it in their"
+            " [web] public_base_url for the hall's QR codes. Unset: the public pages are not served."
+        ),
+    )
+    public_requests_per_s: float = Field(
+        default=5.0, gt=0, description="Public pages: requests per second per client address, on average.",
+    )
+    public_burst: int = Field(
+        default=30, ge=1, description="Public pages: requests a client address may make at once (429 above).",
+    )
 
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        from contract.record_text import check_public_base_url
+
+        return None if v is None else check_public_base_url(v)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> HttpSection:
@@ -156,6 +183,12 @@ class CentralConfig(Section):
     )
     warnings: DeliverySection = Field(
         default_factory=DeliverySection, description="Delivery of warnings: MQTT, webhooks, e-mail."
+    )
+    releases: ReleasesSection = Field(
+        default_factory=ReleasesSection, description="Published releases and the staged rollout."
+    )
+    enrol: EnrolSection = Field(
+        default_factory=EnrolSection, description="Enrolling new stations with one-time codes."
     )
 
     @model_validator(mode="after")

@@ -57,6 +57,8 @@ DDL = (
     )""",
     # The HTTP API finds a station's clip.finalized events when it receives a clip.
     "CREATE INDEX IF NOT EXISTS central_events_type ON central_events (station_id, type)",
+    # The public record pages (central.public) look an event up by its id.
+    "CREATE INDEX IF NOT EXISTS central_events_event_id ON central_events (event_id)",
 )
 
 
@@ -110,6 +112,18 @@ class Store:
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._exec(sql, params).fetchall())
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """A statement without rows (the tables of other central modules); the rows it changed."""
+        return int(self._exec(sql, params).rowcount or 0)
+
+    def create_tables(self, ddl: Sequence[str], lock: int) -> None:
+        """Another module's tables (idempotent; concurrent first starts serialised on PostgreSQL)."""
+        with self.transaction():
+            if self.pg:
+                self._exec("SELECT pg_advisory_xact_lock(?)", (lock,))
+            for stmt in ddl:
+                self._exec(stmt)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

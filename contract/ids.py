@@ -13,3 +13,11 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,63}$"
 
 def is_valid_id(value: str) -> bool:
     return re.fullmatch(ID_PATTERN, value) is not None
+
+# A release version (1.4.2, 1.4.0rc1): what a bundle's manifest, the updater and
+# central's rollout accept.
+RELEASE_VERSION_PATTERN = r"^[0-9]+(\.[0-9]+){0,3}([.-]?[A-Za-z0-9]+)*$"
+
+
+def is_release_version(value: str) -> bool:
+    return len(value) <= 64 and re.fullmatch(RELEASE_VERSION_PATTERN, value) is not None

@@ -45,6 +45,19 @@ class Faults:
     silent: bool = False  # send nothing, answer nothing
 
 
+def open_pty_link(link_path: Path) -> tuple[int, int]:
+    """A raw pty pair (master non-blocking) whose slave ``link_path`` names, re-pointed atomically."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    os.set_blocking(master, False)
+    tmp = link_path.with_name(link_path.name + ".new")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    os.symlink(os.ttyname(slave), tmp)
+    os.replace(tmp, link_path)
+    return master, slave
+
+
 class ScaleSimulator:
     """One simulated indicator on a pty, with a stable symlink path."""
 
@@ -138,14 +151,7 @@ class ScaleSimulator:
             self.faults = replace(self.faults, **changes)  # type: ignore[arg-type]
 
     def _plug(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        tmp = self.link_path.with_name(self.link_path.name + ".new")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        os.symlink(os.ttyname(slave), tmp)
-        os.replace(tmp, self.link_path)
+        master, slave = open_pty_link(self.link_path)
         with self._lock:
             self._master, self._slave = master, slave
             self._inbuf.clear()

@@ -46,3 +46,21 @@ if [ ! -f "$project_stamp" ]; then
   rm -f .venv/.project-*
   touch "$project_stamp"
 fi
+
+# Browser-side test tools (axe-core for the accessibility checks, tests/a11y.py), pinned with
+# their sha512 in tests/vendor/package-lock.json and installed by npm's own client at set-up
+# time, never at test time; the one file the tests load is copied to tests/vendor/axe.min.js.
+vendor_stamp=tests/vendor/.installed-$(sha256sum tests/vendor/package-lock.json | cut -c1-16)
+if [ ! -f "$vendor_stamp" ] || [ ! -f tests/vendor/axe.min.js ]; then
+  if ! command -v npm >/dev/null; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "setup: installing system package: npm" >&2
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >&2
+  fi
+  npm ci --prefix tests/vendor --ignore-scripts --no-audit --no-fund --loglevel=error >&2
+  cp tests/vendor/node_modules/axe-core/axe.min.js tests/vendor/axe.min.js
+  rm -f tests/vendor/.installed-*
+  touch "$vendor_stamp"
+fi

@@ -51,6 +51,24 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX clip_uploads_pending ON clip_uploads(stored_at, next_try_at);
         """,
     ),
+    (
+        "sync-003",
+        # Images the station keeps by hash (document photos, drawn signatures): the
+        # sha256 is the id; ``kind`` is "document" or "signature".
+        """
+        CREATE TABLE image_uploads (
+            sha256 TEXT PRIMARY KEY,
+            file TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            event_seq INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_try_at REAL NOT NULL DEFAULT 0,
+            last_error TEXT,
+            stored_at TEXT
+        );
+        CREATE INDEX image_uploads_pending ON image_uploads(stored_at, next_try_at);
+        """,
+    ),
 ]
 
 
@@ -124,23 +142,75 @@ def last_enqueued_seq(db: sqlite3.Connection) -> int:
     return int(db.execute("SELECT coalesce(max(event_seq), 0) FROM clip_uploads").fetchone()[0])
 
 
-def clips_due(db: sqlite3.Connection, now: float, through_seq: int) -> list[dict[str, Any]]:
-    """Clips not yet at central whose next try is due and whose event central holds, oldest first."""
-    cur = db.execute("SELECT * FROM clip_uploads WHERE stored_at IS NULL AND next_try_at <= ?"
+# The two upload queues: table -> its id column (names from this fixed map only, never from input).
+_QUEUES = {"clip_uploads": "clip_id", "image_uploads": "sha256"}
+
+
+def _due(db: sqlite3.Connection, table: str, now: float, through_seq: int) -> list[dict[str, Any]]:
+    """Rows not yet at central whose next try is due and whose event central holds, oldest first."""
+    assert table in _QUEUES
+    cur = db.execute(f"SELECT * FROM {table} WHERE stored_at IS NULL AND next_try_at <= ?"
                      " AND event_seq <= ? ORDER BY event_seq", (now, through_seq))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur]
 
 
+def _failed(db: sqlite3.Connection, table: str, key: str, attempts: int, next_try_at: float,
+            error: str) -> None:
+    db.execute(f"UPDATE {table} SET attempts=?, next_try_at=?, last_error=? WHERE {_QUEUES[table]}=?",
+               (attempts, next_try_at, error[:500], key))
+
+
+def _stored(db: sqlite3.Connection, table: str, key: str) -> None:
+    db.execute(f"UPDATE {table} SET stored_at=?, last_error=NULL WHERE {_QUEUES[table]}=?",
+               (now_rfc3339(), key))
+
+
+def clips_due(db: sqlite3.Connection, now: float, through_seq: int) -> list[dict[str, Any]]:
+    """Clips not yet at central whose next try is due and whose event central holds, oldest first."""
+    return _due(db, "clip_uploads", now, through_seq)
+
+
 def clip_failed(db: sqlite3.Connection, clip_id: str, attempts: int, next_try_at: float,
                 error: str) -> None:
-    db.execute("UPDATE clip_uploads SET attempts=?, next_try_at=?, last_error=? WHERE clip_id=?",
-                    (attempts, next_try_at, error[:500], clip_id))
+    _failed(db, "clip_uploads", clip_id, attempts, next_try_at, error)
 
 
 def clip_stored(db: sqlite3.Connection, clip_id: str) -> None:
-    db.execute("UPDATE clip_uploads SET stored_at=?, last_error=NULL WHERE clip_id=?",
-                    (now_rfc3339(), clip_id))
+    _stored(db, "clip_uploads", clip_id)
+
+
+def enqueue_images(db: sqlite3.Connection, images: list[tuple[int, str, str, str]]) -> int:
+    """One upload row per image (seq, sha256, file, kind) not yet known; returns how many were added."""
+    added = 0
+    for seq, sha, file, kind in images:
+        cur = db.execute("INSERT OR IGNORE INTO image_uploads(sha256, file, kind, event_seq)"
+                         " VALUES (?,?,?,?)", (sha, file, kind, seq))
+        added += int(cur.rowcount or 0)
+    return added
+
+
+def images_due(db: sqlite3.Connection, now: float, through_seq: int) -> list[dict[str, Any]]:
+    """Images (document photos, signatures) due for a try whose event central holds."""
+    return _due(db, "image_uploads", now, through_seq)
+
+
+def image_failed(db: sqlite3.Connection, sha: str, attempts: int, next_try_at: float, error: str) -> None:
+    _failed(db, "image_uploads", sha, attempts, next_try_at, error)
+
+
+def image_stored(db: sqlite3.Connection, sha: str) -> None:
+    _stored(db, "image_uploads", sha)
+
+
+def image_backlog(db: sqlite3.Connection) -> int:
+    """Images not yet stored at central (0 before the uploader created its table)."""
+    try:
+        return int(db.execute("SELECT count(*) FROM image_uploads WHERE stored_at IS NULL").fetchone()[0])
+    except sqlite3.OperationalError as exc:
+        if _absent(exc):
+            return 0
+        raise
 
 
 def clip_backlog(db: sqlite3.Connection) -> int:

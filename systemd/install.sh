@@ -3,6 +3,7 @@
 # running it again changes nothing, and it never overwrites a config or a key.
 #
 #   sudo systemd/install.sh [--root DIR] [--skip-packages] [--skip-venv] [--hall] [--release-key HEX]
+#                           [--enrol-code CODE --central URL [--central-ca FILE]]
 #
 # --root DIR       install into DIR instead of / (a scratch root, an image being built)
 # --skip-packages  do not apt-get the system packages
@@ -10,6 +11,10 @@
 #                  $ACCEPTANCE_BIN, default: acceptance-station on PATH)
 # --hall           also enable the hall display unit (Chromium kiosk)
 # --release-key HEX  the release public key ([update] release_public_key of a new config)
+# --enrol-code CODE  first boot: enrol at central with this one-time code (acceptance-station enrol):
+#                    station id, school, certificate, token and broker are written into the config
+# --central URL      central's API (https://...), with --enrol-code
+# --central-ca FILE  the CA of central's HTTPS certificate, with --enrol-code
 set -euo pipefail
 
 ROOT=/
@@ -17,6 +22,9 @@ SKIP_PACKAGES=0
 SKIP_VENV=0
 HALL=0
 RELEASE_KEY=
+ENROL_CODE=
+CENTRAL_URL=
+CENTRAL_CA=
 while (($#)); do
   case "$1" in
     --root) ROOT="$2"; shift 2 ;;
@@ -24,13 +32,20 @@ while (($#)); do
     --skip-venv) SKIP_VENV=1; shift ;;
     --hall) HALL=1; shift ;;
     --release-key) RELEASE_KEY="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --enrol-code) ENROL_CODE="$2"; shift 2 ;;
+    --central) CENTRAL_URL="$2"; shift 2 ;;
+    --central-ca) CENTRAL_CA="$2"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 ROOT="${ROOT%/}"
 if [ -n "$RELEASE_KEY" ] && ! [[ "$RELEASE_KEY" =~ ^[0-9a-f]{64}$ ]]; then
   echo "install.sh: --release-key must be 64 lower-case hex digits (keys show --key release.key)" >&2
+  exit 2
+fi
+if [ -n "$ENROL_CODE" ] && [ -z "$CENTRAL_URL" ]; then
+  echo "install.sh: --enrol-code needs --central URL" >&2
   exit 2
 fi
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -126,8 +141,27 @@ if [ ! -e "$ETC/station.key" ]; then
   "$BIN" keys init --key "$ETC/station.key" > /dev/null
   say "generated $ETC/station.key; public key in $ETC/station.key.pub (register it at central)"
 fi
+
+# 5b. First boot: enrol at central (docs/deployment.md, "First boot"); the secrets it writes
+#     (MQTT key, API token) are the service user's, mode 0600.
+if [ -n "$ENROL_CODE" ]; then
+  if [ -n "$ROOT" ]; then  # a scratch root: the config's paths must point into it
+    sed -i -e "s|^data_dir = \"/var/lib/acceptance-station\"|data_dir = \"$ROOT/var/lib/acceptance-station\"|" \
+      -e "s|^key_path = \"/etc/acceptance-station/station.key\"|key_path = \"$ETC/station.key\"|" "$ETC/station.toml"
+  fi
+  enrol=("$BIN" enrol --config "$ETC/station.toml" --central "$CENTRAL_URL" --code "$ENROL_CODE")
+  [ -n "$CENTRAL_CA" ] && enrol+=(--ca-file "$CENTRAL_CA")
+  if ! "${enrol[@]}" >&2; then
+    echo "install.sh: enrolment at $CENTRAL_URL failed (see above); nothing else was changed by it" >&2
+    exit 1
+  fi
+  say "enrolled at $CENTRAL_URL"
+fi
 if [ -z "$ROOT" ]; then
   chown "$USER_NAME:$USER_NAME" "$ETC/station.key"
+  for f in "$ETC/mqtt.key" "$ETC/api.token"; do
+    [ -e "$f" ] && chown "$USER_NAME:$USER_NAME" "$f"
+  done
   chgrp "$USER_NAME" "$ETC" "$ETC/station.toml"
 fi
 

@@ -107,6 +107,9 @@ class DemoSystem:
         token, _ = tokens.issue(c / "tokens", STATION_ID)
         self.token_file.write_text(token + "\n")
         self.token_file.chmod(0o600)
+        # The station's school, for the platform's indicators and the public school page.
+        master = c / "master.json"
+        master.write_text(json.dumps({"stations": {STATION_ID: SCHOOL_ID}}))
         cfg = c / "central.toml"
         cfg.write_text(f"""
 [broker]
@@ -125,8 +128,11 @@ roster_dir = "{c / 'rosters'}"
 menus_dir = "{c / 'menus'}"
 clips_dir = "{c / 'clips'}"
 tokens_file = "{c / 'tokens'}"
+public_base_url = "http://127.0.0.1:{self.http_port}"
 [ingest]
 workers = 1
+[indicators]
+master_data_file = "{master}"
 """)
         return cfg
 
@@ -157,6 +163,7 @@ retries = 2
 refresh_minutes = 1
 [web]
 port = {self.web_port}
+public_base_url = "http://127.0.0.1:{self.http_port}"
 [scale]
 simulate = true
 protocol = "ad"
@@ -276,6 +283,8 @@ def run(args: argparse.Namespace) -> int:
 
             return run_morning(system)
         print(f"kiosk: {system.url}/   hall: {system.url}/hall   (state in {state}; Ctrl-C stops)",
+              flush=True)
+        print(f"public school page at central: http://127.0.0.1:{system.http_port}/public/schools/{SCHOOL_ID}",
               flush=True)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

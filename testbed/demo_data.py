@@ -32,8 +32,10 @@ SUPPLIERS: dict[str, dict[str, Any]] = {
 def _line(line_id: str, code: str, name: str, category: str, spec: str, qty: str, unit: str,
           price: int, per: str, *, gtin: str | None = None, storage: str = "ambient",
           max_temp: str | None = None, piece_g: int | None = None,
-          over: str = "5", under: str = "3", abs_g: int | None = None) -> dict[str, Any]:
+          over: str = "5", under: str = "3", abs_g: int | None = None,
+          origin: str | None = None) -> dict[str, Any]:
     return {
+        **({"origin": origin} if origin else {}),
         "line_id": line_id,
         "item": {"code": code, "name": name, "category": category, "spec": spec, "gtin": gtin},
         "quantity": {"value": qty, "unit": unit},
@@ -71,8 +73,10 @@ def _orders(station_id: str, delivery_date: str) -> dict[str, Any]:
                 "supplier": SUPPLIERS["sup-0031"],
                 "window": {"from": "05:30", "to": "09:30"},
                 "lines": [
-                    _line("1", "veg-0101", "上海青", "vegetable", "散装", "30", "jin", 350, "jin"),
-                    _line("2", "veg-0205", "土豆", "vegetable", "散装", "25", "kg", 320, "kg"),
+                    _line("1", "veg-0101", "上海青", "vegetable", "散装", "30", "jin", 350, "jin",
+                          origin="浙江省杭州市萧山区"),
+                    _line("2", "veg-0205", "土豆", "vegetable", "散装", "25", "kg", 320, "kg",
+                          origin="内蒙古自治区乌兰察布市"),
                     _line("3", "veg-0310", "西红柿", "vegetable", "散装", "20000", "g", 450, "jin"),
                     _line("4", "egg-0001", "鲜鸡蛋", "egg", "30 枚/盒", "10", "box", 2400, "box",
                           piece_g=1800, over="0", under="0", abs_g=150),
@@ -85,7 +89,7 @@ def _orders(station_id: str, delivery_date: str) -> dict[str, Any]:
                 "window": {"from": "06:00", "to": "08:30"},
                 "lines": [
                     _line("1", "meat-0102", "猪前腿肉", "meat", "冷鲜", "12", "kg", 2860, "kg",
-                          storage="chilled"),
+                          storage="chilled", origin="浙江省金华市"),
                     _line("2", "meat-0220", "鸡腿", "poultry", "冷冻 2kg/袋", "8", "bag", 3600, "bag",
                           gtin="06901234567892", storage="frozen", max_temp="-18", piece_g=2000,
                           over="2", under="2"),
@@ -111,7 +115,8 @@ def _orders(station_id: str, delivery_date: str) -> dict[str, Any]:
                 "window": {"from": "06:30", "to": "10:00"},
                 "lines": [
                     _line("1", "rice-0001", "大米", "grain", "25kg/袋", "4", "bag", 9800, "bag",
-                          gtin="06901234511116", piece_g=25000, over="1", under="1"),
+                          gtin="06901234511116", piece_g=25000, over="1", under="1",
+                          origin="黑龙江省五常市"),
                     _line("2", "flour-0002", "面粉", "grain", "10kg/袋", "2", "bag", 5200, "bag",
                           gtin="06901234522228", piece_g=10000, over="1", under="1"),
                     _line("3", "tofu-0004", "老豆腐", "soy", "散装", "10", "jin", 300, "jin",

@@ -297,6 +297,8 @@ def run_morning(system: Any) -> int:
     failures += check_evidence(system, disposed, slips, len(plan))
     synced = wait_synced(system, STATION_ID)
     print(synced["summary"])
+    if synced["ok"]:
+        failures += wait_images(system, STATION_ID)
     ok = not failures and synced["ok"]
     for f in failures:
         print("FAILED: " + f)
@@ -325,6 +327,24 @@ def check_evidence(system: Any, disposed: int, slips: int, deliveries: int) -> l
     if disposed != rejected or slips != deliveries:
         problems.append(f"dispositions {disposed}/{rejected}, slips {slips}/{deliveries}")
     return problems
+
+
+def wait_images(system: Any, station_id: str, timeout: float = 60) -> list[str]:
+    """Every document photo and drawn signature the journal names reaches central (the uplink
+    uploads them once central holds their events)."""
+    from edge.journal import read_events
+
+    db = system.station.journal.db
+    shas = {e["body"]["sha256"] for e in read_events(db, types=("document.captured",))}
+    shas |= {e["body"]["acknowledged_by"]["signature_sha256"]
+             for e in read_events(db, types=("rejection.disposed",))
+             if e["body"]["acknowledged_by"].get("method") == "signature"}
+    where = system.state / "central" / "clips" / "images" / station_id
+    end = time.monotonic() + timeout
+    while (missing := {s for s in shas if not (where / s).is_file()}) and time.monotonic() < end:
+        time.sleep(0.5)
+    print(f"images: {len(shas) - len(missing)}/{len(shas)} document photos and signatures at central")
+    return [f"{len(missing)} images never reached central"] if missing or not shas else []
 
 
 def wait_synced(system: Any, station_id: str, timeout: float = 90) -> dict[str, Any]:

@@ -1,11 +1,10 @@
-"""Accessibility checks of a rendered page: axe-core (vendored, never fetched) and console errors.
+"""Accessibility checks in the browser: axe-core (vendored by scripts/setup.sh) and computed sizes.
 
-``axe_violations(page)`` injects ``tests/vendor/axe-core/axe.min.js`` (put there by
-``scripts/vendor-axe.sh`` from the npm registry, licence beside it) and runs the
-WCAG 2.x A and AA rules on what the page shows now; it returns the violations as
-short readable strings (rule, impact, the offending elements), so an assertion
-failure names what to fix. ``ConsoleErrors`` collects console errors and
-uncaught exceptions of a page while it is driven.
+``axe_violations`` runs axe-core's WCAG 2.x A/AA rules (colour contrast among
+them) on the rendered page and returns the violations with their nodes. The
+script is injected through the DevTools protocol, so a page's strict
+Content-Security-Policy does not block it. ``small_text`` lists visible text
+whose computed font size is below a bound (the hall's 5 m reading distance).
 """
 
 from __future__ import annotations
@@ -13,23 +12,47 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+AA_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
-def axe_violations(page: Any, *, tags: list[str] | None = None) -> list[str]:
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        # Evaluated, not a <script> tag: the kiosk's CSP refuses inline scripts, rightly.
-        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;true")
+def axe_violations(page: Any, include: str | None = None) -> list[dict[str, Any]]:
+    """axe-core's WCAG A/AA violations on the page (or inside the ``include`` selector)."""
+    if not AXE.exists():
+        raise RuntimeError(f"{AXE} is missing: run scripts/setup.sh (it installs axe-core)")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
-        """async (tags) => {
-            const r = await axe.run(document, {runOnly: {type: "tag", values: tags},
-                                               resultTypes: ["violations"]});
-            return r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.map((n) => n.target.join(" ") + ": " + n.failureSummary)}));
-        }""", tags or WCAG_AA)
-    return [f"{v['id']} ({v['impact']}): {v['help']} -> " + " | ".join(v["nodes"][:5])
-            for v in result]
+        """async ([include, tags]) => {
+            const r = await axe.run(include ? {include: [include]} : document,
+                                    {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary}))}));
+        }""", [include, AA_TAGS])
+    return list(result)
+
+
+def small_text(page: Any, root: str, min_px: float) -> list[dict[str, Any]]:
+    """Visible elements under ``root`` with their own text and a computed font size below ``min_px``."""
+    return list(page.evaluate(
+        """([root, min]) => {
+            const out = [];
+            for (const el of document.querySelectorAll(root + ', ' + root + ' *')) {
+                const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+                if (!own || !el.getClientRects().length) continue;
+                const st = getComputedStyle(el);
+                if (st.visibility === 'hidden' || st.display === 'none') continue;
+                const px = parseFloat(st.fontSize);
+                const text = el.textContent.trim().slice(0, 40);
+                if (px < min) out.push({tag: el.tagName, id: el.id, text, px});
+            }
+            return out;
+        }""", [root, min_px]))
+
+
+def font_px(page: Any, selector: str) -> float:
+    return float(page.evaluate("(s) => parseFloat(getComputedStyle(document.querySelector(s)).fontSize)",
+                               selector))
 
 
 class ConsoleErrors:

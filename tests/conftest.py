@@ -103,6 +103,7 @@ HEAVY_GROUPS = {
     "tests/test_chaos.py::test_chaos_nothing_lost_nothing_twice": "heavy-1",
     "tests/test_core_crash.py::test_sigkill_never_loses_a_returned_append": "heavy-1",
     "tests/test_update.py::test_update_good_then_failing_release_rolls_back": "heavy-2",
+    "tests/test_rollout_stations.py::test_rollout_follows_good_canaries_halts_on_bad": "heavy-1",
     "tests/test_platform_demo.py::test_demo_morning_gives_exactly_its_staged_price_excess": "heavy-2",
     "tests/test_core_cli.py::test_demo_scripted_morning": "heavy-2",
 }

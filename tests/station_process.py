@@ -55,9 +55,16 @@ class SimProcess:
         return reply
 
     def kill(self) -> None:
-        """Stop the simulator dead: its pty closes, as when the scale is unplugged."""
+        """Stop the simulator dead: its pty closes, as when the scale is unplugged.
+
+        Its link path goes too, as a USB serial device's node does: left behind, it
+        names a /dev/pts number the kernel hands to the next pty opened on the
+        machine (another test's simulator), which the station's reconnecting link
+        would then read (a 0 g frame there ended the placement: PLACEMENT_GONE).
+        """
         self.proc.kill()
         self.proc.wait(5)
+        self.link.unlink(missing_ok=True)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.codes import GS1Result, ParseError, parse_code
 from edge.codes.checks import gs1_check_digit, gs1_check_ok
 from edge.codes.gs1 import GS, expand_yymmdd
+from edge.codes.parse import GS1Result, ParseError, parse_code
 
 TODAY = date(2026, 11, 28)
 

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from edge.codes import GS1Result, ParseError, parse_code
 from edge.codes.gs1 import GS, ai_spec, needs_separator
 from edge.codes.gs1_link import parse_digital_link
+from edge.codes.parse import GS1Result, ParseError, parse_code
 
 TODAY = date(2026, 11, 28)
 GTIN = "0109521234543213"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.codes import Badge, DeliveryNote, ParseError, PlainCode, WeightLabel, parse_code
 from edge.codes.checks import gs1_check_digit, price_check_digit
 from edge.codes.config import CodesSection, WeightLabelSection
+from edge.codes.parse import Badge, DeliveryNote, ParseError, PlainCode, WeightLabel, parse_code
 
 NOTE = {
     "dn": "DN-20261128-7",

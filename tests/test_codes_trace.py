@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from app.config import parse_config
-from edge.codes import PlainCode, TraceCode, parse_code
 from edge.codes.config import CodesSection, TraceSchemeSection
+from edge.codes.parse import PlainCode, TraceCode, parse_code
 
 MINIMAL = '[station]\nstation_id = "hz-xh-zjg-01"\nschool_id = "hz-xh-zjg"\n'
 
@@ -78,7 +78,7 @@ def test_example_config_shows_the_default_schemes() -> None:
 
 @pytest.mark.parametrize("text", ["https://zsl.zj.gov.cn/t?code=\ud800abc", "plain\udfff"])
 def test_text_that_is_not_unicode_is_a_parse_error(text: str) -> None:
-    from edge.codes import ParseError
+    from edge.codes.parse import ParseError
 
     with pytest.raises(ParseError, match="not valid Unicode"):
         parse_code(text)

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from app.cli import main
 from app.config import ConfigError, StationConfig, parse_config
 from core import jsonsafe
-from edge.codes import CodesSection, ParseError, parse_code
 from edge.codes.delivery_note import parse_delivery_note
+from edge.codes.parse import CodesSection, ParseError, parse_code
 from edge.matching.rules import decide
 from edge.matching.types import Policy
 from edge.orders.model import (

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from edge.codes import parse_code
+from edge.codes.parse import parse_code
 from edge.journal import Journal, read_events
 from edge.web.app import create_app
 from edge.web.guard import Access
@@ -104,3 +104,45 @@ def test_trace_url_never_identifies_the_line(journal: Journal) -> None:
     assert body["scanned"] == {"item_code": None, "gtin": None}
     assert body["trace_codes"] == [{"scheme": "zheshilian", "code": "330106202611280012",
                                     "url": url}]
+
+
+def _confirm(client: TestClient) -> dict[str, Any]:
+    pid = client.get("/api/state").json()["placement"]["placement_id"]
+    r = client.post("/api/confirm", json={"placement_id": pid})
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_origin_from_the_order_line_and_from_a_gs1_label_into_the_ledger(journal: Journal) -> None:
+    """产地: the order's master data where known; the goods' own GS1 label (AI 422) first; none
+    carried over to the next item."""
+    from zoneinfo import ZoneInfo
+
+    from core.clock import parse_rfc3339
+    from edge import ledger
+
+    client, wf = _door(journal, VEG)
+    client.post("/api/placement/line", json={"line_id": "1"})  # 上海青: the order names its origin
+    wf.handle(Reading(Weight(net_g=15200, stable=True)))
+    assert _confirm(client)["decision"]["outcome"] == "accepted"
+    wf.handle(Reading(Weight(net_g=0, stable=True)))
+    # 西红柿 with a GS1 label naming Australia (036) as the country of origin.
+    code = parse_code("]C1" + "10T2611" + "\x1d" + "422036", today=NOW.date())
+    inp = input_for(code, wf.state)
+    assert inp is not None and getattr(inp, "origin", None) == "澳大利亚"
+    assert wf.handle(inp).refused is None
+    client.post("/api/placement/line", json={"line_id": "3"})
+    wf.handle(Reading(Weight(net_g=20000, stable=True)))
+    assert _confirm(client)["decision"]["outcome"] == "accepted"
+    wf.handle(Reading(Weight(net_g=0, stable=True)))
+    client.post("/api/placement/line", json={"line_id": "3"})  # the next 西红柿: no label read
+    wf.handle(Reading(Weight(net_g=500, stable=True)))
+    _confirm(client)
+    events = list(read_events(journal.db, types=LINES))
+    bodies = [e["body"] for e in events]
+    assert [(b["origin"], b["origin_source"]) for b in bodies] == [
+        ("浙江省杭州市萧山区", "order"), ("澳大利亚", "gs1"), (None, None)]
+    tz = ZoneInfo("Asia/Shanghai")
+    rows = list(ledger.rows(journal.db, parse_rfc3339(events[0]["at"]).astimezone(tz).date(), tz))
+    assert [r["origin"] for r in rows] == ["浙江省杭州市萧山区", "澳大利亚", ""]
+    assert "产地" in ledger.to_csv(rows).splitlines()[0]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.codes import GS1Result, parse_code
+from edge.codes.parse import GS1Result, parse_code
 from firmware_bridge.scan import RepeatFilter, ScanEvent
 from firmware_bridge.scanners.keymap import (
     KEY_ENTER,

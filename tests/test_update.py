@@ -89,7 +89,7 @@ def scratch(tmp_path: Path, key: Ed25519PrivateKey) -> Any:
     opt = tmp_path / "root" / "opt" / "acceptance-station"
     port = free_port()
     state = tmp_path / "units"
-    systemctl = write_fake_systemctl(tmp_path / "systemctl", opt, state, port)
+    systemctl = write_fake_systemctl(tmp_path / "systemctl", opt, state, port, tmp_path / "data")
     update = {"release_public_key": public_hex(key), "root": str(opt), "window": _window_around_now(2),
               "systemctl": [str(systemctl)], "python": sys.executable, "health_deadline_s": 20.0,
               "health_interval_s": 0.05, "min_free_mb": 10}

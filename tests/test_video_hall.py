@@ -19,50 +19,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from central.api import serve_in_thread
 from core.http import make_session
 from edge.journal import Journal
-from edge.video import clips
-from edge.video.caption import caption_lines
-from edge.video.config import VideoSection
-from edge.video.recorder import ClipOutcome, Recorder
-from edge.vision.sources import SyntheticSource
-from edge.vision.worker import Frame
 from edge.web.hall import HallSource, MenuCache, central_menu, hall_app
 from tests.conftest import ARTIFACTS
+from tests.hall_helpers import LINES, record_line
 from tests.sync_harness import central_http, free_port, station_token
 
 TZ = ZoneInfo("Asia/Shanghai")
 STATION = "hall-station-01"
 
 
-def _record(j: Journal, clips_dir: Path, kind: str, item: str, net_g: int, reasons: list[str],
-            seconds: float) -> dict[str, Any]:
-    done: list[ClipOutcome] = []
-    rec = Recorder(VideoSection(pre_roll_s=0, post_roll_s=0, fps=10), clips_dir,
-                   lambda: caption_lines(clock="12:00:00", station=STATION, supplier="绿源蔬菜",
-                                         item=item, net_g=net_g, result=None), done.append)
-    cid = rec.start()
-    src = SyntheticSource(["(00)095212345000000018"], "code-128", 320, 240)
-    src.open()
-    t0 = time.monotonic()
-    for i in range(int(seconds * 10)):
-        rec.on_frame(Frame(src.read(), t0 + i / 10, i))  # type: ignore[arg-type]
-    line = j.append(kind, {"clip_id": cid, "supplier": {"name": "绿源蔬菜"},
-                           "item": {"name": item}, "measured": {"net_g": net_g},
-                           "reasons": reasons})
-    rec.decided(line)
-    end = time.monotonic() + 20
-    while not done and time.monotonic() < end:
-        time.sleep(0.05)
-    ev = clips.record_outcome(j, done[0], clips_dir)
-    assert ev is not None and ev["type"] == "clip.finalized"
-    return line
-
-
 @pytest.fixture
 def hall(tmp_path: Path) -> Iterator[tuple[str, Journal, list[dict[str, Any]]]]:
     j = Journal(tmp_path / "station.db", Ed25519PrivateKey.generate(), STATION)
     cdir = tmp_path / "clips"
-    lines = [_record(j, cdir, "line.accepted", "土豆", 15200, [], 2.0),
-             _record(j, cdir, "line.rejected", "鲜牛奶", 9800, ["EXPIRED"], 2.0)]
+    lines = [record_line(j, cdir, *LINES[0]), record_line(j, cdir, *LINES[1])]
     day = datetime.now(UTC).astimezone(TZ).date().isoformat()
     (tmp_path / "menus" / "hall-school").mkdir(parents=True)
     (tmp_path / "menus" / "hall-school" / f"{day}.json").write_text(json.dumps(
@@ -100,15 +70,16 @@ def test_hall_json_range_and_read_only(hall: tuple[str, Journal, list[dict[str, 
     assert [c["event_id"] for c in cards] == [lines[1]["event_id"], lines[0]["event_id"]]  # newest first
     rej = cards[0]
     assert rej["outcome_text"] == "拒收" and rej["reasons"] == ["已过保质期"]
-    assert rej["weight"] == "9.800 kg" and rej["item"] == "鲜牛奶" and rej["hash"] == lines[1]["hash"]
+    assert rej["weight"] == "9.8 公斤" and rej["item"] == "鲜牛奶" and rej["hash"] == lines[1]["hash"]
+    assert cards[1]["weight"] == "30.4 斤" and cards[1]["inspectors"] == ["李娜", "张伟"]
+    assert rej["qr"] is None  # no [web] public_base_url: no QR code (tests/test_hall_public.py has one)
     assert doc["menu"]["meals"][0]["dishes"] == ["土豆烧牛肉", "清炒菠菜"]
     full = requests.get(url + rej["url"], timeout=5)
     assert full.status_code == 200 and full.headers["content-type"] == "video/mp4"
     part = requests.get(url + rej["url"], headers={"Range": "bytes=100-299"}, timeout=5)
     assert part.status_code == 206 and part.content == full.content[100:300]
     assert part.headers["content-range"] == f"bytes 100-299/{len(full.content)}"
-    qr = requests.get(url + rej["qr"], timeout=5)
-    assert qr.status_code == 200 and qr.text.lstrip().startswith("<?xml")
+    assert requests.get(url + f"/hall/qr/{lines[1]['event_id']}.svg", timeout=5).status_code == 404
     # The LAN app serves the hall only: no kiosk API, no other static file, no unknown clip.
     assert requests.get(url + "/api/state", timeout=5).status_code == 404
     assert requests.post(url + "/api/confirm", json={"placement_id": 0}, timeout=5).status_code in (404, 405)

@@ -20,8 +20,8 @@ from edge.video.recorder import ClipOutcome, Recorder
 from edge.vision.sources import SyntheticSource
 from edge.vision.worker import Frame
 
-CAPTION = caption_lines(clock="2026-11-28 12:00:00", station="s-01", supplier="绿源蔬菜",
-                        item="土豆", net_g=15200, result="验收合格")
+CAPTION = caption_lines(clock="2026-11-28 12:00:00", supplier="绿源蔬菜", item="土豆",
+                        weight="30.4 斤", result="验收合格")
 
 
 def _journal(tmp: Path) -> Journal:
@@ -42,7 +42,7 @@ def test_clip_plays_back_with_caption_and_hash(tmp_path: Path) -> None:
     line = j.append("line.accepted", {"clip_id": None, "reasons": []})
     done: list[ClipOutcome] = []
     cfg = VideoSection(pre_roll_s=1.0, post_roll_s=0.0, fps=10)
-    rec = Recorder(cfg, tmp_path / "clips", lambda: CAPTION, done.append)
+    rec = Recorder(cfg, tmp_path / "clips", lambda: (None, CAPTION), done.append)
     src = SyntheticSource(["(00)095212345000000018"], "code-128", 320, 240)
     src.open()
     t0 = time.monotonic() - 100
@@ -89,7 +89,7 @@ def test_no_camera_gives_clip_missing_and_alert(tmp_path: Path) -> None:
     j = _journal(tmp_path)
     line = j.append("line.rejected", {"clip_id": None, "reasons": ["EXPIRED"]})
     done: list[ClipOutcome] = []
-    rec = Recorder(VideoSection(post_roll_s=0.1), tmp_path / "clips", lambda: (), done.append)
+    rec = Recorder(VideoSection(post_roll_s=0.1), tmp_path / "clips", lambda: (None, ()), done.append)
     cid = rec.start()
     rec.decided({**line, "body": {**line["body"], "clip_id": cid}})
     deadline = time.monotonic() + 5
@@ -110,7 +110,7 @@ def test_recording_stops_while_free_space_is_below_the_minimum(tmp_path: Path) -
     done: list[ClipOutcome] = []
     low = shutil.disk_usage(tmp_path).free // 1_000_000 + 1000  # more than there is
     rec = Recorder(VideoSection(pre_roll_s=0.5, post_roll_s=0.0, fps=10, min_free_mb=low),
-                   tmp_path / "clips", lambda: CAPTION, done.append)
+                   tmp_path / "clips", lambda: (None, CAPTION), done.append)
     src = SyntheticSource(["(00)095212345000000018"], "code-128", 320, 240)
     src.open()
     cid = rec.start()
@@ -126,7 +126,7 @@ def test_recording_stops_while_free_space_is_below_the_minimum(tmp_path: Path) -
 
 def test_abandoned_placement_leaves_no_file(tmp_path: Path) -> None:
     done: list[ClipOutcome] = []
-    rec = Recorder(VideoSection(), tmp_path / "clips", lambda: CAPTION, done.append)
+    rec = Recorder(VideoSection(), tmp_path / "clips", lambda: (None, CAPTION), done.append)
     src = SyntheticSource(["x"], "code-128", 160, 120)
     src.open()
     rec.start()
@@ -153,7 +153,7 @@ def test_encoder_fallback_and_none(tmp_path: Path) -> None:
     for codecs, expect in ((["no-such-encoder", "libx264"], "libx264"), (["no-such-encoder"], None)):
         done: list[ClipOutcome] = []
         rec = Recorder(VideoSection(post_roll_s=0, codecs=codecs), tmp_path / "clips",
-                       lambda: CAPTION, done.append)
+                       lambda: (None, CAPTION), done.append)
         cid = rec.start()
         _feed(rec, src, 5, 10, time.monotonic())
         line = j.append("line.accepted", {"clip_id": cid})

@@ -15,23 +15,26 @@ from core.backoff import exp_delay
 from edge.journal import Journal, JournalReader
 from sync import state
 from sync.clip_upload import ClipUploader
+from tests.factories import station_config
 from tests.sync_harness import central_http, station_token, sync_to_central
 
 STATION = "upload-station-01"
 
 
-def _setup(tmp: Path, url: str, token_file: Path) -> tuple[StationConfig, Journal, str, bytes]:
-    cfg = StationConfig.model_validate({
-        "station": {"station_id": STATION, "school_id": "upload-school", "data_dir": str(tmp / "data"),
-                    "key_path": str(tmp / "k")},
-        "orders": {"api_url": url, "timeout_s": 2, "token_file": str(token_file)},
-        "uplink": {"clip_backoff_min_s": 5, "clip_backoff_max_s": 60},
-    })
+def upload_station(tmp: Path, url: str, token_file: Path, station: str) -> tuple[StationConfig, Journal]:
+    """A station config pointing at central ``url`` with its token, and its journal (key at central)."""
+    cfg = station_config(tmp, station, school_id="upload-school",
+                         orders={"api_url": url, "timeout_s": 2, "token_file": str(token_file)},
+                         uplink={"clip_backoff_min_s": 5, "clip_backoff_max_s": 60})
     cfg.station.data_dir.mkdir(parents=True)
     key = Ed25519PrivateKey.generate()
     (tmp / "keys").mkdir()
-    (tmp / "keys" / f"{STATION}.pub").write_text(public_hex(key))
-    j = Journal(cfg.station.db_path, key, STATION)
+    (tmp / "keys" / f"{station}.pub").write_text(public_hex(key))
+    return cfg, Journal(cfg.station.db_path, key, station)
+
+
+def _setup(tmp: Path, url: str, token_file: Path) -> tuple[StationConfig, Journal, str, bytes]:
+    cfg, j = upload_station(tmp, url, token_file, STATION)
     data = b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 400
     clip_id = str(uuid.uuid4())
     f = cfg.station.data_dir / "clips" / "2026-11-28" / f"{clip_id}.mp4"

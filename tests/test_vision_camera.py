@@ -11,7 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from edge.codes import GS1Result, parse_code
+from edge.codes.parse import GS1Result, parse_code
 from edge.vision.camera import Camera
 from edge.vision.config import CameraSection, DecoderSection
 from edge.vision.frame_decoder import FrameDecoder

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.codes import parse_code
 from edge.codes.config import CodesSection
+from edge.codes.parse import parse_code
 from edge.journal import Journal
 from edge.vision.config import DecoderSection
 from edge.vision.frame_decoder import FrameDecoder

@@ -6,7 +6,11 @@ module run as a script), the way the unit's ExecStart goes through ``current``.
 The stand-in imports the release's own program (``app.cli``, ``core``) from that
 venv (never the source tree: it runs from / with a clean environment) and
 serves the kiosk page and ``/api/state``; a release whose program does not import
-never answers. ``systemctl is-active`` reports whether that process is alive.
+never answers. Given the station's data dir, it also writes what the station and the
+uplink write once they run (the health check reads them): the scale's
+``device_status`` row (connected, unless the release's ``core.SCALE_FAULT`` says its
+scale link fails) and the uplink's ``sync_state`` (connected to the broker).
+``systemctl is-active`` reports whether that process is alive.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ if cmd == "restart":
         while alive():
             time.sleep(0.01)
     py = Path({opt!r}) / "current" / "venv" / "bin" / "python"
-    p = subprocess.Popen([str(py), {script!r}, {port!r}, {state!r}], cwd="/", env={{"PATH": "/usr/bin:/bin"}},
-                         start_new_session=True, stdout=subprocess.DEVNULL,
+    p = subprocess.Popen([str(py), {script!r}, {port!r}, {state!r}, {data!r}], cwd="/",
+                         env={{"PATH": "/usr/bin:/bin"}}, start_new_session=True, stdout=subprocess.DEVNULL,
                          stderr=open(state / "kiosk.err", "a"))
     pidfile.write_text(str(p.pid))
     sys.exit(0)
@@ -51,14 +55,37 @@ sys.exit(1)
 '''
 
 
-def write_fake_systemctl(path: Path, opt: Path, state: Path, port: int) -> Path:
+def write_fake_systemctl(path: Path, opt: Path, state: Path, port: int, data_dir: Path | None = None) -> Path:
+    if data_dir is not None:  # the station's and the uplink's tables, as their migrations make them
+        from core import db as dbmod
+        from edge import device_status
+        from sync import state as sync_state
+        conn = dbmod.connect(data_dir / "station.db")
+        device_status.ensure_tables(conn)
+        sync_state.ensure_tables(conn)
+        conn.close()
     path.write_text(FAKE_SYSTEMCTL.format(python=sys.executable, state=str(state), opt=str(opt),
-                                          script=str(Path(__file__).resolve()), port=str(port)))
+                                          script=str(Path(__file__).resolve()), port=str(port),
+                                          data="" if data_dir is None else str(data_dir)))
     path.chmod(0o755)
     return path
 
 
-def _serve(port: int, state: Path) -> None:
+def _write_states(data_dir: Path, scale_ok: bool) -> None:
+    """The rows the station's housekeeping and the uplink write (same tables and columns)."""
+    import sqlite3
+    from datetime import UTC, datetime
+    now = datetime.now(UTC).isoformat()
+    db = sqlite3.connect(data_dir / "station.db", timeout=10)
+    with db:  # the tables were made by their owners' migrations (write_fake_systemctl)
+        db.execute("INSERT OR REPLACE INTO device_status VALUES ('scale', ?, ?, ?)",
+                   ("已连接" if scale_ok else "无数据", int(scale_ok), now))
+        db.execute("INSERT OR REPLACE INTO sync_state VALUES ('uplink', ?, ?)",
+                   (json.dumps({"state": "ok", "error": None, "at": now.replace("+00:00", "Z")}), now))
+    db.close()
+
+
+def _serve(port: int, state: Path, data_dir: str) -> None:
     import app.cli  # noqa: F401  the release's program must import
     import core
 
@@ -81,8 +108,11 @@ def _serve(port: int, state: Path) -> None:
             pass
 
     http.server.ThreadingHTTPServer.allow_reuse_address = True
-    http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    if data_dir:
+        _write_states(Path(data_dir), scale_ok=not getattr(core, "SCALE_FAULT", False))
+    server.serve_forever()
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]), Path(sys.argv[2]))
+    _serve(int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])

@@ -29,11 +29,7 @@ COLUMNS = "warning_id, indicator, station_id, school_id, day, message, evidence,
 
 def ensure_tables(store: Store, ddl: Sequence[str] = (DDL, INDEX), lock: int = 727015) -> None:
     """Create the tables (idempotent; concurrent first starts serialised on PostgreSQL)."""
-    with store.transaction():
-        if store.pg:
-            store._exec("SELECT pg_advisory_xact_lock(?)", (lock,))
-        for stmt in ddl:
-            store._exec(stmt)
+    store.create_tables(ddl, lock)
 
 
 def record(store: Store, findings: Sequence[Finding]) -> list[Finding]:

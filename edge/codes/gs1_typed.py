@@ -109,3 +109,20 @@ def derive(ai: str, value: str, typed: dict[str, Any], ref_year: int) -> None:
         typed["origin_country"] = value
     elif ai == "423":
         typed["initial_processing_countries"] = [value[i:i + 3] for i in range(0, len(value), 3)]
+
+
+# ISO 3166-1 numeric codes (GS1 AI 422 "country of origin") of the countries food commonly
+# comes from, in Chinese for the ledger; any other code is shown as the code itself.
+COUNTRIES_ZH = {
+    "156": "中国", "344": "中国香港", "446": "中国澳门", "158": "中国台湾", "036": "澳大利亚",
+    "554": "新西兰", "840": "美国", "124": "加拿大", "076": "巴西", "032": "阿根廷",
+    "152": "智利", "604": "秘鲁", "484": "墨西哥", "858": "乌拉圭", "764": "泰国", "704": "越南",
+    "458": "马来西亚", "360": "印度尼西亚", "608": "菲律宾", "356": "印度", "392": "日本",
+    "410": "韩国", "643": "俄罗斯", "250": "法国", "276": "德国", "528": "荷兰", "724": "西班牙",
+    "208": "丹麦", "380": "意大利", "826": "英国", "372": "爱尔兰", "616": "波兰", "056": "比利时",
+}
+
+
+def country_zh(code: str) -> str:
+    """产地 for a GS1 AI 422 value: the country's Chinese name, else ``ISO 3166 <code>``."""
+    return COUNTRIES_ZH.get(code, f"ISO 3166 {code}")

@@ -60,8 +60,9 @@ def check_rapid_test(line: OrderLine, obs: Observation, policy: Policy) -> Check
     who = f"（样品 {t.sample or '—'}，检测人 {t.operator or '—'}）"
     limit = policy.rapid_test_max_inhibition_pct
     if t.inhibition_pct is not None:
-        text = f"农残抑制率 {fmt(t.inhibition_pct)}%，限值 {fmt(limit)}%{who}"
-        if t.inhibition_pct > limit:
+        said = "，仪器判定不合格" if t.passed is False else ""
+        text = f"农残抑制率 {fmt(t.inhibition_pct)}%，限值 {fmt(limit)}%{said}{who}"
+        if t.inhibition_pct > limit or t.passed is False:  # an instrument's own verdict counts too
             return Check("rapid_test", "fail", text, "RAPID_TEST_FAILED")
         return Check("rapid_test", "pass", text)
     if t.passed is False:

@@ -51,6 +51,7 @@ class OrderLine:
     storage: str
     max_temp_c: Decimal | None
     piece_g: int | None
+    origin: str | None = None  # 产地 from central's master data, when known
 
 
 @dataclass(frozen=True)

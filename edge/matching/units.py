@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-GRAMS_PER: dict[str, int] = {"g": 1, "kg": 1000, "jin": 500}
-PIECE_UNITS = frozenset({"piece", "box", "bag", "bottle"})
-UNIT_ZH: dict[str, str] = {
-    "g": "克", "kg": "公斤", "jin": "斤", "piece": "件", "box": "箱", "bag": "袋", "bottle": "瓶",
-}
+from contract.quantity import GRAMS_PER, PIECE_UNITS, UNIT_ZH, fmt
+
+__all__ = ["GRAMS_PER", "PIECE_UNITS", "UNIT_ZH", "fmt"]
 
 
 def is_weight_unit(unit: str) -> bool:
@@ -38,15 +36,6 @@ def grams_in(grams: Decimal | int, unit: str, piece_g: int | None = None) -> Dec
     if unit in PIECE_UNITS and piece_g:
         return g / piece_g
     return None
-
-
-def fmt(value: Decimal | int) -> str:
-    """A decimal as people write it: no exponent, no trailing zeros."""
-    d = Decimal(value)
-    if d == d.to_integral_value():
-        return str(d.quantize(Decimal(1)))
-    text = format(d.normalize(), "f")
-    return text
 
 
 def fen_to_yuan(fen: int) -> str:

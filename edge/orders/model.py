@@ -112,6 +112,7 @@ def _line(d: dict[str, Any]) -> OrderLine:
         storage=d["storage"],
         max_temp_c=None if d["max_temp_c"] is None else Decimal(d["max_temp_c"]),
         piece_g=d["piece_g"],
+        origin=d.get("origin"),
     )
 
 

@@ -66,12 +66,23 @@ def burn(image: npt.NDArray[np.uint8], text: Caption, font_path: Path) -> npt.ND
     return rgb
 
 
-def caption_lines(*, clock: str, station: str, supplier: str | None, item: str | None,
-                  net_g: int | None, result: str | None) -> Caption:
-    """The caption's text (pure): time and station; supplier and item; weight; result."""
-    weight = "—" if net_g is None else f"{net_g / 1000:.3f} kg"
-    lines = [f"{clock}  站点 {station}",
-             f"供应商 {supplier or '—'}  品名 {item or '—'}  净重 {weight}"]
+def caption_lines(*, clock: str, supplier: str | None, item: str | None, weight: str | None,
+                  result: str | None) -> Caption:
+    """The caption's text (pure): time; supplier, item and weight (in the order's unit); result.
+
+    No station id or other code: the clips play on the hall screen.
+    """
+    lines = [f"{clock}  食材验收",
+             f"供应商 {supplier or '—'}  品名 {item or '—'}  净重 {weight or '—'}"]
     if result:
         lines.append(result)
     return tuple(lines)
+
+
+def neutral(text: Caption) -> Caption:
+    """What a frame filmed before a clip began shows in that clip: the time line only.
+
+    The ring buffer's frames were captioned for whatever was on the scale then (the
+    previous item and its verdict); the pre-roll of the next clip must not carry them.
+    """
+    return text[:1]

@@ -9,6 +9,11 @@ finalized), ``abandon`` when the item leaves without a decision (the file is
 deleted: it films nothing). ``current_clip_id`` is what the workflow writes
 into ``line.accepted``/``line.rejected``.
 
+Captions are tagged with the clip they describe (``caption`` returns ``(owner,
+text)``; owner None fits any clip): a clip burns a frame's text only when the
+frame was captioned for it, and the time line alone otherwise, so the pre-roll
+of a clip never shows the previous item or its verdict.
+
 Every ended clip is reported once through ``on_done(ClipOutcome)``: a written
 clip, or why there is none (no camera frames, encoder failure, recording
 stopped for disk space).
@@ -30,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from core import log
-from edge.video.caption import Caption, burn
+from edge.video.caption import Caption, burn, neutral
 from edge.video.config import VideoSection
 from edge.video.encoder import PART, ClipWriter, WrittenClip
 
@@ -74,14 +79,14 @@ def remove_leftovers(clips_dir: Path) -> list[Path]:
 
 class Recorder:
     def __init__(self, cfg: VideoSection, clips_dir: Path,
-                 caption: Callable[[], Caption], on_done: Callable[[ClipOutcome], None],
+                 caption: Callable[[], tuple[str | None, Caption]], on_done: Callable[[ClipOutcome], None],
                  *, today: Callable[[], str] | None = None) -> None:
         self.cfg = cfg
         self.clips_dir = clips_dir
         self.caption = caption
         self.on_done = on_done
         self.today = today or (lambda: datetime.now(UTC).date().isoformat())
-        self._ring: deque[tuple[Any, Caption, int]] = deque()
+        self._ring: deque[tuple[Any, tuple[str | None, Caption], int]] = deque()
         self._lock = threading.Lock()
         self._clip: _Clip | None = None  # the clip of the current placement
         self._closing: list[_Clip] = []
@@ -188,7 +193,7 @@ class Recorder:
         next_disk_check = 0.0
         while True:
             try:
-                frame, text, _wall_ms = c.frames.get(timeout=0.1)
+                frame, (owner, text), _wall_ms = c.frames.get(timeout=0.1)
             except queue.Empty:
                 if c.stop_at is not None and time.monotonic() > c.stop_at:
                     break
@@ -213,7 +218,8 @@ class Recorder:
             try:
                 if writer is None:
                     writer = self._open(c, frame.image)
-                writer.write(burn(frame.image, text, self.cfg.font_path),
+                own = owner is None or owner == c.clip_id
+                writer.write(burn(frame.image, text if own else neutral(text), self.cfg.font_path),
                              int((frame.at - first_at) * 1000))
             except Exception as exc:  # a failed write gives clip.missing; acceptance goes on
                 reason = f"write failed: {exc}"[:500]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from contract.quantity import received_text
 from core import log
 from core.threads import Periodic
 from edge.journal import Journal
@@ -48,8 +49,10 @@ class VideoService:
         self.state = state
         self.set_device = set_device
         self.camera_state = camera_state
-        self._labels: tuple[str | None, str | None] = (None, None)  # supplier, item
-        self._result: str | None = None
+        # What the caption shows and which clip it belongs to, replaced as one tuple (the camera
+        # thread reads it): (clip id or "idle", supplier, item, order unit, result).
+        self._shown: tuple[str, str | None, str | None, str | None, str | None] = \
+            ("idle", None, None, None, None)
         self._pid: str | None = None
         last = state().last  # decisions before this start are not ours to film
         self._last_seq: int | None = None if last is None else int(last["seq"])
@@ -63,13 +66,15 @@ class VideoService:
     def today(self) -> str:
         return datetime.now(UTC).astimezone(self.tz).date().isoformat()
 
-    def caption(self) -> Caption:
-        st = self.state()
-        w = st.weight
+    def caption(self) -> tuple[str | None, Caption]:
+        """The caption of the frame being captured now, tagged with the clip it describes."""
+        owner, supplier, item, unit, result = self._shown
+        w = self.state().weight
         clock = datetime.now(UTC).astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S")
-        supplier, item = self._labels
-        return caption_lines(clock=clock, station=self.station_id, supplier=supplier, item=item,
-                             net_g=None if w is None else w.net_g, result=self._result)
+        weight = None if w is None or w.net_g is None else \
+            received_text({"net_g": w.net_g}, {"unit": unit or "kg"})
+        return owner, caption_lines(clock=clock, supplier=supplier, item=item, weight=weight,
+                                    result=result)
 
     def after(self, st: State) -> None:
         """Follow the workflow: start, hand over the decision, or drop the clip."""
@@ -79,36 +84,38 @@ class VideoService:
             self._last_seq = int(last_seq)
             ev = self._event(int(last_seq))
             if ev is not None and ev["type"] in clips.LINE_TYPES:
-                self._result = clips.result_text(ev["type"], list(ev["body"].get("reasons", [])))
+                owner, supplier, item, unit, _ = self._shown
+                if owner == ev["body"].get("clip_id"):
+                    self._shown = (owner, supplier, item, unit,
+                                   clips.result_text(ev["type"], list(ev["body"].get("reasons", []))))
                 rec.decided(ev)
         p = st.placement
         if rec.active and (p.placement_id != self._pid or st.delivery is None):
             rec.abandon()
+            self._shown = ("idle", None, None, None, None)
         busy = p.loaded or p.line_id is not None or p.gtin is not None or p.item_code is not None
         if st.delivery is not None and not p.decided and st.pending is None and busy:
-            self._labels = self._describe(st)
             if not rec.active:
-                self._result = None
                 self._pid = p.placement_id
                 rec.start()
                 self.set_device(True, "录像中")
+            self._shown = (str(rec.current_clip_id), *self._describe(st), None)
 
     def _event(self, seq: int) -> dict[str, Any] | None:
         row = self.journal.db.execute("SELECT event FROM events WHERE seq=?", (seq,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
-    def _describe(self, st: State) -> tuple[str | None, str | None]:
+    def _describe(self, st: State) -> tuple[str | None, str | None, str | None]:
+        """Supplier, item and order unit of the placement (no codes: the hall shows the clip)."""
         d, p = st.delivery, st.placement
         order = self.orders().get(d.order_id) if d is not None else None
         if order is None:
-            return (None, p.item_code or p.gtin)
-        item = None
+            return (None, None, None)
         for ln in order.lines:
             if ln.line_id == p.line_id or (p.gtin and ln.item.gtin == p.gtin) \
                     or (p.item_code and ln.item.code == p.item_code):
-                item = ln.item.name
-                break
-        return (order.supplier.name, item or p.item_code or p.gtin)
+                return (order.supplier.name, ln.item.name, ln.qty_unit)
+        return (order.supplier.name, None, None)
 
     def _done(self, out: ClipOutcome) -> None:
         if out.written is None and out.reason == "no camera frames":

@@ -6,7 +6,10 @@ list comes from the journal (``clip.finalized`` joined with the line event it
 films) over a read-only connection of its own; video is served by Starlette's
 ``FileResponse``, which answers HTTP Range requests (206) so ``<video>`` can
 seek and stream. The menu is fetched from central's API and the last good copy
-is kept when central cannot be reached.
+is kept when central cannot be reached. A record's QR code is the https URL of
+its public page at central (``[web] public_base_url``), which a phone opens.
+Nothing on screen is an id, a code or English: the words come from
+``contract.record_text``, shared with central's public pages.
 """
 
 from __future__ import annotations
@@ -26,15 +29,18 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import FileResponse, Response
 
-from edge.matching.reasons import REASONS
+from contract.record_text import (
+    OUTCOME_ZH,
+    inspector_names,
+    item_text,
+    quantity_text,
+    reason_labels,
+    record_url,
+    supplier_text,
+)
 
 STATIC = Path(__file__).parent / "static"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def qr_text(station_id: str, event_id: str, event_hash: str) -> str:
-    """What the QR code carries: enough to look the record up and check its hash."""
-    return f"acceptance-event:{station_id}/{event_id}?sha256={event_hash}"
 
 
 def qr_svg(text: str) -> bytes:
@@ -47,35 +53,19 @@ def qr_svg(text: str) -> bytes:
     return buf.getvalue()
 
 
-def weight_text(measured: dict[str, Any]) -> str:
-    if measured.get("net_g") is not None:
-        return f"{int(measured['net_g']) / 1000:.3f} kg"
-    if measured.get("pieces") is not None:
-        return f"{measured['pieces']} 件"
-    return "—"
-
-
-def inspector_names(body: dict[str, Any]) -> list[str]:
-    """Who inspected, by name (records before the roster carry ids only)."""
-    return list(body.get("inspector_names") or body.get("inspectors") or [])
-
-
-def clip_card(clip: dict[str, Any], line: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
-    """One clip as the hall shows it (pure)."""
+def clip_card(clip: dict[str, Any], line: dict[str, Any], tz: ZoneInfo,
+              with_qr: bool = False) -> dict[str, Any]:
+    """One clip as the hall shows it (pure): words only, no ids on screen (the ids stay for the QR)."""
     b = line["body"]
     at = datetime.fromisoformat(line["at"].replace("Z", "+00:00")).astimezone(tz)
-    outcome = line["type"].split(".")[1]
-    reasons = list(b.get("reasons") or [])
     return {
         "clip_id": clip["clip_id"], "url": f"/clips/{clip['clip_id']}",
-        "duration_ms": clip["duration_ms"], "time": at.strftime("%H:%M:%S"),
-        "supplier": (b.get("supplier") or {}).get("name"), "item": (b.get("item") or {}).get("name"),
-        "weight": weight_text(b.get("measured") or {}), "outcome": outcome,
-        "inspectors": inspector_names(b),
-        "outcome_text": "验收合格" if outcome == "accepted" else "拒收",
-        "reasons": [REASONS.get(r, ("", r, ""))[1] for r in reasons],
+        "duration_ms": clip["duration_ms"], "time": at.strftime("%H:%M"),
+        "supplier": supplier_text(b), "item": item_text(b), "weight": quantity_text(b),
+        "outcome": line["type"].split(".")[1], "outcome_text": OUTCOME_ZH[line["type"]],
+        "inspectors": inspector_names(b), "reasons": reason_labels(b),
         "event_id": line["event_id"], "hash": line["hash"],
-        "qr": f"/hall/qr/{line['event_id']}.svg",
+        "qr": f"/hall/qr/{line['event_id']}.svg" if with_qr else None,
     }
 
 
@@ -127,6 +117,7 @@ class HallSource:
     station_id: str
     tz: ZoneInfo
     menu: MenuCache
+    public_base_url: str | None = None  # central's public pages: the QR codes link there
 
     def _conn(self) -> sqlite3.Connection:
         return sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
@@ -154,7 +145,8 @@ class HallSource:
         for ctext, etext in rows:
             c = json.loads(ctext)
             if (self.clips_dir / c["body"]["file"]).exists():
-                out.append(clip_card(c["body"], json.loads(etext), self.tz))
+                out.append(clip_card(c["body"], json.loads(etext), self.tz,
+                                     self.public_base_url is not None))
         return out
 
     def _one(self, sql: str, *args: Any) -> Any:
@@ -186,14 +178,14 @@ def hall_router(src: HallSource) -> APIRouter:
 
     @r.get("/hall/static/{name}", include_in_schema=False)
     def hall_static(name: str) -> FileResponse:
-        if name not in ("hall.js", "hall.css"):
+        if name not in ("hall.js", "hall.css", "favicon.svg"):
             raise HTTPException(404)
         return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
 
     @r.get("/api/hall", summary="Today's clips (newest first) and menu for the hall display")
     def hall_json() -> dict[str, Any]:
         day = src.today()
-        return {"date": day, "station_id": src.station_id, "clips": src.clips(day),
+        return {"date": day, "clips": src.clips(day),
                 "menu": src.menu.get(day), "menu_error": src.menu.error}
 
     @r.get("/clips/{clip_id}", summary="A clip's video (MP4, HTTP range requests)")
@@ -206,14 +198,14 @@ def hall_router(src: HallSource) -> APIRouter:
         return FileResponse(path, media_type="video/mp4",
                             headers={"Cache-Control": "public, max-age=86400"})
 
-    @r.get("/hall/qr/{event_id}.svg", summary="QR code of a record: event id and hash")
+    @r.get("/hall/qr/{event_id}.svg", summary="QR code of a record: its public page at central")
     def qr(event_id: str) -> Response:
-        if not UUID.match(event_id):
+        if not UUID.match(event_id) or src.public_base_url is None:
             raise HTTPException(404)
-        h = src.event_hash(event_id)
-        if h is None:
+        if src.event_hash(event_id) is None:
             raise HTTPException(404)
-        return Response(qr_svg(qr_text(src.station_id, event_id, h)), media_type="image/svg+xml")
+        return Response(qr_svg(record_url(src.public_base_url, src.station_id, event_id)),
+                        media_type="image/svg+xml")
 
     return r
 
@@ -223,6 +215,12 @@ def hall_app(src: HallSource) -> FastAPI:
     app = FastAPI(title="Acceptance station hall display", docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.include_router(hall_router(src))
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
     return app
 
 
@@ -233,4 +231,5 @@ def hall_source(cfg: Any) -> HallSource:
 
     session = make_session(0, cfg.orders.token_file, cfg.orders.ca_file)
     menu = MenuCache(central_menu(cfg.orders.api_url, c.school_id, cfg.web.menu_timeout_s, session))
-    return HallSource(c.db_path, c.data_dir / "clips", c.station_id, tz, menu)
+    return HallSource(c.db_path, c.data_dir / "clips", c.station_id, tz, menu,
+                      cfg.web.public_base_url)

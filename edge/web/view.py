@@ -214,5 +214,6 @@ def placement_view(state: State, line: OrderLine | None) -> dict[str, Any]:
         "rapid_test": None if p.rapid_test is None else {
             "inhibition_pct": None if p.rapid_test.inhibition_pct is None
             else fmt(p.rapid_test.inhibition_pct), "passed": p.rapid_test.passed,
-            "sample": p.rapid_test.sample, "operator": p.rapid_test.operator},
+            "sample": p.rapid_test.sample, "operator": p.rapid_test.operator,
+            "source": p.rapid_test.source},
     }

@@ -123,7 +123,7 @@ def confirm(state: State, pid: str, ctx: Context) -> Result:
     decision = decide(order, obs, ctx.policy)
     m = _measurement(w, p.pieces, None if ctx.scale is None else ctx.scale.mono)
     retest = progress.last_rejection if line is not None else None
-    extra = {**_provenance(p, retest),
+    extra = {**_provenance(p, retest), **origin_of(p, line),
              "inspector_names": inspector_names(state, sorted(set(state.inspectors))),
              "delivered_item": None if line is not None else delivered_item(p, ctx)}
     kind, body = line_event(order, obs, decision, m, delivery_id=d.delivery_id,
@@ -145,6 +145,15 @@ def _provenance(p: Placement, retest: dict[str, Any] | None) -> dict[str, Any]:
             "documents": [dict(d) for d in p.documents],
             "retest_of": None if retest is None else {"seq": retest["seq"],
                                                       "event_id": retest["event_id"]}}
+
+
+def origin_of(p: Placement, line: OrderLine | None) -> dict[str, Any]:
+    """产地 and where it came from: the goods' own GS1 label over the order's master data."""
+    if p.origin:
+        return {"origin": p.origin, "origin_source": "gs1"}
+    if line is not None and line.origin:
+        return {"origin": line.origin, "origin_source": "order"}
+    return {"origin": None, "origin_source": None}
 
 
 def delivered_item(p: Placement, ctx: Context) -> dict[str, Any] | None:

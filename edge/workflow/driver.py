@@ -22,6 +22,7 @@ from core import log
 from core.db import is_disk_full
 from edge.journal import Journal, read_events
 from edge.matching.types import Order, Policy
+from edge.roster import lockout
 from edge.roster.model import Roster
 from edge.workflow.machine import Skipped, replay, step
 from edge.workflow.model import (
@@ -95,6 +96,9 @@ class Workflow:
             alert_skipped(journal, s)
         if not state.placement.placement_id:
             state = replace(state, placement=Placement(str(uuid.uuid4())))
+        # Wrong-PIN counts and lockouts are not journaled: they come back from their table.
+        state = replace(state, pin_failures=lockout.load(
+            journal.db, mono=self.mono(), wall=self.now().timestamp(), lockout_s=self.people.lockout_s))
         self.state: State = state
 
     def live(self) -> ScaleLive:
@@ -114,8 +118,11 @@ class Workflow:
             inp = Reading(self.scale.note(inp.weight))
         with self._lock:
             ctx = self._ctx()
+            before = self.state.pin_failures
             res = step(self.state, inp, ctx)
             self.state = res.state
+            if res.state.pin_failures != before:
+                self._save_failures(res.state, ctx)
             for eff in res.effects:
                 if isinstance(eff, Append):
                     fed = self._commit(eff, ctx)
@@ -132,6 +139,13 @@ class Workflow:
                 except Exception as exc:  # an observer's trouble must not stop acceptance
                     log.kv(logger, logging.ERROR, "state observer failed", error=repr(exc))
             return res
+
+    def _save_failures(self, state: State, ctx: Context) -> None:
+        """Keep wrong-PIN counts over a restart; a failed save is logged (the count stays in memory)."""
+        try:
+            lockout.save(self.journal, state.pin_failures, mono=ctx.mono, wall=ctx.now.timestamp())
+        except Exception as exc:
+            log.kv(logger, logging.ERROR, "wrong-PIN counts not saved", error=repr(exc))
 
     def _commit(self, eff: Append, ctx: Context) -> Result:
         try:

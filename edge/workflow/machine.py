@@ -330,7 +330,8 @@ def _item_input(state: State, inp: Input, ctx: Context) -> Result:
             p = replace(p, line_id=line_id)
         case ScanItem():
             p = scanned(p, ctx, gtin=inp.gtin, item_code=inp.item_code, batch=inp.batch,
-                        production_date=inp.production_date, expiry_date=inp.expiry_date)
+                        production_date=inp.production_date, expiry_date=inp.expiry_date,
+                        origin=inp.origin)
         case ScanTrace():
             entry = {"scheme": inp.scheme, "code": inp.code, "url": inp.url}
             if entry in p.trace:

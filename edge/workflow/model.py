@@ -99,6 +99,7 @@ class Placement:
     batch: str | None = None
     production_date: date | None = None
     expiry_date: date | None = None
+    origin: str | None = None  # 产地 from a scanned GS1 label (AI 422)
     pieces: int | None = None
     temperature_c: Decimal | None = None
     temperature_source: str | None = None  # "probe" | "typed"
@@ -203,6 +204,7 @@ class ScanItem:
     batch: str | None = None
     production_date: date | None = None
     expiry_date: date | None = None
+    origin: str | None = None  # 产地 a GS1 label names (AI 422), as text
 
 
 @dataclass(frozen=True)

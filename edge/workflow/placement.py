@@ -71,7 +71,7 @@ def _held(p: Placement, w: Weight, ctx: Context) -> Placement:
     if at is None or w.received_mono is None or w.received_mono - at <= ctx.scan_hold_s:
         return replace(p, scanned_mono=None)
     return replace(p, scanned_mono=None, trace=(), gtin=None, item_code=None, batch=None,
-                   production_date=None, expiry_date=None)
+                   production_date=None, expiry_date=None, origin=None)
 
 
 def loaded_now(p: Placement, ctx: Context) -> bool:

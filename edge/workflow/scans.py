@@ -13,9 +13,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from edge.codes import Badge, ParsedCode, PlainCode, TraceCode
 from edge.codes.delivery_note import DeliveryNote
 from edge.codes.gs1 import GS1Result
+from edge.codes.gs1_typed import country_zh
+from edge.codes.parse import Badge, ParsedCode, PlainCode, TraceCode
 from edge.codes.weight_label import WeightLabel
 from edge.workflow.model import Input, OpenDelivery, ScanItem, ScanTrace, SignIn, State
 
@@ -41,7 +42,8 @@ def input_for(code: ParsedCode, state: State) -> Input | None:
         expiry = (_d(t.get("expiry")) or _d(str(t.get("expiry_time", ""))[:10] or None)
                   or _d(t.get("best_before")))
         return ScanItem(gtin=gtin, batch=t.get("batch"),
-                        production_date=_d(t.get("production_date")), expiry_date=expiry)
+                        production_date=_d(t.get("production_date")), expiry_date=expiry,
+                        origin=country_zh(t["origin_country"]) if t.get("origin_country") else None)
     if isinstance(code, TraceCode):
         return ScanTrace(scheme=code.scheme, code=code.code, url=code.url)
     if isinstance(code, WeightLabel):

@@ -220,5 +220,6 @@ function renderChecks(line, p) {
     "checks", !!(needs.length || items.length || (line && line.rapid_test)));
   const t = p.rapid_test;
   $("rapid-result").textContent = t ? (t.inhibition_pct !== null ? "已记录 " + t.inhibition_pct + "%"
-                                                                  : (t.passed ? "已记录 合格" : "已记录 不合格")) : "";
+                                                                  : (t.passed ? "已记录 合格" : "已记录 不合格"))
+                                       + (t.source === "instrument" ? "（快检仪）" : "（手工输入）") : "";
 }

@@ -347,14 +347,24 @@ CHECKS: list[Callable[[StationConfig], Finding]] = [
 ]
 
 
+# Run remotely (``diagnose``), inside the uplink: its own broker link is the proof that the
+# broker answers, and a second connection under the station's certificate would take its
+# session over (the broker makes the client id the CN).
+REMOTE_CHECKS = [c for c in CHECKS if c is not check_broker]
+
+
 def run_doctor(config: Path) -> list[Finding]:
     try:
         cfg = load_config(config)
     except ConfigError as exc:
         return [Finding("config", False, str(exc), "fix the named keys (see "
                         "config/station.example.toml)")]
-    out = [Finding("config", True, f"{config} valid")]
-    for check in CHECKS:
+    return [Finding("config", True, f"{config} valid"), *run_checks(cfg, CHECKS)]
+
+
+def run_checks(cfg: StationConfig, checks: list[Callable[[StationConfig], Finding]]) -> list[Finding]:
+    out = []
+    for check in checks:
         try:
             out.append(check(cfg))
         except Exception as exc:  # one broken check must not hide the others

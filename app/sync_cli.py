@@ -85,7 +85,7 @@ def _sync(args: argparse.Namespace) -> int:
     from edge.journal import JournalReader
     stop = _stop_event()
     trigger = threading.Event()
-    uplink = build_uplink(cfg, orders_trigger=trigger)
+    uplink = build_uplink(cfg, orders_trigger=trigger, config_path=args.config)
     if cfg.uplink.orders_fetch:
         OrdersFetcher(cfg, stop, trigger, uplink.orders_status, uplink.orders_days).start()
     if cfg.uplink.clip_upload:
@@ -189,7 +189,7 @@ def _central_command(args: argparse.Namespace) -> int:
 
     from central.config import load_central_config
     from contract import protocol, schemas
-    from contract.mqtt import make_client
+    from contract.mqtt import publish_once
     try:
         cfg = load_central_config(args.config)
     except ConfigError as exc:
@@ -203,28 +203,23 @@ def _central_command(args: argparse.Namespace) -> int:
     problems = schemas.errors("command.v1", cmd)
     if problems:
         raise UsageError("; ".join(problems))
-    client = make_client(cfg.broker, f"{cfg.ingest.client_id_prefix}-cmd-{uuid.uuid4().hex[:8]}")
-    try:
-        client.connect(cfg.broker.host, cfg.broker.port, cfg.broker.keepalive_s)
-    except OSError as exc:
-        print(f"error: cannot reach the broker: {exc}", file=sys.stderr)
+    problem = publish_once(cfg.broker, f"{cfg.ingest.client_id_prefix}-cmd-{uuid.uuid4().hex[:8]}",
+                           protocol.topic(args.station, "commands"), protocol.dumps(cmd))
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return 1
-    client.loop_start()
-    try:
-        info = client.publish(protocol.topic(args.station, "commands"), protocol.dumps(cmd), qos=1)
-        info.wait_for_publish(cfg.broker.connect_timeout_s)
-        if not info.is_published():
-            print("error: the broker did not acknowledge the command in time", file=sys.stderr)
-            return 1
-    finally:
-        client.disconnect()
-        client.loop_stop()
     print(json.dumps(cmd))
     return 0
 
 
-def build_uplink(cfg: StationConfig, *, orders_trigger: threading.Event | None = None) -> Uplink:
-    """The uplink of a station config, reading the journal and device states through their owners."""
+def build_uplink(cfg: StationConfig, *, orders_trigger: threading.Event | None = None,
+                 config_path: Path | None = None) -> Uplink:
+    """The uplink of a station config, reading the journal and device states through their owners.
+
+    With ``config_path`` it also answers central's ``diagnose`` command (``app.diagnose``).
+    """
+    from app.diagnose import Diagnoser
+    from app.fleet_status import StatusExtras
     from core.db import connect
     from edge import device_status
     from edge.journal import JournalReader
@@ -232,4 +227,5 @@ def build_uplink(cfg: StationConfig, *, orders_trigger: threading.Event | None =
 
     db = connect(cfg.station.db_path)
     return Uplink(cfg, JournalReader(db), devices=lambda: device_status.states(db),
-                  orders_trigger=orders_trigger)
+                  orders_trigger=orders_trigger, status_extra=StatusExtras(db, cfg.update),
+                  on_diagnose=None if config_path is None else Diagnoser(cfg, config_path))

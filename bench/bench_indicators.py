@@ -8,7 +8,9 @@ do not verify: no indicator checks signatures (ingest did that before storing),
 so the evaluation does the same work as on real rows. Master data (a school
 per station, contract prices, diners) and a payments CSV are generated too. Only the evaluated day
 is in the store (no 30-day history: rolling indicators see one day). Times the
-read (query + JSON parse), all 14 indicators, and the warning inserts.
+read (query + JSON parse), all 14 indicators, and the warning inserts, each in wall time and in
+this process's CPU time (the second is what a machine shared with other work distorts least), and
+the memory the inputs take and the table's size on disk per event.
 
     .venv/bin/python bench/bench_indicators.py [STATIONS] [EVENTS_PER_STATION]
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -95,6 +98,14 @@ def master_files(tmp: Path, stations: int) -> IndicatorsSection:
     return IndicatorsSection(master_data_file=tmp / "master.json", payments_csv=tmp / "payments.csv")
 
 
+def rss_mb() -> float:
+    """This process's resident memory now (the read's inputs are what it holds)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main() -> None:
     stations = int(sys.argv[1]) if len(sys.argv) > 1 else 1300
     per = int(sys.argv[2]) if len(sys.argv) > 2 else 200
@@ -110,13 +121,16 @@ def main() -> None:
         load_s = time.perf_counter() - t0
         t = master_files(Path(tmp), stations)
         wt.ensure_tables(store)
-        t1 = time.perf_counter()
+        rss0 = rss_mb()
+        t1, c1 = time.perf_counter(), time.process_time()
         inp = engine.gather(store, t, ROOT / "nonexistent-orders", DAY, as_of=START + timedelta(days=1))
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
+        rss1 = rss_mb()
         found = engine.evaluate(inp)
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
         new = wt.record(store, found)
-        t4 = time.perf_counter()
+        t4, c4 = time.perf_counter(), time.process_time()
+        table_bytes = int(store.rows("SELECT pg_total_relation_size('central_events')")[0][0])
         store.close()
     by: dict[str, int] = {}
     for f in found:
@@ -125,11 +139,19 @@ def main() -> None:
     print(f"city-day: {stations} stations x {per} events = {events} events (generated in {load_s:.1f} s)")
     print(f"read + parse: {t2 - t1:.2f} s; indicators: {t3 - t2:.2f} s; store {len(new)} warnings: "
           f"{t4 - t3:.2f} s; total {t4 - t1:.2f} s")
+    print(f"CPU of this process: read + parse {c2 - c1:.2f} s, indicators {c3 - c2:.2f} s, store "
+          f"{c4 - c3:.2f} s; the inputs hold {rss1 - rss0:.0f} MB "
+          f"({(rss1 - rss0) * 1024 / events:.1f} KB per event); load average {os.getloadavg()[0]:.1f}")
+    print(f"central_events on disk (heap, TOAST, indexes): {table_bytes / len(inp.events):.0f} B per event")
     print("warnings by indicator: " + ", ".join(f"{k} {v}" for k, v in sorted(by.items())))
     print(json.dumps({"bench": "indicators", "store": "postgresql", "stations": stations, "events": events,
                       "read_s": round(t2 - t1, 2), "evaluate_s": round(t3 - t2, 2),
                       "store_warnings_s": round(t4 - t3, 2), "total_s": round(t4 - t1, 2),
-                      "warnings": len(new), "by_indicator": by}))
+                      "warnings": len(new), "by_indicator": by,
+                      "table_bytes_per_event": round(table_bytes / len(inp.events)),
+                      "cpu_read_s": round(c2 - c1, 2), "cpu_evaluate_s": round(c3 - c2, 2),
+                      "cpu_store_s": round(c4 - c3, 2), "inputs_mb": round(rss1 - rss0),
+                      "load_average": round(os.getloadavg()[0], 2)}))
 
 
 if __name__ == "__main__":

@@ -22,10 +22,13 @@ from fastapi.responses import JSONResponse
 
 from central import audit, clips, health, images
 from central.config import CentralConfig
+from central.fleet import api as fleet_api
+from central.fleet import page as fleet_page
 from central.http import ID, HttpServer, authed_station, base_app, own
 from central.public import routes as public_routes
 from central.rollout import enrol_routes
 from central.rollout import routes as rollout_routes
+from central.web.routes import router as web_router
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Station = Annotated[str, Depends(authed_station)]
@@ -85,6 +88,10 @@ def create_app(cfg: CentralConfig) -> FastAPI:
     app.include_router(clips.router)
     app.include_router(images.router)
     app.include_router(public_routes.router)
+    app.include_router(fleet_api.router)
+    if cfg.web.enabled:
+        app.include_router(web_router)
+        app.include_router(fleet_page.router)
     app.include_router(rollout_routes.router)
     app.include_router(enrol_routes.router)
     return app

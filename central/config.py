@@ -9,8 +9,10 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from central.platform.config import DeliverySection, IndicatorsSection
+from central.fleet.config import FleetSection
+from central.platform.config import DeliverySection, DisciplineSection, IndicatorsSection
 from central.rollout.config import EnrolSection, ReleasesSection
+from central.web.config import WebSection
 from contract.broker_config import BrokerSection
 from core.config import Section, load_toml
 
@@ -183,6 +185,13 @@ class CentralConfig(Section):
     )
     warnings: DeliverySection = Field(
         default_factory=DeliverySection, description="Delivery of warnings: MQTT, webhooks, e-mail."
+    )
+    fleet: FleetSection = Field(
+        default_factory=FleetSection, description="Fleet view and remote diagnosis (docs/fleet.md)."
+    )
+    web: WebSection = Field(default_factory=WebSection, description="The web app: accounts, sessions.")
+    discipline: DisciplineSection = Field(
+        default_factory=DisciplineSection, description="The discipline loop: explanation deadlines."
     )
     releases: ReleasesSection = Field(
         default_factory=ReleasesSection, description="Published releases and the staged rollout."

@@ -33,7 +33,7 @@ from typing import Any
 import anyio.to_thread
 import uvicorn
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from central.config import CentralConfig
@@ -138,7 +138,10 @@ def base_app(cfg: CentralConfig) -> FastAPI:
     app.state.tokens = TokenRegistry(cfg.http.tokens_file)
 
     @app.exception_handler(HTTPException)
-    async def as_json(request: Request, exc: HTTPException) -> JSONResponse:
+    async def as_json(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/web/"):  # the web app's pages answer in HTML
+            from central.web.html import error_response
+            return error_response(exc.status_code, exc.detail, exc.headers)
         return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
 
     return app

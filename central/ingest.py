@@ -96,6 +96,7 @@ class Prepared:
     batch: dict[str, Any]
     key: Ed25519PublicKey
     problems: list[str | None] | None = None
+    seen_head: int | None = None  # the head ``gap_answer`` read (unlocked): what ``verify`` may skip
 
     @property
     def first_seq(self) -> int:
@@ -144,6 +145,7 @@ def verify(prepared: Prepared, held_through: int) -> None:
 def gap_answer(store: Store, prepared: Prepared) -> Outcome | None:
     """``gap`` when the batch starts past head + 1 (an unlocked read), else None."""
     head = store.head(prepared.station)
+    prepared.seen_head = head.last_seq
     if prepared.first_seq > head.last_seq + 1:
         return Outcome(protocol.make_ack(prepared.batch_id, "gap", head.last_seq))
     return None
@@ -152,7 +154,8 @@ def gap_answer(store: Store, prepared: Prepared) -> Outcome | None:
 def commit(store: Store, prepared: Prepared) -> Outcome:
     """The transaction: lock the station's head, compare, link, insert, move the head."""
     if prepared.problems is None:
-        verify(prepared, store.head(prepared.station).last_seq)
+        seen = prepared.seen_head
+        verify(prepared, store.head(prepared.station).last_seq if seen is None else seen)
     with store.transaction():
         head = store.lock_head(prepared.station)
         return _apply(store, prepared, head)
@@ -207,7 +210,8 @@ def _apply(store: Store, prepared: Prepared, head: Head) -> Outcome:
     events: list[dict[str, Any]] = batch["events"]
     if batch["first_seq"] > head.last_seq + 1:
         return Outcome(protocol.make_ack(batch_id, "gap", head.last_seq))
-    held = store.stored_hashes(station, batch["first_seq"], min(batch["last_seq"], head.last_seq))
+    held = (store.stored_hashes(station, batch["first_seq"], min(batch["last_seq"], head.last_seq))
+            if batch["first_seq"] <= head.last_seq else {})  # nothing held to compare: no read
     new: list[tuple[dict[str, Any], str]] = []
     dups = 0
     last_hash = head.last_hash

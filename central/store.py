@@ -55,8 +55,21 @@ DDL = (
         status TEXT NOT NULL,
         received_at TEXT NOT NULL
     )""",
+    # Every change of a station's online flag, as central received it (retained status / LWT).
+    """CREATE TABLE IF NOT EXISTS central_status_history (
+        station_id TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        online INTEGER NOT NULL
+    )""",
     # The HTTP API finds a station's clip.finalized events when it receives a clip.
     "CREATE INDEX IF NOT EXISTS central_events_type ON central_events (station_id, type)",
+    # The indicators read the events of a span of days.
+    "CREATE INDEX IF NOT EXISTS central_events_at ON central_events (at)",
+    "CREATE INDEX IF NOT EXISTS central_status_history_station ON central_status_history "
+    "(station_id, changed_at)",
+    # The indicator engine's immediate path polls the stations' alerts by arrival (a few rows a day).
+    "CREATE INDEX IF NOT EXISTS central_events_alert_raised ON central_events (received_at) "
+    "WHERE type = 'alert.raised'",
     # The public record pages (central.public) look an event up by its id.
     "CREATE INDEX IF NOT EXISTS central_events_event_id ON central_events (event_id)",
 )
@@ -154,12 +167,14 @@ class Store:
 
     # -- operations (call inside ``transaction``) ------------------------------------------------
     def lock_head(self, station_id: str) -> Head:
-        """The station's head, row-locked until the transaction ends (created at 0)."""
-        self._exec("INSERT INTO central_heads(station_id, last_seq, last_hash, updated_at) "
-                   "VALUES (?,?,?,?) ON CONFLICT (station_id) DO NOTHING",
-                   (station_id, 0, GENESIS_HASH, now_rfc3339()))
-        row = self.rows("SELECT last_seq, last_hash FROM central_heads WHERE station_id=?"
-                        + (" FOR UPDATE" if self.pg else ""), (station_id,))[0]
+        """The station's head, row-locked until the transaction ends (created at 0).
+
+        One statement (a round trip per batch less than insert-then-select): the no-op update of a
+        conflicting row locks it on PostgreSQL as ``FOR UPDATE`` would, and returns what it holds."""
+        row = self.rows("INSERT INTO central_heads(station_id, last_seq, last_hash, updated_at) "
+                        "VALUES (?,?,?,?) ON CONFLICT (station_id) DO UPDATE "
+                        "SET last_seq=central_heads.last_seq RETURNING last_seq, last_hash",
+                        (station_id, 0, GENESIS_HASH, now_rfc3339()))[0]
         return Head(int(row[0]), str(row[1]))
 
     def stored_hashes(self, station_id: str, first: int, last: int) -> dict[int, str]:
@@ -223,10 +238,28 @@ class Store:
                 return str(body["sha256"])
         return None
 
-    def save_status(self, station_id: str, status_text: str) -> None:
-        self._exec("INSERT INTO central_status(station_id, status, received_at) VALUES (?,?,?) "
-                   "ON CONFLICT (station_id) DO UPDATE SET status=excluded.status, "
-                   "received_at=excluded.received_at", (station_id, status_text, now_rfc3339()))
+    def save_status(self, station_id: str, status_text: str, received_at: str | None = None) -> None:
+        """The station's latest status, and a history row when its online flag changed.
+
+        The status row is written first, so on PostgreSQL it is row-locked while the history is
+        compared: two workers given two statuses of one station cannot both record a change.
+        """
+        at = received_at or now_rfc3339()
+        try:
+            online = json.loads(status_text).get("online")
+        except (ValueError, AttributeError):
+            online = None
+        with self.transaction():
+            self._exec("INSERT INTO central_status(station_id, status, received_at) VALUES (?,?,?) "
+                       "ON CONFLICT (station_id) DO UPDATE SET status=excluded.status, "
+                       "received_at=excluded.received_at", (station_id, status_text, at))
+            if not isinstance(online, bool):
+                return
+            last = self.rows("SELECT online FROM central_status_history WHERE station_id=? "
+                             "ORDER BY changed_at DESC LIMIT 1", (station_id,))
+            if not last or bool(last[0][0]) != online:
+                self._exec("INSERT INTO central_status_history(station_id, changed_at, online) "
+                           "VALUES (?,?,?)", (station_id, at, int(online)))
 
     def close(self) -> None:
         self.conn.close()

@@ -42,6 +42,7 @@ from typing import Any, TextIO
 import paho.mqtt.client as mqtt
 
 from central.config import CentralConfig
+from central.fleet import store as fleet_store
 from central.ingest import KeyRegistry, Outcome, Prepared, commit, gap_answer, prepare
 from central.limits import StationLimits
 from central.store import Store
@@ -75,6 +76,7 @@ class Worker:
         ing = cfg.ingest
         self.index = index
         self.store = Store(cfg.store.dsn)
+        fleet_store.ensure(self.store)
         self.store_error: str | None = None  # set while the store is failing; reopened from the loop
         self.next_store_try = 0.0
         self.keys = KeyRegistry(cfg.registry.keys_dir)
@@ -144,8 +146,8 @@ class Worker:
         except protocol.BadMessage as exc:
             log.kv(logger, logging.WARNING, "bad status ignored", station_id=station, error=str(exc))
             return
-        if doc["station_id"] == station:
-            self.store.save_status(station, payload.decode("utf-8"))
+        if doc["station_id"] == station:  # with the fleet's presence row (docs/fleet.md)
+            fleet_store.record_status(self.store, station, doc, payload.decode("utf-8"))
 
     def _store_failed(self, exc: Exception, where: str) -> None:
         self.store_error = f"{exc.__class__.__name__}: {exc}"[:300]
@@ -160,6 +162,7 @@ class Worker:
             return
         try:
             self.store = Store(self.cfg.store.dsn)
+            fleet_store.ensure(self.store)
             self.store_error = None
         except Exception as exc:
             log.kv(logger, logging.ERROR, "store unavailable", error=repr(exc))

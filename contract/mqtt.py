@@ -11,8 +11,10 @@ Every wait is bounded: the TCP connect and TLS handshake by
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import selectors
 import ssl
 import time
 from collections.abc import Callable
@@ -145,3 +147,52 @@ class Link:
                 if self.client.loop(0.05) != MQTTErrorCode.MQTT_ERR_SUCCESS:
                     break
         self.connected = self.socket_open = False
+
+
+def publish_once(broker: BrokerSection, client_id: str, topic: str, payload: bytes) -> str | None:
+    """Connect, publish one QoS 1 message, wait for the broker's PUBACK, disconnect.
+
+    For central's one-off commands (``central-command``, the fleet view's
+    diagnose). Returns None when the broker took it, else why not (unreachable,
+    refused, no CONNACK or PUBACK within ``connect_timeout_s``, or a failure
+    reason code such as 0x87 not authorised). The network loop runs here on a
+    ``selectors`` poll, not paho's ``select()``, which fails outright in a
+    process with more than 1,024 open files (central's HTTP API may have them).
+    """
+    client = make_client(broker, client_id)
+    result: dict[str, Any] = {}
+    client.on_connect = lambda c, u, f, rc, p: result.update(connack=rc)
+    client.on_publish = lambda c, u, mid, rc, p: result.update(puback=rc)
+    try:
+        client.connect(broker.host, broker.port, broker.keepalive_s)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        return f"cannot reach the broker: {exc}"
+    sock = client.socket()
+    sel = selectors.DefaultSelector()
+    deadline = time.monotonic() + broker.connect_timeout_s
+    try:
+        if sock is None:
+            return "cannot reach the broker: no socket"
+        sel.register(sock, selectors.EVENT_READ)
+        published = False
+        while "puback" not in result and time.monotonic() < deadline:
+            buffered = getattr(sock, "pending", lambda: 0)()  # TLS: decrypted bytes already read
+            if (buffered or sel.select(0.05)) and client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return "the broker closed the connection"
+            if client.want_write():
+                client.loop_write()
+            connack = result.get("connack")
+            if connack is not None and connack.is_failure:
+                return f"the broker refused the connection: {connack}"
+            if connack is not None and not published:
+                client.publish(topic, payload, qos=1)
+                published = True
+        rc = result.get("puback")
+        if rc is None:
+            return "the broker did not acknowledge in time"
+        return f"the broker refused it: {rc}" if rc.is_failure else None
+    finally:
+        sel.close()
+        client.disconnect()
+        with contextlib.suppress(Exception):
+            client.loop_write()

@@ -91,6 +91,14 @@ def _batch(texts: list[str], station_id: str, first: int, last: int, sent_at: st
     return Batch(batch_id, first, last, payload.encode("utf-8"))
 
 
+def offline_status(station_id: str, session: str | None = None) -> dict[str, Any]:
+    """The MQTT will (and clean exit) form of the status; ``session`` names the connection it ends."""
+    doc: dict[str, Any] = {"schema": STATUS_SCHEMA, "station_id": station_id, "online": False}
+    if session:
+        doc["session"] = session
+    return doc
+
+
 def make_ack(batch_id: str, status: str, stored_through: int, error: str | None = None) -> dict[str, Any]:
     """An ``acceptance.ack/1`` document; ``expected_seq`` is always stored_through + 1."""
     return {"schema": ACK_SCHEMA, "batch_id": batch_id, "status": status,

@@ -34,6 +34,7 @@ import random
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -80,10 +81,15 @@ class Uplink:
 
     def __init__(self, cfg: UplinkHost, journal: JournalSource, *,
                  devices: Callable[[], dict[str, str]] = dict,
-                 orders_trigger: threading.Event | None = None) -> None:
+                 orders_trigger: threading.Event | None = None,
+                 status_extra: Callable[[], dict[str, Any]] = dict,
+                 on_diagnose: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.cfg = cfg
         self.journal = journal
         self.devices = devices
+        self.status_extra = status_extra  # the app's: device ok flags, release, last update
+        self.on_diagnose = on_diagnose  # the app's doctor + support bundle (runs in its own thread)
+        self.session = ""  # new per connection attempt: names the will that ends it (docs/fleet.md)
         self.up = cfg.uplink
         self.station_id = cfg.station.station_id
         self.db = connect(cfg.station.db_path)
@@ -118,12 +124,22 @@ class Uplink:
         self.t_commands = protocol.topic(self.station_id, "commands")
         self.routes: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
             self.t_acks: ("ack.v1", self.on_ack), self.t_commands: ("command.v1", self.on_command)}
-        will = {"schema": protocol.STATUS_SCHEMA, "station_id": self.station_id, "online": False}
-        self.client.will_set(self.t_status, protocol.dumps(will), qos=1, retain=True)
+        self._new_session()
         self.client.on_message = self._on_message
         self.client.on_publish = self._on_publish
         self.link = Link(self.client, self.up.broker, backoff_min_s=self.up.backoff_min_s,
-                         backoff_max_s=self.up.backoff_max_s, on_up=self._on_up, on_down=self._on_down)
+                         backoff_max_s=self.up.backoff_max_s, on_up=self._on_up, on_down=self._on_down,
+                         on_attempt=self._new_session)
+
+    def _new_session(self) -> None:
+        """A fresh session id in the will before each connection attempt.
+
+        Central may see a connection's will before that connection's last online
+        status (two workers); the shared session id lets it drop the stale one.
+        """
+        self.session = uuid.uuid4().hex
+        self.client.will_set(self.t_status, protocol.dumps(protocol.offline_status(
+            self.station_id, self.session)), qos=1, retain=True)
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self, stop: threading.Event, beat: Callable[[], None] = lambda: None) -> None:
@@ -318,6 +334,8 @@ class Uplink:
             self.next_seq = seq
             self.paused_until = 0.0
             self.next_poll = 0.0
+        elif cmd["command"] == "diagnose" and self.on_diagnose is not None:
+            self.on_diagnose(cmd)
         elif cmd["command"] == "orders.refresh" and self.orders_trigger is not None:
             if "delivery_date" in cmd:
                 self.orders_days.add(str(cmd["delivery_date"]))
@@ -359,7 +377,8 @@ class Uplink:
             "last_seq": last, "stored_through_seq": self.cursor, "disk_free_bytes": free,
             "clock_synced": Clock().synced(),
             "uplink": {"state": self.uplink_state, "error": self.error},
-            "orders": dict(self.orders_status),
+            "orders": dict(self.orders_status), "session": self.session,
+            **self.status_extra(),
         }
 
     def _publish_status(self, online: bool) -> None:

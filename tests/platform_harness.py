@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,6 +74,29 @@ def put(store: Store, *journals: Journal) -> None:
             for row in j.rows:
                 store._exec("INSERT INTO central_events(station_id, seq, event_id, type, at, hash, event, "
                             "received_at) VALUES (?,?,?,?,?,?,?,?)", row)
+
+
+def at_once(dsn: str, work: Callable[[Store], dict[str, Any]], n: int = 2) -> list[dict[str, Any]]:
+    """Run ``work`` in ``n`` threads at the same moment, each on its own connection (as ``n``
+    processes would); returns their results."""
+    go = threading.Barrier(n)
+    outs: list[dict[str, Any]] = []
+
+    def one() -> None:
+        own = Store(dsn)
+        try:
+            go.wait(10)
+            outs.append(work(own))
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(outs) == n, "a thread failed or did not finish"
+    return outs
 
 
 @pytest.fixture(params=["sqlite", "pg"])

@@ -23,8 +23,8 @@ from central.config import CentralConfig
 from central.platform import channels, deliveries, service
 from central.platform.data import rfc3339
 from central.store import Store
-from tests.platform_harness import DAY, STATION, Journal, put, store, utc
-from tests.sync_harness import Broker, free_port, pg_schema
+from tests.platform_harness import DAY, STATION, Journal, at_once, put, store, utc
+from tests.sync_harness import Broker, free_port
 from tests.waiting import wait_until
 
 __all__ = ["store"]
@@ -65,7 +65,8 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
     broker = Broker(tmp_path)
     broker.start()
     got: list[dict[str, Any]] = []
-    handler = type("R", (Receiver,), {"got": got, "fail_first": [True]})
+    fail_first = [True]
+    handler = type("R", (Receiver,), {"got": got, "fail_first": fail_first})
     http = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=http.serve_forever, daemon=True).start()
     box = Mailbox()
@@ -82,7 +83,7 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
     assert subscribed.wait(10)
     (tmp_path / "hook.key").write_bytes(SECRET + b"\n")
     w: dict[str, Any] = {"broker": broker, "http": http, "got": got, "box": box, "smtp": smtp, "mqtt": seen,
-                         "tmp": tmp_path}
+                         "tmp": tmp_path, "fail_first": fail_first}
     try:
         yield w
     finally:
@@ -128,7 +129,8 @@ def test_retest_after_reject_delivered_once_on_every_channel(store: Store, world
         again = service.cycle(restarted, cfg, date.fromisoformat(DAY))
     finally:
         restarted.close()
-    assert again == {"day": DAY, "new_warnings": [], "delivery": {"sent": 0, "failed": 0}}
+    assert again == {"day": DAY, "new_warnings": [], "discipline": {"opened": 0, "escalated": 0},
+                     "delivery": {"sent": 0, "failed": 0}}
     assert len(world["got"]) == 1 and len(world["box"].messages) == 2 and len(world["mqtt"]) == 1
 
 
@@ -169,20 +171,44 @@ def test_old_warnings_are_not_sent_to_a_new_recipient(store: Store, world: dict[
     assert service.cycle(store, cfg, date.fromisoformat(DAY))["delivery"] == {"sent": 4, "failed": 0}
 
 
-def test_one_deliverer_at_a_time_on_postgresql(world: dict[str, Any]) -> None:
-    """The advisory lock is PostgreSQL's (a SQLite central runs one process)."""
-    with pg_schema() as dsn:
-        store, other = Store(dsn), Store(dsn)
-        try:
-            j = Journal()
-            j.line(utc("06:40"), delivered=999)
-            put(store, j)
-            cfg = config(world, store.dsn)
-            other.rows(f"SELECT pg_advisory_lock({deliveries.DELIVERY_LOCK})")
-            assert service.cycle(store, cfg, date.fromisoformat(DAY))["delivery"] == {
-                "sent": 0, "failed": 0, "busy": 1}
-            other.rows(f"SELECT pg_advisory_unlock({deliveries.DELIVERY_LOCK})")
-            assert service.cycle(store, cfg, date.fromisoformat(DAY))["delivery"] == {"sent": 4, "failed": 0}
-        finally:
-            store.close()
-            other.close()
+def test_a_claimed_target_is_left_to_its_holder_until_its_lease_ends(store: Store,
+                                                                    world: dict[str, Any]) -> None:
+    """Another engine process holds the claims: this one sends nothing until the lease runs out."""
+    j = Journal()
+    j.line(utc("06:40"), delivered=999)
+    put(store, j)
+    cfg = config(world, store.dsn)
+    off = CentralConfig.model_validate({**cfg.model_dump(mode="json"), "warnings": {
+        **cfg.warnings.model_dump(mode="json"), "enabled": False}})
+    wid = service.cycle(store, off, date.fromisoformat(DAY))["new_warnings"][0]
+    deliveries.ensure(store)
+    for t in deliveries.targets(cfg.warnings, cfg.broker, STATION):
+        assert deliveries.claim(store, wid, t, 600, holder="other-host:1")
+        assert not deliveries.claim(store, wid, t, 600)  # a live claim is not taken twice
+    assert deliveries.deliver_pending(store, cfg.warnings, cfg.broker) == {
+        "sent": 0, "failed": 0, "claimed_elsewhere": 4}
+    assert world["got"] == [] and world["box"].messages == []
+    store._exec("UPDATE platform_deliveries SET claimed_until=?", ("2026-01-01T00:00:00.000Z",))  # it died
+    assert deliveries.deliver_pending(store, cfg.warnings, cfg.broker) == {"sent": 4, "failed": 0}
+    assert [g["warning_id"] for g in world["got"]] == [wid]
+    assert store.rows("SELECT count(*) FROM platform_deliveries WHERE claimed_by IS NOT NULL") == [(0,)]
+    assert deliveries.deliver_pending(store, cfg.warnings, cfg.broker) == {"sent": 0, "failed": 0}
+
+
+def test_two_engines_at_once_send_each_message_once(store: Store, world: dict[str, Any]) -> None:
+    """Two engine processes (own connections) run the same cycle at the same moment."""
+    j = Journal()
+    for n in range(6):
+        j.line(utc(f"06:4{n}"), delivered=999, line_id=str(n))
+    put(store, j)
+    cfg = config(world, store.dsn)
+    world["fail_first"].clear()  # no 500: both start sending at once
+    outs = at_once(store.dsn, lambda own: service.cycle(own, cfg, date.fromisoformat(DAY)))
+    assert sorted(len(o["new_warnings"]) for o in outs) in ([0, 6], [1, 5], [2, 4], [3, 3])
+    assert sum(o["delivery"]["sent"] for o in outs) == 24 and all(o["delivery"]["failed"] == 0 for o in outs)
+    ids = {w for o in outs for w in o["new_warnings"]}
+    assert sorted(g["warning_id"] for g in world["got"]) == sorted(ids)
+    assert len(world["box"].messages) == 12
+    wait_until(lambda: len(world["mqtt"]) == 6, timeout=10)
+    assert sorted(m["warning_id"] for _, m in world["mqtt"]) == sorted(ids)
+    assert store.rows("SELECT count(*), sum(attempts) FROM platform_deliveries") == [(24, 24)]

@@ -9,6 +9,8 @@ on the rest. Three indicators depend on the
 machine and the hour the test runs, not on the records, and are left out: ``clock_unsynced`` (this
 machine's NTP state), ``delivery_outside_window`` (the demo runs at the real local time against
 fixed windows), and ``acceptance_without_clip`` (the demo stops before the last clip is uploaded).
+``station_offline_in_window`` is judged up to the morning's last event: the station was online
+throughout; it goes offline for good when the demo stops, inside a window or not by the hour.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from pathlib import Path
 import pytest
 
 from central.config import load_central_config
-from central.platform import engine
+from central.platform import engine, integrity
 from central.store import Store
 from tests.sync_harness import ROOT
 
 ENVIRONMENTAL = {"clock_unsynced", "delivery_outside_window", "acceptance_without_clip"}
+OFFLINE = "station_offline_in_window"
 
 
 @pytest.mark.slow
@@ -39,9 +42,16 @@ def test_demo_morning_gives_exactly_its_staged_findings(tmp_path: Path) -> None:
         day = engine.local_today(cfg.indicators)
         inp = engine.gather(store, cfg.indicators, cfg.http.orders_dir, day,
                             as_of=datetime.now(UTC) + timedelta(hours=2))
-        found = [f for f in engine.evaluate(inp) if f.indicator not in ENVIRONMENTAL]
+        found = [f for f in engine.evaluate(inp) if f.indicator not in ENVIRONMENTAL | {OFFLINE}]
+        # Online through the morning: judged up to its last event (the demo then stops its station,
+        # which goes offline for good; whether that is inside a window depends on the hour).
+        last = max(e.received_at for e in inp.events)
+        morning = engine.gather(store, cfg.indicators, cfg.http.orders_dir, day, as_of=last)
+        history = store.rows("SELECT online FROM central_status_history")
     finally:
         store.close()
+    assert morning.statuses and history[0] == (1,), history
+    assert integrity.offline_in_window(morning) == []
     staged = ["price_above_order", *["retest_after_reject"] * 5, "temp_typed_after_reject"]
     assert sorted(f.indicator for f in found) == sorted(staged), [f.message for f in found]
     ev = next(f for f in found if f.indicator == "price_above_order").evidence

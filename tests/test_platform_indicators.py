@@ -16,7 +16,7 @@ import pytest
 from central.platform import engine
 from central.platform import warnings as wt
 from central.platform.config import IndicatorsSection
-from central.platform.data import DataError, load_master, load_payments
+from central.platform.data import DataError, load_master, load_payments, rfc3339
 from central.store import Store
 from tests.platform_harness import DAY, STATION, Journal, put, store, utc
 
@@ -41,12 +41,50 @@ def orders(tmp: Path, window: tuple[str, str] = ("05:30", "09:30"), split: int =
     (d / f"{DAY}.json").write_text(json.dumps({"orders": docs}))
 
 
+def status(store: Store, at: str, online: bool, station: str = STATION) -> None:
+    """A status as the station sends it (online) or its LWT (offline), received at local ``at``."""
+    doc = ({"schema": "acceptance.status/1", "station_id": station, "online": True, "at": "x"} if online
+           else {"schema": "acceptance.status/1", "station_id": station, "online": False})
+    store.save_status(station, json.dumps(doc), rfc3339(utc(at)))
+
+
 def test_honest_morning_is_silent(store: Store, tmp_path: Path) -> None:
     j = Journal()
     j.honest_morning()
     put(store, j)
     orders(tmp_path)
+    status(store, "2026-11-29 18:00", False)  # switched off overnight
+    status(store, "05:25", True)
+    status(store, "05:26", True)  # the retained status again: no change
+    status(store, "09:31", False)  # after the window
     assert run(store, tmp_path) == {}
+    assert len(store.rows("SELECT * FROM central_status_history")) == 3
+
+
+def test_offline_in_window_from_status_history(store: Store, tmp_path: Path) -> None:
+    orders(tmp_path, ("05:30", "09:30"))
+    status(store, "2026-11-29 20:00", True)
+    status(store, "07:00", False)
+    status(store, "07:10", True)  # exactly 10 minutes offline inside the window
+    assert run(store, tmp_path, offline_window_min=10) == {}
+    found = run(store, tmp_path, offline_window_min=9)["station_offline_in_window"]
+    assert found[0]["evidence"]["offline"] == [["2026-11-30T07:00:00+08:00", "2026-11-30T07:10:00+08:00"]]
+    assert found[0]["evidence"]["offline_minutes"] == 10.0
+
+
+def test_offline_since_the_night_before_counts_from_the_window(store: Store, tmp_path: Path) -> None:
+    orders(tmp_path, ("05:30", "09:30"))
+    status(store, "2026-11-29 20:00", True)
+    status(store, "2026-11-29 22:00", False)  # its LWT: the link dropped
+    status(store, "06:00", True)
+    found = run(store, tmp_path)["station_offline_in_window"]
+    assert found[0]["evidence"]["offline"] == [["2026-11-30T05:30:00+08:00", "2026-11-30T06:00:00+08:00"]]
+    # Only what has happened by the evaluation counts: offline from 09:00, evaluated at 09:05.
+    status(store, "09:00", False)
+    inp = engine.gather(store, IndicatorsSection(), tmp_path / "orders", D, as_of=utc("09:05"))
+    again = [f for f in engine.evaluate(inp) if f.indicator == "station_offline_in_window"]
+    assert again[0].evidence["offline"][1] == ["2026-11-30T09:00:00+08:00", "2026-11-30T09:05:00+08:00"]
+    assert again[0].evidence["offline_minutes"] == 35.0
 
 
 def test_price_above_order_counts_rejected_lines_and_the_bound(store: Store, tmp_path: Path) -> None:
@@ -226,3 +264,19 @@ def test_bad_master_data_and_payments_are_refused_whole(tmp_path: Path) -> None:
     pay.write_text("school_id,supplier_id,month,amount_fen\ns,p,2026-13,5\n")
     with pytest.raises(DataError, match="line 2: month"):
         load_payments(pay)
+
+
+def test_history_is_read_for_lines_only(store: Store, tmp_path: Path) -> None:
+    """Before the evaluated day only lines are read (what the rolling indicators use); the day and
+    the next are read whole (clips, arrivals, alerts)."""
+    j = Journal()
+    j.honest_morning(day="2026-11-20", delivery="d-old")
+    j.honest_morning()
+    j.add("clip.finalized", utc("2026-12-01 00:10"), {"clip_id": "late", "event_seq": 1, "sha256": "c" * 64})
+    put(store, j)
+    inp = engine.gather(store, IndicatorsSection(), tmp_path / "orders", D, as_of=AS_OF)
+    before = {e.type for e in inp.events if inp.local_day(e.at) < D}
+    assert before == {"line.accepted"}
+    assert {e.type for e in inp.today()} == {"delivery.opened", "line.accepted", "clip.finalized",
+                                              "delivery.closed"}
+    assert any(inp.local_day(e.at) > D for e in inp.events)  # the next day's late clip

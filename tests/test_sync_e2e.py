@@ -241,6 +241,10 @@ def test_cli_processes_on_postgresql_with_tls(tmp_path: Path, tls_broker: Broker
             # The uplink's clean exit leaves an offline retained status, and central keeps it.
             wait_until(lambda: '"online":false' in (store.rows("SELECT status FROM central_status")
                                                     or [("",)])[0][0], 10, "offline status")
+            # ... and its history: online while it synced, then offline.
+            history = [bool(o) for (o,) in store.rows(
+                "SELECT online FROM central_status_history ORDER BY changed_at")]
+            assert history == [True, False], history
         finally:
             for p in (uplink, central):
                 if p.poll() is None:

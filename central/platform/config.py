@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field
@@ -13,6 +14,12 @@ class IndicatorsSection(Section):
     timezone: str = Field(default="Asia/Shanghai", description="Schools' local time zone: day boundaries.")
     interval_s: int = Field(
         default=300, ge=5, description="Periodic mode: seconds between evaluations of today and yesterday."
+    )
+    immediate_poll_s: float = Field(
+        default=1.0, ge=0, le=60,
+        description="Periodic mode: seconds between looks for newly arrived alerts (stations' re-test "
+                    "and typed-temperature alerts, central's chain alerts), raised and delivered at once; "
+                    "0 = off.",
     )
     master_data_file: Path | None = Field(
         default=None,
@@ -56,6 +63,11 @@ class IndicatorsSection(Section):
     )
     late_arrival_h: int = Field(
         default=24, ge=1, description="Events received more than this many hours after their `at` warn."
+    )
+    offline_window_min: int = Field(
+        default=10, ge=0, le=1440,
+        description="A station offline for more than this many minutes in all of a day's delivery windows "
+                    "warns (from its status/LWT history).",
     )
     quantity_band_pct: int = Field(
         default=30, ge=1, le=1000,
@@ -102,4 +114,14 @@ class DeliverySection(Section):
     schools: dict[str, SchoolRecipients] = Field(
         default_factory=dict,
         description="Recipients per school id; the key `*` applies to schools not listed.",
+    )
+
+
+class DisciplineSection(Section):
+    deadline_working_days: int = Field(
+        default=3, ge=1, le=60,
+        description="Working days a school has to explain a warning; weekends and holidays are skipped.",
+    )
+    holidays: list[date] = Field(
+        default_factory=list, description="Public holidays (YYYY-MM-DD) that are not working days.",
     )

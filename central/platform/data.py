@@ -19,6 +19,12 @@ EVENT_SQL = ("SELECT station_id, seq, type, at, hash, received_at, event FROM ce
              "WHERE at >= ? AND at < ?")
 ALERT_SQL = ("SELECT alert_id, station_id, seq, code, message, raised_at FROM central_alerts "
              "WHERE raised_at >= ? AND raised_at < ?")
+# The immediate path's reads: small, by arrival (``central_events_alert_raised`` is a partial index; the
+# type is a literal so SQLite and PostgreSQL both match the index's predicate).
+ALERT_EVENT_SQL = ("SELECT station_id, seq, type, at, hash, received_at, event FROM central_events "
+                   "WHERE type = 'alert.raised' AND received_at >= ?")
+ALERTS_SINCE_SQL = ("SELECT alert_id, station_id, seq, code, message, raised_at FROM central_alerts "
+                    "WHERE raised_at >= ?")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -27,7 +33,10 @@ class DataError(ValueError):
 
 
 def parse_at(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    """RFC 3339 text as an aware UTC datetime (the stored ``...Z`` form needs no conversion: a
+    city-day parses half a million of them)."""
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo is UTC else at.astimezone(UTC)
 
 
 def rfc3339(at: datetime) -> str:
@@ -48,14 +57,45 @@ def event_from_row(row: tuple[Any, ...]) -> Ev:
               ev.get("clock_synced") is True, part(ev, "body"))
 
 
-def load_events(store: Store, first: date, last: date, tz: tzinfo) -> list[Ev]:
-    """Every stored event whose ``at`` falls on the local days ``first``..``last``."""
-    return [event_from_row(r) for r in store.rows(EVENT_SQL, day_bounds(first, last, tz))]
+def load_events(store: Store, first: date, last: date, tz: tzinfo,
+                types: tuple[str, ...] | None = None) -> list[Ev]:
+    """Every stored event (of ``types``, default all) whose ``at`` falls on the local days
+    ``first``..``last``."""
+    if not types:
+        return [event_from_row(r) for r in store.rows(EVENT_SQL, day_bounds(first, last, tz))]
+    sql = EVENT_SQL + " AND type IN (" + ",".join("?" * len(types)) + ")"
+    return [event_from_row(r) for r in store.rows(sql, (*day_bounds(first, last, tz), *types))]
+
+
+def _alert(row: tuple[Any, ...]) -> CentralAlert:
+    a, s, q, c, m, r = row
+    return CentralAlert(str(a), str(s), None if q is None else int(q), str(c), str(m), parse_at(str(r)))
 
 
 def load_alerts(store: Store, day: date, tz: tzinfo) -> list[CentralAlert]:
-    return [CentralAlert(str(a), str(s), None if q is None else int(q), str(c), str(m), parse_at(str(r)))
-            for a, s, q, c, m, r in store.rows(ALERT_SQL, day_bounds(day, day, tz))]
+    return [_alert(r) for r in store.rows(ALERT_SQL, day_bounds(day, day, tz))]
+
+
+def load_arrived_since(store: Store, since: str) -> tuple[list[Ev], list[CentralAlert]]:
+    """The stations' ``alert.raised`` events received, and central's alerts raised, at ``since`` or later."""
+    return ([event_from_row(r) for r in store.rows(ALERT_EVENT_SQL, (since,))],
+            [_alert(r) for r in store.rows(ALERTS_SINCE_SQL, (since,))])
+
+
+STATUS_SQL = ("SELECT h.station_id, h.changed_at, h.online FROM central_status_history h JOIN "
+              "(SELECT station_id, MAX(changed_at) AS m FROM central_status_history WHERE changed_at < ? "
+              "GROUP BY station_id) l ON h.station_id = l.station_id AND h.changed_at = l.m "
+              "UNION ALL SELECT station_id, changed_at, online FROM central_status_history "
+              "WHERE changed_at >= ? AND changed_at < ?")
+
+
+def load_statuses(store: Store, day: date, tz: tzinfo) -> dict[str, list[tuple[datetime, bool]]]:
+    """Each station's online changes on local ``day``, after the last one before it, oldest first."""
+    start, end = day_bounds(day, day, tz)
+    out: dict[str, list[tuple[datetime, bool]]] = {}
+    for station, at, online in sorted(store.rows(STATUS_SQL, (start, start, end)), key=lambda r: str(r[1])):
+        out.setdefault(str(station), []).append((parse_at(str(at)), bool(online)))
+    return out
 
 
 def load_orders(orders_dir: Path, day: date) -> dict[str, list[dict[str, Any]]]:

@@ -11,7 +11,15 @@ from zoneinfo import ZoneInfo
 from central.platform import integrity, records
 from central.platform import warnings as warning_table
 from central.platform.config import IndicatorsSection
-from central.platform.data import load_alerts, load_events, load_master, load_orders, load_payments
+from central.platform.data import (
+    load_alerts,
+    load_arrived_since,
+    load_events,
+    load_master,
+    load_orders,
+    load_payments,
+    load_statuses,
+)
 from central.platform.model import Finding, Inputs
 from central.store import Store
 from core import log
@@ -24,20 +32,28 @@ INDICATORS: tuple[Indicator, ...] = (
     records.delivery_outside_window, records.quantity_per_diner, records.split_orders,
     integrity.station_alerts, integrity.acceptance_without_clip, integrity.same_inspectors,
     integrity.late_arrival, integrity.clock_unsynced, integrity.chain_integrity, integrity.finance,
+    integrity.offline_in_window,
 )
+# Indicators that need nothing but the alert itself: evaluated as soon as the alert arrives.
+IMMEDIATE: tuple[Indicator, ...] = (integrity.station_alerts, integrity.chain_integrity)
 HISTORY_DAYS = 31  # the longest look-back of any indicator (monthly finance, 30-day medians)
+# The only types an indicator reads before the evaluated day (rolling rates, medians, inspector
+# pairs, the month's amounts): the history is read for these alone, a fifth of a morning's events.
+HISTORY_TYPES = ("line.accepted", "line.rejected")
 
 
 def gather(store: Store, t: IndicatorsSection, orders_dir: Path, day: date,
            as_of: datetime | None = None) -> Inputs:
-    """Read everything the indicators of ``day`` need (events up to the end of the next day, for
-    the clips and arrivals that follow a day's records)."""
+    """Read everything the indicators of ``day`` need: every event of ``day`` and the next (the
+    clips and arrivals that follow a day's records), and the lines of the days before."""
     tz = ZoneInfo(t.timezone)
     first = day - timedelta(days=max(HISTORY_DAYS, t.same_inspectors_days))
+    history = load_events(store, first, day - timedelta(days=1), tz, HISTORY_TYPES)
     return Inputs(day=day, tz=tz, as_of=as_of or datetime.now(UTC),
-                  events=load_events(store, first, day + timedelta(days=1), tz),
+                  events=history + load_events(store, day, day + timedelta(days=1), tz),
                   alerts=load_alerts(store, day, tz), orders=load_orders(orders_dir, day),
-                  master=load_master(t.master_data_file), payments=load_payments(t.payments_csv), t=t)
+                  master=load_master(t.master_data_file), payments=load_payments(t.payments_csv), t=t,
+                  statuses=load_statuses(store, day, tz))
 
 
 def evaluate(inp: Inputs) -> list[Finding]:
@@ -60,3 +76,23 @@ def run_day(store: Store, t: IndicatorsSection, orders_dir: Path, day: date,
 
 def local_today(t: IndicatorsSection) -> date:
     return datetime.now(ZoneInfo(t.timezone)).date()
+
+
+def run_arrived(store: Store, t: IndicatorsSection, since: str,
+                as_of: datetime | None = None) -> list[Finding]:
+    """The ``IMMEDIATE`` indicators over the alerts that arrived at ``since`` or later; stores their
+    warnings and returns the ones not stored before (the same ids as a full evaluation of their day)."""
+    events, alerts = load_arrived_since(store, since)
+    if not events and not alerts:
+        return []
+    tz = ZoneInfo(t.timezone)
+    master = load_master(t.master_data_file)
+    days = sorted({e.at.astimezone(tz).date() for e in events} | {a.raised_at.astimezone(tz).date()
+                                                                     for a in alerts})
+    found = []
+    for day in days:
+        inp = Inputs(day=day, tz=tz, as_of=as_of or datetime.now(UTC), events=events,
+                     alerts=[a for a in alerts if a.raised_at.astimezone(tz).date() == day], orders={},
+                     master=master, payments=[], t=t)
+        found += [f for indicator in IMMEDIATE for f in indicator(inp)]
+    return warning_table.record(store, found)

@@ -7,10 +7,10 @@ Each is a pure function ``Inputs -> list[Finding]``; strictly beyond the thresho
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from central.platform.model import Ev, Finding, Inputs, part
-from central.platform.records import finding, refs, supplier_of
+from central.platform.records import finding, refs, supplier_of, window_of
 
 STATION_ALERTS = {"RETEST_AFTER_REJECT": "retest_after_reject",
                   "TEMP_TYPED_AFTER_REJECT": "temp_typed_after_reject"}
@@ -140,4 +140,61 @@ def finance(inp: Inputs) -> list[Finding]:
                            f"supplier {key[1]} {month}: accepted {a} fen, paid {pay} fen",
                            {"supplier_id": key[1], "month": month, "accepted_fen": a, "paid_fen": pay,
                             "lines": len(evidence[key]), "events": refs(evidence[key])}, key[0]))
+    return out
+
+
+def merged(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Overlapping or touching spans joined, in order (pure)."""
+    out: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        elif start < end:
+            out.append((start, end))
+    return out
+
+
+def offline_spans(changes: list[tuple[datetime, bool]], start: datetime,
+                  end: datetime) -> list[tuple[datetime, datetime]]:
+    """Where ``[start, end)`` falls while the last change said offline. Before the first change
+    central knows nothing, so that part never counts."""
+    state: bool | None = None
+    cursor = start
+    out = []
+    for at, online in changes:
+        if at <= start:
+            state = online
+            continue
+        if at >= end:
+            break
+        if state is False:
+            out.append((cursor, at))
+        state, cursor = online, at
+    if state is False and cursor < end:
+        out.append((cursor, end))
+    return out
+
+
+def offline_in_window(inp: Inputs) -> list[Finding]:
+    """A station offline (status ``online: false``, or its LWT) for more than ``offline_window_min``
+    minutes in all of the day's delivery windows of its orders, up to ``as_of``."""
+    out = []
+    for station, orders in sorted(inp.orders.items()):
+        changes = inp.statuses.get(station)
+        if not changes:
+            continue
+        windows = merged([(a.replace(tzinfo=inp.tz), min(b.replace(tzinfo=inp.tz), inp.as_of))
+                          for a, b in filter(None, (window_of(o, inp.day) for o in orders))])
+        spans = [s for a, b in windows for s in offline_spans(changes, a, b)]
+        minutes = sum((b - a).total_seconds() for a, b in spans) / 60
+        if minutes <= inp.t.offline_window_min:
+            continue
+        out.append(finding(inp, "station_offline_in_window", station, f"{station}|{inp.day}",
+                           f"station offline {minutes:.0f} min during its delivery windows",
+                           {"offline_minutes": round(minutes, 1),
+                            "windows": [[a.isoformat(timespec="minutes"), b.isoformat(timespec="minutes")]
+                                        for a, b in windows],
+                            "offline": [[a.astimezone(inp.tz).isoformat(timespec="seconds"),
+                                         b.astimezone(inp.tz).isoformat(timespec="seconds")]
+                                        for a, b in spans]}))
     return out

@@ -88,6 +88,9 @@ class Inputs:
     master: MasterData
     payments: list[Payment]
     t: IndicatorsSection
+    # station_id → its online flag's changes (central's receive time), oldest first: the last one
+    # before ``day`` and every one on it (``central_status_history``)
+    statuses: dict[str, list[tuple[datetime, bool]]] = field(default_factory=dict)
 
     _days: dict[str, list[tuple[date, Ev]]] = field(init=False, repr=False, compare=False)
 

@@ -7,7 +7,7 @@ Each is a pure function ``Inputs -> list[Finding]``; a finding fires strictly be
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from statistics import median
 from typing import Any
@@ -97,6 +97,16 @@ def supplier_rejection_rate(inp: Inputs) -> list[Finding]:
     return out
 
 
+def window_of(order: Any, day: date) -> tuple[datetime, datetime] | None:
+    """The order's agreed delivery window on ``day`` as naive local times (None: no HH:MM window)."""
+    window = part(order, "window")
+    try:
+        return (datetime.combine(day, datetime.strptime(str(window["from"]), "%H:%M").time()),
+                datetime.combine(day, datetime.strptime(str(window["to"]), "%H:%M").time()))
+    except (KeyError, ValueError):
+        return None
+
+
 def delivery_outside_window(inp: Inputs) -> list[Finding]:
     """A delivery opened more than ``window_grace_min`` outside its order's agreed window."""
     out = []
@@ -104,14 +114,12 @@ def delivery_outside_window(inp: Inputs) -> list[Finding]:
     for e in inp.today(("delivery.opened",)):
         order = next((o for o in inp.orders.get(e.station_id, [])
                       if o.get("order_id") == e.body.get("order_id")), None)
-        window = part(order, "window")
-        try:
-            start = datetime.combine(inp.day, datetime.strptime(str(window["from"]), "%H:%M").time()) - grace
-            end = datetime.combine(inp.day, datetime.strptime(str(window["to"]), "%H:%M").time()) + grace
-        except (KeyError, ValueError):  # no window, or not HH:MM: nothing to judge against
+        agreed = window_of(order, inp.day)
+        if agreed is None:  # no window, or not HH:MM: nothing to judge against
             continue
+        window = part(order, "window")
         local = e.at.astimezone(inp.tz).replace(tzinfo=None)
-        if start <= local <= end:
+        if agreed[0] - grace <= local <= agreed[1] + grace:
             continue
         out.append(finding(inp, "delivery_outside_window", e.station_id, f"{e.station_id}|{e.seq}",
                            f"delivery opened at {local:%H:%M:%S}, window {window['from']}–{window['to']}",

@@ -32,17 +32,34 @@ def ensure_tables(store: Store, ddl: Sequence[str] = (DDL, INDEX), lock: int = 7
     store.create_tables(ddl, lock)
 
 
+INSERT = (f"INSERT INTO platform_warnings({COLUMNS}) VALUES (?,?,?,?,?,?,?,?) "
+          "ON CONFLICT (warning_id) DO NOTHING RETURNING warning_id")
+
+
 def record(store: Store, findings: Sequence[Finding]) -> list[Finding]:
-    """Store the findings not stored yet (by warning id); returns those that were new."""
-    new = []
+    """Store the findings not stored yet (by warning id); returns those that were new.
+
+    The insert that wins is the one that returns the id, so of several engine processes recording
+    the same finding exactly one is told it is new. On PostgreSQL the inserts go in one pipelined
+    ``executemany`` (a city-day's thousands of findings in one round trip, not one each)."""
+    now = now_rfc3339()
+    params = [(f.warning_id, f.indicator, f.station_id, f.school_id, f.day, f.message[:2000],
+               f.evidence_text(), now) for f in findings]
+    inserted: set[str] = set()
     with store.transaction():
-        for f in findings:
-            rows = store.rows(f"INSERT INTO platform_warnings({COLUMNS}) VALUES (?,?,?,?,?,?,?,?) "
-                              "ON CONFLICT (warning_id) DO NOTHING RETURNING warning_id",
-                              (f.warning_id, f.indicator, f.station_id, f.school_id, f.day, f.message[:2000],
-                               f.evidence_text(), now_rfc3339()))
-            if rows:
-                new.append(f)
+        if store.pg and params:
+            with store.conn.cursor() as cur:
+                cur.executemany(store._sql(INSERT), params, returning=True)
+                for result in cur.results():
+                    inserted.update(str(r[0]) for r in result.fetchall())
+        else:
+            for p in params:
+                inserted.update(str(r[0]) for r in store.rows(INSERT, p))
+    new = []
+    for f in findings:  # a finding listed twice is new once
+        if f.warning_id in inserted:
+            inserted.discard(f.warning_id)
+            new.append(f)
     return new
 
 
@@ -51,5 +68,30 @@ def warnings(store: Store, school_id: str | None = None, since: str = "") -> lis
     sql = f"SELECT {COLUMNS} FROM platform_warnings WHERE created_at >= ?"
     rows = (store.rows(sql + " AND school_id=? ORDER BY created_at, warning_id", (since, school_id))
             if school_id else store.rows(sql + " ORDER BY created_at, warning_id", (since,)))
-    return [{"warning_id": r[0], "indicator": r[1], "station_id": r[2], "school_id": r[3], "day": r[4],
-             "message": r[5], "evidence": json.loads(r[6]), "created_at": r[7]} for r in rows]
+    return [_as_dict(r) for r in rows]
+
+
+def _as_dict(r: Sequence[Any]) -> dict[str, Any]:
+    return {"warning_id": r[0], "indicator": r[1], "station_id": r[2], "school_id": r[3], "day": r[4],
+            "message": r[5], "evidence": json.loads(r[6]), "created_at": r[7]}
+
+
+def warning(store: Store, warning_id: str) -> dict[str, Any] | None:
+    """One stored warning by id, as a dict (None when there is none)."""
+    rows = store.rows(f"SELECT {COLUMNS} FROM platform_warnings WHERE warning_id=?", (warning_id[:64],))
+    if not rows:
+        return None
+    return _as_dict(rows[0])
+
+
+def by_ids(store: Store, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The stored warnings with these ids, oldest first."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    return _dicts(store.rows(f"SELECT {COLUMNS} FROM platform_warnings WHERE warning_id IN ({marks}) "
+                             "ORDER BY created_at, warning_id", tuple(ids)))
+
+
+def _dicts(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [_as_dict(r) for r in rows]

@@ -1,65 +1,29 @@
-"""PIN hashes of the roster: scrypt (memory-hard), as a PHC string.
+"""PIN hashes of the roster: scrypt PHC strings (``core.kdf``), for 4-12 digit PINs.
 
-``$scrypt$ln=14,r=8,p=1$<salt>$<hash>`` with unpadded standard base64: the
-cost travels with the hash, so central can raise it without a station update.
-``hashlib.scrypt`` is OpenSSL's implementation (the standard library's); the
-comparison is constant-time. Costs outside sane bounds are refused before any
-work, so a bad roster cannot make a sign-in take minutes or gigabytes.
+The cost travels with the hash, so central can raise it without a station update;
+a bad roster's cost is refused before any work (``core.kdf.check_hash``).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 import re
 
-LN, R, P = 14, 8, 1  # 2^14 × 8 × 128 B = 16 MiB per hash: memory-hard, ~50 ms on x86
-DKLEN = 32
-_PHC = re.compile(r"^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d)\$([A-Za-z0-9+/]{16,64})\$([A-Za-z0-9+/]{43})$")
+from core.kdf import LN, P, R, check_hash, hash_secret, verify_secret
+from core.kdf import HashError as PinHashError
+
 PIN = re.compile(r"^\d{4,12}$")
-
-
-class PinHashError(ValueError):
-    """A PIN hash that is not a scrypt PHC string this station accepts."""
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text + "=" * (-len(text) % 4))
-
-
-def _scrypt(pin: str, salt: bytes, ln: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(pin.encode(), salt=salt, n=1 << ln, r=r, p=p, dklen=DKLEN,
-                          maxmem=256 * 1024 * 1024)
+__all__ = ["PIN", "PinHashError", "check_hash", "hash_pin", "verify_pin"]
 
 
 def hash_pin(pin: str, *, ln: int = LN, r: int = R, p: int = P) -> str:
     """A new PHC string for ``pin`` (4-12 digits) with a random 16-byte salt."""
     if not PIN.match(pin):
         raise ValueError("a PIN is 4 to 12 digits")
-    salt = os.urandom(16)
-    return f"$scrypt$ln={ln},r={r},p={p}${_b64(salt)}${_b64(_scrypt(pin, salt, ln, r, p))}"
-
-
-def check_hash(phc: str) -> tuple[int, int, int, bytes, bytes]:
-    """(ln, r, p, salt, hash) of a PHC string, or PinHashError saying what is wrong."""
-    m = _PHC.match(phc)
-    if m is None:
-        raise PinHashError("not a $scrypt$ln=..,r=..,p=..$salt$hash string")
-    ln, r, p = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    if not (10 <= ln <= 20 and 1 <= r <= 16 and 1 <= p <= 4):
-        raise PinHashError(f"scrypt cost ln={ln},r={r},p={p} outside ln 10-20, r 1-16, p 1-4")
-    return ln, r, p, _unb64(m.group(4)), _unb64(m.group(5))
+    return hash_secret(pin, ln=ln, r=r, p=p)
 
 
 def verify_pin(pin: str, phc: str) -> bool:
     """Whether ``pin`` matches ``phc`` (constant-time compare; a malformed PIN never does)."""
     if not PIN.match(pin):
         return False
-    ln, r, p, salt, digest = check_hash(phc)
-    return hmac.compare_digest(_scrypt(pin, salt, ln, r, p), digest)
+    return verify_secret(pin, phc)

@@ -1,0 +1,1 @@
+"""Central's fleet view and remote diagnosis (docs/fleet.md)."""

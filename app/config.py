@@ -25,6 +25,7 @@ from edge.codes.config import CodesSection
 from edge.matching.types import Policy
 from edge.video.config import VideoSection
 from edge.vision.config import CameraSection, DecoderSection
+from edge.web.voice import SoundSection
 from edge.workflow.config import ReceivingSection
 from firmware_bridge.config import ScaleSection
 from firmware_bridge.rapid_test import RapidTestSection
@@ -232,6 +233,9 @@ class StationConfig(Section):
         description="The receiving workflow: fresh weights, codes read on an empty pan.",
     )
     web: WebSection = Field(default_factory=WebSection, description="The local web app.")
+    sound: SoundSection = Field(
+        default_factory=SoundSection, description="The kiosk's result tones and spoken sentences."
+    )
     log: LogSection = Field(default_factory=LogSection, description="Logging.")
     video: VideoSection = Field(
         default_factory=VideoSection, description="Acceptance clips: recorder and retention."

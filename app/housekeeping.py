@@ -11,20 +11,21 @@ and ``status`` (not below the journal's reserve: that space is the journal's).
 from __future__ import annotations
 
 import logging
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from app.disk import MB, disk_state, free_bytes
+from app.sync_badge import sync_badge
 from core import log
 from edge import device_status
-from edge.journal import Journal
+from edge.journal import Journal, JournalReader
 from edge.orders import store
 from edge.roster import store as roster_store
 from edge.workflow.model import IdleCheck
 
 logger = logging.getLogger("app.station")
-
-UPLINK_TEXT = {"connected": "已连接", "ok": "已连接", "disconnected": "未连接",
-               "refused": "被拒绝", "rejected": "中心拒收", "connecting": "连接中"}
+STATUS_EVERY_S = 5.0  # device_status rows are rewritten at least this often (doctor: 30 s)
 
 
 def housekeep(station: Any) -> None:
@@ -39,21 +40,26 @@ def housekeep(station: Any) -> None:
         station.hub.bump()
     station.handle(IdleCheck())  # signs everyone out after [receiving] idle_signout_s
     last = j.last_seq()
-    backlog = max(0, last - sync_state.get_cursor(j.db, station.cfg.station.station_id))
+    cursor = sync_state.get_cursor(j.db, station.cfg.station.station_id)
+    backlog = max(0, last - cursor)
     facts = sync_state.get_state(j.db)
     alert_rejection(j, facts.get("last_rejection"))
-    up = facts.get("uplink") or {}
-    up_state = str(up.get("state", "未启动"))
-    ok = up_state in ("connected", "ok") and backlog < 50
-    station.devices.set("sync", ok, f"{UPLINK_TEXT.get(up_state, up_state)} 积压 {backlog}",
-                        backlog=backlog)
+    oldest = JournalReader(j.db).at_of(cursor + 1) if backlog else None
+    badge = sync_badge(facts, backlog, oldest, datetime.now(UTC))
+    station.devices.set("sync", badge.pop("ok"), badge.pop("text"), **badge)
     reserve = station.cfg.station.journal_reserve_mb
     free = free_bytes(station.cfg.station.data_dir)
     disk_ok, text = disk_state(free, reserve, j.disk_full)
     station.devices.set("disk", disk_ok, text, free_mb=free // MB)
-    if free >= reserve * MB:  # below the reserve only the journal may write
+    states = station.devices.snapshot()
+    written = station.status_written
+    now = time.monotonic()
+    # A round each second (the kiosk's badges); the table only on a change or every 5 s.
+    fresh = written is not None and written[0] == states and now - written[1] < STATUS_EVERY_S
+    if free >= reserve * MB and not fresh:  # below the reserve only the journal may write
         with j.transaction_raw() as conn:
-            device_status.write_all(conn, station.devices.snapshot())
+            device_status.write_all(conn, states)
+        station.status_written = (states, now)
     station.hub.bump()
 
 

@@ -87,7 +87,8 @@ def serve(station: Any, host: str, port: int) -> None:
     access = kiosk_access(station, port)
     app = create_app(station.workflow, station.orders, station.devices.snapshot, station.hub,
                      access=access, lifespan=lifespan, preview=station.preview.render, hall=hall,
-                     blobs=station.blobs, still=station.preview.still, fault=station.fault)
+                     blobs=station.blobs, still=station.preview.still, fault=station.fault,
+                     sound=station.cfg.sound, voice=station.voice)
     log.kv(logger, logging.INFO, "kiosk page", url=f"http://{host}:{port}/")
     if web.hall_port and web.hall_port != port:
         start_hall_server(hall, web.hall_host, web.hall_port)

@@ -30,6 +30,7 @@ from edge.matching.types import Order
 from edge.orders import store
 from edge.vision.preview import Preview
 from edge.web.app import Hub
+from edge.web.voice import VoiceClips
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Effect, NewScanWindow, TareScale
 from edge.workflow.scale_feed import ScaleFeed
@@ -37,7 +38,7 @@ from sync import state as sync_state
 
 logger = logging.getLogger("app.station")
 
-HOUSEKEEPING_S = 2.0
+HOUSEKEEPING_S = 1.0  # the kiosk's sync badge follows the uplink within seconds
 
 
 class OrdersCache:
@@ -72,6 +73,7 @@ class Station(StationDevices):
         self.cfg = cfg
         self.sim_dir = sim_dir
         self.devices = DeviceStates()
+        self.status_written: tuple[dict[str, Any], float] | None = None  # housekeeping's last write
         self.hub = Hub()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -85,6 +87,7 @@ class Station(StationDevices):
         self.camera_source: Any = None
         self.preview = Preview()
         self.blobs = BlobStore(cfg.station.data_dir / "blobs")  # signatures, document photos
+        self.voice = VoiceClips(cfg.sound, cfg.station.data_dir / "voice")  # spoken results
         self.video: Any = None  # edge.video.service.VideoService when [video] enabled
         self.camera_state = "stopped"
         self.watchdog = Watchdog()

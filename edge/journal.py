@@ -267,6 +267,11 @@ class JournalReader:
         rows = self._query("SELECT hash FROM events WHERE seq = ?", (seq,))
         return str(rows[0][0]) if rows else None
 
+    def at_of(self, seq: int) -> str | None:
+        """When event ``seq`` was recorded (RFC 3339), or None when there is no such event."""
+        rows = self._query("SELECT at FROM events WHERE seq = ?", (seq,))
+        return str(rows[0][0]) if rows else None
+
     def rows_from(self, from_seq: int, limit: int) -> list[tuple[int, str]]:
         """(seq, canonical event text) from ``from_seq`` on, as stored."""
         return [(int(s), str(t)) for s, t in self._query(

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv python3-dev libzbar0 mosquitto chromium fonts-noto-cjk)
+APT_PACKAGES=(python3-venv python3-dev libzbar0 mosquitto chromium fonts-noto-cjk espeak-ng)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -52,6 +52,7 @@ from sync.config import UplinkHost
 logger = logging.getLogger("sync.uplink")
 NO_MATCHING_SUBSCRIBERS = 0x10
 PACKET_OVERHEAD = 1024  # MQTT header, topic, response topic, correlation data: well under this
+LINK_BEAT_S = 1.0  # how often the link fact is refreshed while nothing changes
 
 
 @dataclass
@@ -111,6 +112,11 @@ class Uplink:
         self.probing = False  # one single-event batch until central acks again
         self.soon_round = 0  # "resend soon" rounds in a row (no ack in between)
         self.timeouts_in_row = 0
+        # The link's real state for the kiosk (``sync_state`` "link"): written on every change
+        # and refreshed each LINK_BEAT_S, so a stale row means the uplink is not running.
+        self._link_key: tuple[bool, bool] | None = None
+        self._link_since = now_rfc3339()
+        self._next_link_beat = 0.0
         self.client = make_client(self.up.broker, self.station_id)
         self.t_events = protocol.topic(self.station_id, "events")
         self.t_acks = protocol.topic(self.station_id, "acks")
@@ -151,6 +157,7 @@ class Uplink:
 
     def step(self) -> None:
         self.link.pump(0.02 if self.inflight else 0.05)
+        self._note_link()
         if not self.link.connected:
             return
         now = time.monotonic()
@@ -335,6 +342,20 @@ class Uplink:
             self.orders_trigger.set()
 
     # -- state and status ----------------------------------------------------------------------
+    def _note_link(self) -> None:
+        """Record the broker link as it is now: connected, connecting, or down since when."""
+        now = time.monotonic()
+        key = (self.link.connected, self.link.socket_open and not self.link.connected)
+        if key == self._link_key and now < self._next_link_beat:
+            return
+        if self._link_key is None or key[0] != self._link_key[0]:
+            self._link_since = now_rfc3339()
+        self._link_key = key
+        self._next_link_beat = now + LINK_BEAT_S
+        state.put_state(self.db, "link", {"connected": key[0], "connecting": key[1],
+                                          "since": self._link_since, "error": self.link.last_error,
+                                          "at": now_rfc3339()})
+
     def _set_state(self, name: str, error: str | None) -> None:
         if (name, error) == (self.uplink_state, self.error):
             return

@@ -68,7 +68,7 @@ put() {  # put MODE SRC DEST
 
 # 1. System packages.
 if [ "$SKIP_PACKAGES" = 0 ] && [ -z "$ROOT" ]; then
-  pkgs=(python3-venv python3-dev libzbar0 fonts-noto-cjk chromium cage ffmpeg)
+  pkgs=(python3-venv python3-dev libzbar0 fonts-noto-cjk chromium cage ffmpeg espeak-ng)
   # evdev has wheels for x86_64 only (evdev-binary); elsewhere (the Pi) it builds from source.
   [ "$(uname -m)" = x86_64 ] || pkgs+=(gcc libc6-dev)
   missing=()

@@ -141,7 +141,7 @@ master_data_file = "{master}"
         uplink = "" if broker_port is None else f"""
 [uplink]
 backoff_min_s = 0.2
-backoff_max_s = 5.0
+backoff_max_s = 2.0  # the kiosk's sync badge is back within seconds
 ack_timeout_s = 10.0
 status_interval_s = 10.0
 [uplink.broker]
@@ -217,7 +217,7 @@ synthetic_codes = []
         logf = open(self.state / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
         self.procs.append((name, subprocess.Popen(cmd, stdout=logf, stderr=logf)))
 
-    def _wait_http(self, url: str, timeout: float = 20.0) -> None:
+    def _wait_http(self, url: str, timeout: float = 60.0) -> None:  # slow under a loaded CI
         import requests
 
         end = time.monotonic() + timeout
@@ -243,7 +243,7 @@ synthetic_codes = []
                         max_body_bytes=web.max_body_bytes)
         app = create_app(st.workflow, st.orders, st.devices.snapshot, st.hub, access=access,
                          preview=st.preview.render, hall=hall_source(st.cfg), blobs=st.blobs,
-                         still=st.preview.still)
+                         still=st.preview.still, sound=st.cfg.sound, voice=st.voice)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.web_port,
                                                     log_level="warning"))
         threading.Thread(target=self.server.run, name="web", daemon=True).start()

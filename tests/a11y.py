@@ -53,3 +53,13 @@ def small_text(page: Any, root: str, min_px: float) -> list[dict[str, Any]]:
 def font_px(page: Any, selector: str) -> float:
     return float(page.evaluate("(s) => parseFloat(getComputedStyle(document.querySelector(s)).fontSize)",
                                selector))
+
+
+class ConsoleErrors:
+    """Console errors and uncaught exceptions of ``page`` from now on (``.errors``)."""
+
+    def __init__(self, page: Any) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda m: self.errors.append(f"console: {m.text}")
+                if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"exception: {e}"))

@@ -42,8 +42,8 @@ def _morning_in_the_browser(p: Page, world: Driver) -> None:
     p.goto(world.url + "/")
     sign_in(p, "zhang", "li")
     p.click("#order-list button[data-order$='-0012']")
-    p.click("#lines tr[data-line='1']")
-    p.wait_for_selector("#lines tr.selected[data-line='1']")
+    p.click("#lines [data-line='1']")
+    p.wait_for_selector("#placement-line:has-text('上海青')")
     world.place(15200)
     p.wait_for_selector("#stable.ok")
     p.wait_for_selector("#weight:has-text('30.4 斤')")
@@ -52,7 +52,7 @@ def _morning_in_the_browser(p: Page, world: Driver) -> None:
 
     world.clear()
     p.wait_for_selector(".decision", state="hidden")
-    p.click("#lines tr[data-line='2']")
+    p.click("#lines [data-line='2']")
     world.place(27000)
     p.wait_for_selector("#stable.ok")
     p.click("#confirm")
@@ -61,7 +61,7 @@ def _morning_in_the_browser(p: Page, world: Driver) -> None:
 
     world.clear()
     world.show(["(01)06901234511116(10)R2411"])  # a rice label: not on this order
-    p.wait_for_selector("#placement-line:has-text('条码 06901234511116')")
+    p.wait_for_selector("#placement-line[data-gtin='06901234511116']:has-text('不在订单上的货品')")
     assert _outlined(world.url), "the preview outlines the code in view"
     assert p.evaluate("document.getElementById('camera').naturalWidth") > 0
     world.place(25000)
@@ -71,6 +71,8 @@ def _morning_in_the_browser(p: Page, world: Driver) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     p.screenshot(path=str(ARTIFACTS / "kiosk-demo-system.png"))
     world.clear()
+    p.wait_for_selector(".decision", state="hidden")
+    p.click("#close-delivery")
     for _ in range(2):  # the driver acknowledges each rejection with his badge
         p.click("#rejection-list button")
         p.click("#dispose .choices button[data-disposition='returned']")
@@ -78,10 +80,12 @@ def _morning_in_the_browser(p: Page, world: Driver) -> None:
         p.click("#dispose-confirm")
         p.wait_for_selector("#dispose", state="hidden")
     p.wait_for_selector("#rejection-list:not(:has(button))")
-    p.click("#close-delivery")
-    p.wait_for_selector("#closed:has-text('未送达 3 项')")
+    p.click("#close-confirm")
+    p.wait_for_selector("#closed:has-text('拒收 2 项，未送达 2 项')")
     assert p.is_visible("#return-slip")
-    assert "第 2 行 土豆（订购 25 公斤）" in p.inner_text("#closed-missing")
+    assert "西红柿（订购 20000 克）" in p.inner_text("#closed-missing")
+    assert "土豆：退回供应商" in p.inner_text("#closed-rejected")
+    assert "不在订单上的货品：退回供应商" in p.inner_text("#closed-rejected")
 
 
 def _outlined(url: str) -> bool:

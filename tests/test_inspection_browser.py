@@ -16,7 +16,7 @@ from edge.web.app import create_app
 from edge.web.guard import Access
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, Weight
-from tests.browser import page, sign_in
+from tests.browser import keypad, page, sign_in
 from tests.conftest import ARTIFACTS
 from tests.test_inspection_api import POLICY
 from tests.test_web_api import serving
@@ -46,11 +46,13 @@ def test_sensory_rejection_disposed_with_a_signature(served: tuple[str, Workflow
     p.goto(url + "/")
     sign_in(p, "zhang", "li")
     p.click("button[data-order='PO-20261128-0013']")
-    p.click("#lines tr[data-line='1']")
+    p.click("#lines [data-line='1']")
     p.wait_for_selector("#sensory-items li[data-item='odour']")
     wf.handle(Reading(Weight(net_g=12100, stable=True, raw="ST,+012.100  kg", protocol="ad")))
-    p.fill("#temperature", "3")
-    p.press("#temperature", "Enter")
+    p.click("#temperature")
+    keypad(p, "3")
+    p.wait_for_selector("#temperature:has-text('3 ℃')")
+    assert p.inner_text("#temp-source") == "手工输入"
     p.click("#confirm")
     p.wait_for_selector("#toast:has-text('请完成感官检查')")
     for item in ("spoiled", "foreign_matter", "refrozen"):
@@ -61,9 +63,11 @@ def test_sensory_rejection_disposed_with_a_signature(served: tuple[str, Workflow
     p.click("#confirm")
     p.wait_for_selector(".decision.rejected:has-text('感官检查发现异味')")
 
+    assert p.inner_text("#decision-action") == "请退回供应商"
     wf.handle(Reading(Weight(net_g=0, stable=True)))  # the pork is taken off
     p.click("#close-delivery")
-    p.wait_for_selector("#toast:has-text('尚未处置')")
+    p.wait_for_selector("#close-confirm:has-text('待处置')")
+    assert p.is_disabled("#close-confirm")
     p.click("#rejection-list button")
     p.click("#dispose .choices button[data-disposition='returned']")
     box = p.locator("#signature").bounding_box()
@@ -77,7 +81,7 @@ def test_sensory_rejection_disposed_with_a_signature(served: tuple[str, Workflow
     p.wait_for_selector("#rejection-list li:has-text('退回供应商（已确认）')")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     p.screenshot(path=str(ARTIFACTS / "kiosk-disposition.png"))
-    p.click("#close-delivery")
+    p.click("#close-confirm")
     p.wait_for_selector("#return-slip:visible")
     with p.context.expect_page() as slip_page:
         p.click("#return-slip")

@@ -27,23 +27,24 @@ def test_kiosk_accept_and_reject(server: str, wf: Workflow, journal: Journal,  #
     p.goto(server + "/")
     sign_in(p, "zhang", "li")
     p.click("button[data-order='PO-20261128-0012']")
-    p.wait_for_selector("#lines tr[data-line='1']")
-    p.click("#lines tr[data-line='1']")
+    p.wait_for_selector("#lines [data-line='1']")
+    p.click("#lines [data-line='1']")
     wf.handle(Reading(Weight(net_g=15200, stable=True, raw="S S 15.200 kg")))
     p.wait_for_selector("#stable.ok")
     p.click("#confirm")
     p.wait_for_selector(".decision.accepted:has-text('合格')")
-    assert "已验收" in p.inner_text("#lines tr[data-line='1']")
-
     wf.handle(Reading(Weight(net_g=0, stable=True)))  # item taken off: next placement
     p.wait_for_selector(".decision", state="hidden")
-    p.click("#lines tr[data-line='2']")
+    assert "已验收" in p.inner_text("#lines-done [data-line='1']")
+    p.click("#lines [data-line='2']")
     wf.handle(Reading(Weight(net_g=27000, stable=True)))
     p.wait_for_selector("#weight:has-text('27 公斤')")
     p.click("#confirm")
     p.wait_for_selector(".decision.rejected")
     text = p.inner_text("#decision")
-    assert "请退货" in text and "重量超出订单上限 5%：实收 27 公斤，订单 25 公斤" in text
+    assert "超重 0.75 公斤" in text and "请取出多余部分后重称" in text
+    assert "允许 24.25 公斤–26.25 公斤" in text
+    assert "重量超出订单上限 5%：实收 27 公斤，订单 25 公斤" in text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     p.screenshot(path=str(ARTIFACTS / "kiosk-rejection.png"))
     assert p.is_hidden("#scale-lost")

@@ -80,6 +80,16 @@ def _bounds(ordered: Decimal, line: OrderLine, abs_applies: bool) -> tuple[Decim
     return ordered - under, ordered + over
 
 
+def quantity_bounds(line: OrderLine, *, by_weight: bool) -> tuple[Decimal, Decimal]:
+    """The line's allowed total (lower, upper): grams when weighed, else the order's unit."""
+    if by_weight:
+        ordered_g = to_grams(line.qty_value, line.qty_unit, line.piece_g)
+        if ordered_g is None:
+            raise ValueError(f"line {line.line_id} has no weight")
+        return _bounds(ordered_g, line, abs_applies=True)
+    return _bounds(line.qty_value, line, abs_applies=False)
+
+
 def check_quantity(line: OrderLine, obs: Observation) -> tuple[Check, int | None]:
     """Quantity against the line's tolerance band; returns the check and ordered grams."""
     unit = line.qty_unit

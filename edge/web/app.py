@@ -38,6 +38,7 @@ from edge.matching.types import Order, RapidTest
 from edge.web.evidence import evidence_router
 from edge.web.guard import Access, KioskGuard, with_token
 from edge.web.view import outcome_view, snapshot
+from edge.web.voice import PHRASES, SoundSection, VoiceClips
 from edge.workflow.driver import Workflow
 from edge.workflow.model import (
     CloseDelivery,
@@ -58,6 +59,13 @@ from edge.workflow.model import (
 )
 
 STATIC = Path(__file__).parent / "static"
+NOTICE_S = 8.0  # how long a refusal stays in the snapshot
+
+
+def favicon() -> Response:
+    """The station's icon (the kiosk and the degraded page; a browser asks for it)."""
+    return Response((STATIC / "favicon.ico").read_bytes(), media_type="image/x-icon",
+                    headers={"Cache-Control": "max-age=86400"})
 
 
 class Body(BaseModel):
@@ -194,7 +202,8 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                preview: Callable[[], bytes | None] | None = None,
                hall: Any = None, blobs: BlobStore | None = None,
                still: Callable[[], bytes | None] | None = None,
-               fault: Callable[[], dict[str, str] | None] | None = None) -> FastAPI:
+               fault: Callable[[], dict[str, str] | None] | None = None,
+               sound: SoundSection | None = None, voice: VoiceClips | None = None) -> FastAPI:
     """The kiosk app behind its guard; ``access`` holds the trusted hosts and this boot's token."""
     app = FastAPI(title="Acceptance station", version=__version__, lifespan=lifespan,
                   description="Local API of a food-acceptance station (kiosk and hall pages). "
@@ -203,12 +212,22 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     page = with_token((STATIC / "kiosk.html").read_text(encoding="utf-8"), access.token)
     hub = hub or Hub()
     app.state.hub = hub
+    snd = sound or SoundSection()
+    sound_json = {"volume": snd.volume, "voice": voice is not None and voice.available,
+                  "phrases": PHRASES}
 
     def state_json() -> dict[str, Any]:
         # ``fault``: what stops acceptance altogether (the journal cannot write), shown over all.
         return {**snapshot(workflow.state, orders(), devices(), workflow.live(),
-                           workflow.max_weight_age_s, workflow.policy),
-                "fault": None if fault is None else fault()}
+                           workflow.max_weight_age_s, workflow.policy, workflow.roster()),
+                "fault": None if fault is None else fault(), "sound": sound_json}
+
+    def notice() -> dict[str, Any] | None:
+        """The latest refusal from any source, for NOTICE_S (the page shows each id once)."""
+        n = workflow.notice
+        if n is None or workflow.mono() - n["mono"] > NOTICE_S:
+            return None
+        return {k: n[k] for k in ("id", "code", "message")}
 
     def run(inp: Input) -> JSONResponse:
         res: Result = workflow.handle(inp)
@@ -221,6 +240,17 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     @app.get("/", include_in_schema=False)
     def kiosk() -> HTMLResponse:
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+    app.get("/favicon.ico", include_in_schema=False)(favicon)
+
+    @app.get("/api/voice/{key}.wav", summary="A spoken result sentence (espeak-ng, rendered here)",
+             response_class=Response, responses={200: {"content": {"audio/wav": {}}}})
+    def voice_clip(key: Annotated[str, FastAPIPath(pattern=r"^[a-z_]{1,20}$")]) -> Response:
+        path = None if voice is None else voice.path(key)
+        if path is None:
+            return JSONResponse({"error": "NO_VOICE", "message": "无此语音"}, status_code=404)
+        return Response(path.read_bytes(), media_type="audio/wav",
+                        headers={"Cache-Control": "max-age=3600"})
 
     @app.get("/api/state", summary="The kiosk's whole state")
     def get_state() -> dict[str, Any]:
@@ -235,7 +265,9 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                 if hub.version != seen or idle >= 1.0:  # also a heartbeat each second
                     seen = hub.version
                     idle = 0.0
-                    yield f"data: {json.dumps(state_json(), ensure_ascii=False)}\n\n"
+                    # Only the stream carries the notice: a refused request changes no state.
+                    msg = {**state_json(), "notice": notice()}
+                    yield f"data: {json.dumps(msg, ensure_ascii=False)}\n\n"
                 await asyncio.sleep(stream_interval_s)
                 idle += stream_interval_s
         return StreamingResponse(gen(), media_type="text/event-stream",

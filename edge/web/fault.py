@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from core import __version__
-from edge.web.app import STATIC
+from edge.web.app import STATIC, favicon
 from edge.web.guard import Access, KioskGuard, with_token
 from edge.web.view import snapshot
 from edge.workflow.model import State
@@ -37,6 +37,8 @@ def fault_app(fault: Callable[[], dict[str, str]], devices: Callable[[], dict[st
     @app.get("/", include_in_schema=False)
     def kiosk() -> HTMLResponse:
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+    app.get("/favicon.ico", include_in_schema=False)(favicon)
 
     @app.get("/api/state", summary="The kiosk's state: the fault and the device states")
     def get_state() -> dict[str, Any]:

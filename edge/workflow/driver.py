@@ -84,6 +84,9 @@ class Workflow:
         # the video recorder follows placements and decisions this way. Must be quick.
         self.observers: list[Callable[[State], None]] = []
         self._lock = threading.Lock()
+        # The latest refusal, whatever its source (a tap, a scan, a badge): every kiosk screen
+        # shows it, not only the one whose request was refused. {"id", "code", "message", "mono"}
+        self.notice: dict[str, Any] | None = None
         # Resume where the journal says we were (open delivery, line progress, the placement
         # on the pan). An event this version cannot apply is left out, with one alert for it
         # (not one per start).
@@ -127,6 +130,9 @@ class Workflow:
                                   committed=fed.committed)
                 else:
                     self.on_effect(eff)
+            if res.refused is not None:
+                self.notice = {"id": (self.notice or {"id": 0})["id"] + 1, "code": res.refused.code,
+                               "message": res.refused.message, "mono": self.mono()}
             for obs in self.observers:
                 try:
                     obs(self.state)

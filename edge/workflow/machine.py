@@ -69,6 +69,7 @@ from edge.workflow.rejections import apply_rejection_event, close, dispose
 __all__ = ["apply_event", "needs_temperature", "needs_weight", "replay", "step"]
 
 MAX_TRACE_CODES = 8  # per placement
+CLOSED_KEPT = 200  # orders whose delivery was closed (the kiosk greys them)
 DECIDED_KEPT = 500  # recent decided placements answered by id (older ones: PLACEMENT_GONE)
 
 
@@ -170,7 +171,9 @@ def apply_event(state: State, event: dict[str, Any]) -> State:
             and _get(b, "delivery_id", str, required=True) == state.delivery.delivery_id:
         # Facts given for the item at the scale belong to the closed delivery: dropped.
         p = state.placement
-        return replace(state, delivery=None, closed=_closed(b),
+        done = (*[o for o in state.closed_orders if o != state.delivery.order_id],
+                state.delivery.order_id)[-CLOSED_KEPT:]
+        return replace(state, delivery=None, closed=_closed(b), closed_orders=done,
                        placement=physical(p) if p.started else Placement(""))
     return state
 
@@ -211,7 +214,9 @@ def _apply_line(state: State, event: dict[str, Any]) -> State:
     last = {"seq": event["seq"], "outcome": t.split(".")[1], "line_id": line_id,
             "item": _get(item, "name", str) or _get(scanned, "gtin", str)
             or _get(scanned, "item_code", str), "reasons": list(_strs(b, "reasons")),
-            "checks": checks, "placement_id": pid, "retest_of": _get(b, "retest_of", dict)}
+            "checks": checks, "placement_id": pid, "retest_of": _get(b, "retest_of", dict),
+            "measured": {k: _get(_get(b, "measured", dict) or {}, k, int)
+                         for k in ("net_g", "pieces")}}
     placement = state.placement
     if pid is None or pid == placement.placement_id:
         placement = replace(placement, decided=True)

@@ -130,6 +130,7 @@ class State:
     pending: str | None = None  # placement id whose decision is being committed
     last: dict[str, Any] | None = None  # the last committed decision, for the screen
     closed: dict[str, Any] | None = None  # the last delivery.closed body, until the next opens
+    closed_orders: tuple[str, ...] = ()  # orders whose delivery was closed, oldest first
     # placement id -> its committed decision {seq, event_id, type, outcome, reasons, checks}:
     # a confirm of an id already decided answers this and records nothing (recent ones kept).
     decided: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -189,6 +189,14 @@ synthetic_codes = []
         return cfg
 
     def start(self) -> None:
+        """Start everything; a part that does not come up stops what was started (no orphans)."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         from app.config import load_config
         from app.station import Station
         from contract.keys import init_key

@@ -99,13 +99,11 @@ def dsn(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 # xdist groups, so at most two of them load the machine at once and the tests that
 # measure a stop time or a latency do not starve (`scripts/test.sh` uses --dist loadgroup).
 HEAVY_GROUPS = {
-    "tests/test_deploy.py::test_install_twice_changes_nothing": "heavy-1",
+    "tests/test_update.py::test_update_good_then_failing_release_rolls_back": "heavy-1",
     "tests/test_chaos.py::test_chaos_nothing_lost_nothing_twice": "heavy-1",
-    "tests/test_core_crash.py::test_sigkill_never_loses_a_returned_append": "heavy-1",
-    "tests/test_update.py::test_update_good_then_failing_release_rolls_back": "heavy-2",
-    "tests/test_rollout_stations.py::test_rollout_follows_good_canaries_halts_on_bad": "heavy-1",
-    "tests/test_platform_demo.py::test_demo_morning_gives_exactly_its_staged_price_excess": "heavy-2",
-    "tests/test_core_cli.py::test_demo_scripted_morning": "heavy-2",
+    "tests/test_rollout_stations.py::test_rollout_follows_good_canaries_halts_on_bad": "heavy-2",
+    "tests/test_deploy.py::test_install_twice_changes_nothing": "heavy-2",
+    "tests/test_core_crash.py::test_sigkill_never_loses_a_returned_append": "heavy-2",
 }
 
 
@@ -121,22 +119,29 @@ PTY_FILES = ("tests/test_scanners.py", "tests/test_scale_thermometer.py", "tests
 LONG_FIRST = (
     "tests/test_update.py::test_update_good_then_failing_release_rolls_back",
     "tests/test_deploy.py::test_install_twice_changes_nothing",
+    "tests/test_rollout_stations.py::",
     "tests/test_chaos.py::",
-    "tests/test_deploy_sandbox.py::test_station_process_works_under_its_unit",
-    "tests/test_video_station.py::",
-    "tests/test_vision_decode.py::test_distorted_set_success_rates",
-    "tests/test_platform_demo.py::",
     "tests/test_station_disk.py::",
-    "tests/test_sync_e2e.py::",
-    "tests/test_demo_browser.py::",
-    "tests/test_vision_ensemble.py::",
-    "tests/test_core_cli.py::test_demo_scripted_morning",
-    "tests/test_sync_faults.py::",
-    "tests/test_deploy_sandbox.py::",
-    "tests/test_core_crash.py::",
+    "tests/test_central_service.py::",
     "tests/test_replay_safety.py::",
+    "tests/test_deploy_sandbox.py::",
+    "tests/test_platform_demo.py::",
+    "tests/test_roster_restart.py::",
+    "tests/test_core_cli.py::test_demo_scripted_morning",
+    "tests/test_fleet_view.py::",
+    "tests/test_sync_faults.py::",
+    "tests/test_sync_e2e.py::",
+    "tests/test_video_station.py::",
+    "tests/test_core_crash.py::",
+    "tests/test_vision_decode.py::test_distorted_set_success_rates",
     "tests/test_sync_ingest_flood.py::",
+    "tests/test_discipline_browser.py::",
     "tests/test_evidence_station.py::",
+    "tests/test_central_http_security.py::",
+    "tests/test_kiosk_screens_browser.py::",
+    "tests/test_vision_ensemble.py::",
+    "tests/test_public_pages.py::",
+    "tests/test_demo_browser.py::",
     "tests/test_doctor.py::",
 )
 

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.station_proc import StationProc  # noqa: E402
+from tests.station_proc import AT_WORK, StationProc  # noqa: E402
 from tests.sync_harness import Broker, cli, free_port, make_station, seal_backlog  # noqa: E402
 
 SID = "bench-station-01"
@@ -168,7 +168,7 @@ def main() -> int:
                       flush=True)
         finally:
             rig.stop()
-        st = StationProc(Path(d), "bench-kiosk-01", Path(d) / "kiosk")
+        st = StationProc(Path(d), "bench-kiosk-01", Path(d) / "kiosk", config=AT_WORK)
         st.import_orders()
         st.start()
         try:

@@ -21,7 +21,9 @@ at each repeat (at most an hour).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -118,3 +120,30 @@ class StationLimits:
     def quarantined(self) -> set[str]:
         now = self.clock()
         return {s for s, b in self.budgets.items() if now < b.quarantined_until}
+
+
+MAX_CLIENTS = 10000
+
+
+class ClientLimits:
+    """A token bucket per client address; the least recently seen are forgotten beyond ``MAX_CLIENTS``.
+
+    Used by the public pages (requests) and the web app's login (attempts per address)."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.buckets: OrderedDict[str, Bucket] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def allow(self, client: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self.lock:
+            b = self.buckets.pop(client, None) or Bucket(self.rate, self.burst, self.burst, now)
+            self.buckets[client] = b
+            while len(self.buckets) > MAX_CLIENTS:
+                self.buckets.popitem(last=False)
+            b.refill(now)
+            if b.tokens < 1:
+                return False
+            b.tokens -= 1
+            return True

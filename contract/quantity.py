@@ -27,21 +27,30 @@ def fmt(value: Decimal | int) -> str:
     return format(d.normalize(), "f")
 
 
-def received_text(measured: dict[str, Any], ordered: dict[str, Any] | None) -> str:
-    """What was received, in the order's unit, rounded to 0.01 for reading (pure).
+def received_quantity(measured: dict[str, Any], ordered: dict[str, Any] | None) -> tuple[str, str] | None:
+    """What was received, in the order's unit, rounded to 0.01 for reading: (number, unit word),
+    None when the record carries no quantity (pure).
 
     A weight line shows its net weight in the order's weight unit; a count line its
     piece count; a count line weighed without a count shows the net weight in 公斤.
-    Records without an ``ordered`` unit (older or hand-made) fall back to 公斤.
+    Records without an ``ordered`` unit (older, hand-made, a wrong item) fall back to 公斤.
+    Every reader (hall, public pages, ledger, return slip) goes through here, so the
+    same record reads the same everywhere; exact grams stay in the record.
     """
     unit = str((ordered or {}).get("unit") or "kg")
     net, pieces = measured.get("net_g"), measured.get("pieces")
     if unit in GRAMS_PER and isinstance(net, int):
         v = (Decimal(net) / GRAMS_PER[unit]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        return f"{fmt(v)} {UNIT_ZH[unit]}"
+        return fmt(v), UNIT_ZH[unit]
     if isinstance(pieces, int) and pieces > 0:
-        return f"{pieces} {UNIT_ZH.get(unit, '件')}"
+        return str(pieces), UNIT_ZH.get(unit, "件")
     if isinstance(net, int):
         v = (Decimal(net) / 1000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        return f"{fmt(v)} 公斤"
-    return "—"
+        return fmt(v), "公斤"
+    return None
+
+
+def received_text(measured: dict[str, Any], ordered: dict[str, Any] | None) -> str:
+    """``received_quantity`` as one phrase ("30.25 斤"), "—" when there is none."""
+    q = received_quantity(measured, ordered)
+    return "—" if q is None else f"{q[0]} {q[1]}"

@@ -1,7 +1,8 @@
 """The day's incoming-inspection ledger (进货查验记录台账), a query over the journal.
 
 Columns follow Food Safety Law Art. 53 and the regulation's ledger template:
-name, specification, the quantity received (in the order's unit, in Chinese),
+name, specification, the quantity received (in the order's unit, in Chinese, through
+``contract.quantity`` as the kiosk, the hall and central's pages show it),
 production date or batch, shelf life, date of purchase, supplier name, address
 and contact, 产地 where known, the documents checked, the sensory and rapid-test
 results, temperature and how it was taken; plus the decision, its reasons, what
@@ -20,14 +21,14 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from contract.quantity import received_quantity
 from core.clock import now_rfc3339, parse_rfc3339
 from edge.matching.inspection import SENSORY_ITEMS
 from edge.matching.reasons import label_zh
-from edge.matching.units import UNIT_ZH, fen_to_yuan, fmt, grams_in, is_weight_unit
+from edge.matching.units import UNIT_ZH, fen_to_yuan
 
 COLUMNS: list[tuple[str, str]] = [
     ("seq", "记录号"),
@@ -87,7 +88,7 @@ def _row(ev: dict[str, Any], tz: ZoneInfo, disposed: dict[str, Any] | None) -> d
         b["measured"], b["price"], b["supplier"]
     local = parse_rfc3339(ev["at"]).astimezone(tz)
     unit_price = price.get("delivered_unit_price_fen") or price.get("ordered_unit_price_fen")
-    qty, unit = received(measured, ordered)
+    qty, unit = received_quantity(measured, ordered) or ("", "")  # exact grams: net_g column
     return {
         "seq": ev["seq"],
         "received_at": local.strftime("%Y-%m-%d %H:%M:%S"),
@@ -133,20 +134,6 @@ def item_name(b: dict[str, Any]) -> str:
         return f"{delivered['name']}（非本订单货品）"
     code = (b.get("scanned") or {}).get("gtin") or (b.get("scanned") or {}).get("item_code")
     return f"未识别货品（条码 {code}）" if code else "未识别货品"
-
-
-def received(measured: dict[str, Any], ordered: dict[str, Any]) -> tuple[str, str]:
-    """The quantity received in the order's unit (not the quantity ordered), and the unit."""
-    unit = ordered.get("unit") or "kg"
-    net, pieces = measured.get("net_g"), measured.get("pieces")
-    if is_weight_unit(unit) and net is not None:
-        v = grams_in(int(net), unit)
-        return ("" if v is None else fmt(v)), UNIT_ZH[unit]
-    if pieces is not None:
-        return str(pieces), UNIT_ZH.get(unit, "件")
-    if net is not None:
-        return fmt(Decimal(int(net)) / 1000), "公斤"
-    return "", UNIT_ZH.get(unit, "")
 
 
 def sensory_text(answers: dict[str, str] | None) -> str:

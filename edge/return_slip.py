@@ -1,10 +1,10 @@
 """The return slip (退货单) of a closed delivery: a page built from the journal alone.
 
-What was rejected, why, what happened to it and how the driver acknowledged
-it, with the supplier, the inspectors and a QR code naming the signed
-``delivery.closed`` event (its event id and hash), so the supplier can check
-the slip against the platform. Print-ready HTML (A4/A5, ``@media print``);
-the kiosk opens it for the driver to photograph or print.
+What was rejected (how much, in the order's unit), why, what happened to it
+and how the driver acknowledged it, with the supplier, the inspectors and a QR
+code naming the signed ``delivery.closed`` event (its event id and hash), so
+the supplier can check the slip against the platform. Print-ready HTML (A4/A5,
+``@media print``); the kiosk opens it for the driver to photograph or print.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from contract.quantity import received_text
 from edge.matching.reasons import REASONS
 
 
@@ -42,7 +43,7 @@ def slip_data(db: sqlite3.Connection, delivery_id: str, tz: ZoneInfo) -> dict[st
             "seq": e["seq"], "line_id": b.get("line_id"),
             "item": (b.get("item") or {}).get("name")
             or (b.get("delivered_item") or {}).get("name") or "未识别货品",
-            "quantity": _qty(m), "reasons": [REASONS.get(c, ("", c, ""))[1]
+            "quantity": received_text(m, b.get("ordered")), "reasons": [REASONS.get(c, ("", c, ""))[1]
                                              for c in b.get("reasons", [])],
             "disposition": d.get("disposition_zh", "—"),
             "ack": _ack(d.get("acknowledged_by") or {}),
@@ -56,12 +57,6 @@ def slip_data(db: sqlite3.Connection, delivery_id: str, tz: ZoneInfo) -> dict[st
             or [], "lines": lines,
             "qr": f"acceptance-return:{closed['station_id']}/{delivery_id}"
                   f"?event={closed['event_id']}&sha256={closed['hash']}"}
-
-
-def _qty(m: dict[str, Any]) -> str:
-    if m.get("net_g") is not None:
-        return f"{int(m['net_g']) / 1000:.3f} 公斤"
-    return "—" if m.get("pieces") is None else f"{m['pieces']} 件"
 
 
 def _ack(a: dict[str, Any]) -> str:

@@ -167,13 +167,18 @@ fi
 
 # 6. udev rule for a stable scale name, and the units.
 put 0644 "$SRC/systemd/99-acceptance-scale.rules" "$ROOT/etc/udev/rules.d/99-acceptance-scale.rules"
-for unit in acceptance-station.service acceptance-sync.service acceptance-hall.service; do
+for unit in acceptance-station.service acceptance-sync.service acceptance-hall.service \
+            acceptance-update.service acceptance-update.timer; do
   put 0644 "$SRC/systemd/$unit" "$ROOT/etc/systemd/system/$unit"
 done
 
 # 7. Enable the units (systemctl --root works on a scratch root without a running systemd).
 units=(acceptance-station.service acceptance-sync.service)
 [ "$HALL" = 1 ] && units+=(acceptance-hall.service)
+# Updates poll central only on a kiosk that trusts a release key (--release-key, now or before).
+if [ -n "$RELEASE_KEY" ] || grep -Eq '^release_public_key *= *"[0-9a-f]{64}"' "$ETC/station.toml" 2>/dev/null; then
+  units+=(acceptance-update.timer)
+fi
 if [ -z "$ROOT" ]; then
   systemctl daemon-reload
   udevadm control --reload-rules 2>/dev/null || true

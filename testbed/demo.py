@@ -65,10 +65,19 @@ class DemoSystem:
         self.server: Any = None
         self.tz = ZoneInfo("Asia/Shanghai")
         self.token_file = state / "station.token"
+        self.logins: list[Any] = []  # the demo's web app accounts (testbed.demo_web.DemoLogin)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def central_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def central_dsn(self) -> str:
+        return f"sqlite:///{self.state / 'central' / 'central.db'}"
 
     def days(self) -> list[str]:
         today = datetime.now(UTC).astimezone(self.tz).date()
@@ -117,7 +126,7 @@ host = "127.0.0.1"
 port = {broker_port}
 {self._tls("central-ingest")}
 [store]
-dsn = "sqlite:///{c / 'central.db'}"
+dsn = "{self.central_dsn}"
 [registry]
 keys_dir = "{c / 'keys'}"
 [http]
@@ -133,6 +142,9 @@ public_base_url = "http://127.0.0.1:{self.http_port}"
 workers = 1
 [indicators]
 master_data_file = "{master}"
+[web]
+enabled = true
+documents_dir = "{c / 'documents'}"
 """)
         return cfg
 
@@ -200,7 +212,10 @@ synthetic_codes = []
         central_cfg = self._write_central(central_port)
         station_cfg = self._write_station(broker_port)
         self._spawn("central", [*CLI, "central", "--config", str(central_cfg)])
-        self._wait_http(f"http://127.0.0.1:{self.http_port}/healthz")
+        self._wait_http(f"{self.central_url}/healthz", timeout=60)  # slow under load
+        from testbed.demo_web import make_accounts
+
+        self.logins = make_accounts(self.central_dsn)
         if broker_port is not None:
             self._spawn("uplink", [*CLI, "sync", "--config", str(station_cfg)])
         self.station = Station(load_config(station_cfg), sim_dir=self._dir("scale"))
@@ -284,8 +299,9 @@ def run(args: argparse.Namespace) -> int:
             return run_morning(system)
         print(f"kiosk: {system.url}/   hall: {system.url}/hall   (state in {state}; Ctrl-C stops)",
               flush=True)
-        print(f"public school page at central: http://127.0.0.1:{system.http_port}/public/schools/{SCHOOL_ID}",
-              flush=True)
+        from testbed.demo_web import banner
+
+        print(banner(system.central_url, system.logins), flush=True)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):

@@ -264,6 +264,7 @@ def run_morning(system: Any) -> int:
     from datetime import UTC, datetime
 
     from testbed.demo_data import STATION_ID
+    from testbed.demo_web import check_login
 
     d = Driver(system)
     d.wait(lambda s: s["devices"].get("scale", {}).get("ok") and len(s["orders"]) >= 5,
@@ -295,6 +296,7 @@ def run_morning(system: Any) -> int:
     accepted = sum(1 for _, dec in decided if dec["outcome"] == "accepted")
     print(f"decisions: {len(decided)}, accepted {accepted}, rejected {len(decided) - accepted}")
     failures += check_evidence(system, disposed, slips, len(plan))
+    failures += check_login(system.central_url, system.logins)
     synced = wait_synced(system, STATION_ID)
     print(synced["summary"])
     if synced["ok"]:
@@ -360,7 +362,7 @@ def wait_synced(system: Any, station_id: str, timeout: float = 90) -> dict[str, 
     j = system.station.journal
 
     def central_events() -> list[dict[str, Any]]:
-        store = Store(f"sqlite:///{system.state / 'central' / 'central.db'}")
+        store = Store(system.central_dsn)
         try:
             return [json.loads(t) for t in store.event_texts(station_id)]
         finally:

@@ -21,10 +21,14 @@ class _Text(io.StringIO):
 
     def __init__(self, initial: str = "") -> None:
         super().__init__(initial)
-        self.buffer = io.BytesIO(initial.encode("utf-8"))
+        self._bytes = io.BytesIO(initial.encode("utf-8"))
+
+    @property
+    def buffer(self) -> io.BytesIO:
+        return self._bytes
 
     def text(self) -> str:
-        return self.getvalue() + self.buffer.getvalue().decode("utf-8", "replace")
+        return self.getvalue() + self._bytes.getvalue().decode("utf-8", "replace")
 
 
 def run_cli(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -28,7 +28,7 @@ import requests
 
 from central.store import Store
 from tests.conftest import CLI
-from tests.station_proc import Operator, Reported, SmallDisk, StationProc
+from tests.station_proc import AT_WORK, Operator, Reported, SmallDisk, StationProc
 from tests.sync_harness import ROOT, Broker, central_config, cli, free_port
 from tests.waiting import wait_until
 
@@ -44,7 +44,7 @@ class System:
         self.disk = SmallDisk(tmp / "disk", 64)
         self.disk_mode = "tmpfs" if os.environ.get("CHAOS_DISK") != "rlimit" and self.disk.mount() \
             else "rlimit"
-        self.station = StationProc(tmp, SID, self.disk.path / "data", broker=self.broker)
+        self.station = StationProc(tmp, SID, self.disk.path / "data", broker=self.broker, config=AT_WORK)
         keys = tmp / "keys"
         keys.mkdir()
         (keys / f"{SID}.pub").write_text(self.station.cli("keys", "show", "--config",
@@ -188,7 +188,7 @@ class Staff(threading.Thread):
 # -- the checks ----------------------------------------------------------------------------------
 
 def _journal(s: System) -> list[tuple[int, str, str]]:
-    with closing(sqlite3.connect(s.station.data_dir / "station.db")) as c:
+    with closing(sqlite3.connect(s.station.db_path)) as c:
         return [(int(a), str(b), str(t)) for a, b, t in
                 c.execute("SELECT seq, hash, event FROM events ORDER BY seq")]
 

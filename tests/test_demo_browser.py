@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from central.web.accounts import ROLES
 from edge.journal import read_events
 from testbed.demo import DemoSystem
 from testbed.demo_script import Driver, wait_synced
+from testbed.demo_web import banner
 from tests.browser import page, sign_in
 from tests.conftest import ARTIFACTS
 
@@ -36,6 +38,13 @@ def test_kiosk_on_the_whole_system(system: DemoSystem) -> None:
     assert [m["line_id"] for m in closed[-1]["body"]["lines_not_delivered"]] == ["2", "3", "4"]
     synced = wait_synced(system, "demo-station-01")
     assert synced["ok"], synced["summary"]
+    # What the interactive demo prints about central's web app: each role's account and the pages.
+    shown = banner(system.central_url, system.logins)
+    assert sorted(x.role for x in system.logins) == sorted(ROLES)
+    for x in system.logins:
+        assert f"{x.username:<16} {x.password}  {x.role}" in shown
+    for path in ("/web/login", "/web/fleet", "/public/schools/"):
+        assert system.central_url + path in shown
 
 
 def _morning_in_the_browser(p: Page, world: Driver) -> None:

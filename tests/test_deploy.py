@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import ROOT
 
 UNITS = sorted((ROOT / "systemd").glob("*.service"))
+TIMERS = sorted((ROOT / "systemd").glob("*.timer"))
 ACCEPTANCE_BIN = str(Path(shutil.which("acceptance-station") or
                           Path(os.sys.executable).with_name("acceptance-station")))
 
@@ -30,8 +31,22 @@ def test_unit_verifies(unit: Path, tmp_path: Path) -> None:
     assert r.returncode == 0 and not problems, problems
 
 
+@pytest.mark.parametrize("timer", TIMERS, ids=[t.name for t in TIMERS])
+def test_timer_verifies_with_its_service(timer: Path, tmp_path: Path) -> None:
+    service = timer.with_suffix(".service")
+    for unit in (timer, service):
+        (tmp_path / unit.name).write_text(unit.read_text().replace(
+            "/opt/acceptance-station/venv/bin/acceptance-station", ACCEPTANCE_BIN))
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / timer.name)],
+                       capture_output=True, text=True, timeout=60)
+    problems = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
+    assert r.returncode == 0 and not problems, problems
+
+
 EXPOSURE = {"acceptance-station.service": 2.5, "acceptance-sync.service": 2.5,
-            "acceptance-hall.service": 4.0, "acceptance-central.service": 2.5}
+            "acceptance-hall.service": 4.0, "acceptance-central.service": 2.5,
+            # root by necessity (builds venvs under /opt, restarts units): /usr, /etc read-only
+            "acceptance-update.service": 6.0}
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=[u.name for u in UNITS])
@@ -125,6 +140,8 @@ def test_install_twice_changes_nothing(tmp_path: Path) -> None:
     _station_venv_is_the_lock(root / "opt/acceptance-station/venv/bin/python")
     assert (root / "etc/systemd/system/multi-user.target.wants/acceptance-station.service").is_symlink()
     assert (root / "etc/udev/rules.d/99-acceptance-scale.rules").exists()
+    assert (root / "etc/systemd/system/acceptance-update.timer").exists()
+    assert not (root / "etc/systemd/system/timers.target.wants").exists()  # no release key: no polls
     before = _manifest(root)
     second = _install(root)
     assert second.returncode == 0, second.stderr

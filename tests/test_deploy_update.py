@@ -27,6 +27,8 @@ def test_release_key_set_at_install_and_releases_left_alone(tmp_path: Path) -> N
     assert r.returncode == 0, r.stderr
     cfg = load_config(root / "etc/acceptance-station/station.toml")
     assert cfg.update.release_public_key == pub
+    timer = root / "etc/systemd/system/timers.target.wants/acceptance-update.timer"
+    assert timer.is_symlink()  # the kiosk polls central for its target release
     # Once updates own the program (current -> releases/<v>), a re-run builds no venv.
     opt = root / "opt/acceptance-station"
     (opt / "releases/1.2.0/venv").mkdir(parents=True)

@@ -18,6 +18,7 @@ from central.platform import discipline
 from central.store import Store
 from contract.keys import public_hex
 from edge.journal import Journal
+from tests.a11y import axe_violations
 from tests.browser import page
 from tests.discipline_helpers import PDF, add_warning
 from tests.sync_harness import central_http, sync_to_central
@@ -51,8 +52,8 @@ def _station_with_clip(tmp: Path, cfg: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def central(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Store]]:
-    cfg, url = central_http(tmp_path)
+def central(tmp_path: Path, dsn: str) -> Iterator[tuple[str, dict[str, str], Store]]:
+    cfg, url = central_http(tmp_path, dsn=dsn)
     cfg = cfg.model_copy(update={"web": cfg.web.model_copy(update={"documents_dir": tmp_path / "docs"})})
     refs = _station_with_clip(tmp_path, cfg)
     store = Store(cfg.store.dsn)
@@ -79,6 +80,8 @@ def test_discipline_loop_in_chromium(tmp_path: Path, central: tuple[str, dict[st
     explanation = tmp_path / "说明.pdf"
     explanation.write_bytes(PDF)
     with page() as p:
+        p.goto(f"{url}/web/login")
+        assert axe_violations(p) == []
         browser_login(p, url, "lead-a")
         p.click("text=本校预警")
         rows = p.locator(".warning-row")
@@ -94,6 +97,7 @@ def test_discipline_loop_in_chromium(tmp_path: Path, central: tuple[str, dict[st
             p.click("#upload button")
             p.wait_for_selector("#stamp button")
             assert "说明.pdf" in p.inner_text("#documents")
+            assert axe_violations(p) == []  # WCAG A/AA, colour contrast included
             p.click("#stamp button")
             p.wait_for_selector("#stamp:has-text('已由 lead-a 盖章')")
         _logout(p)
@@ -102,6 +106,7 @@ def test_discipline_loop_in_chromium(tmp_path: Path, central: tuple[str, dict[st
             p.goto(f"{url}/web/warnings/{wid}")
             p.click("#stamp button")
             p.wait_for_selector("#state:has-text('已说明')")
+        assert axe_violations(p) == []  # the explained state's colour
         doc = p.request.get(url + str(p.get_attribute("#documents a", "href")))
         assert doc.status == 200 and doc.body() == PDF
         _logout(p)
@@ -115,8 +120,11 @@ def test_discipline_loop_in_chromium(tmp_path: Path, central: tuple[str, dict[st
         p.click("#review button[value=escalate]")
         p.wait_for_selector("#state:has-text('已上报')")
         assert "送区纪委核查" in p.inner_text("#history")
+        p.goto(f"{url}/web/warnings")
+        assert axe_violations(p) == []  # every state's colour on the list
         p.goto(f"{url}/web/overview")
         assert p.locator("#chart rect.bar").count() >= 2
+        assert axe_violations(p) == []
         _logout(p)
         browser_login(p, url, "lead-b")
         p.goto(f"{url}/web/warnings")

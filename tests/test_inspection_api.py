@@ -158,8 +158,10 @@ def test_close_refused_until_rejections_are_disposed_then_the_return_slip(
     slip = client.get(f"/api/deliveries/{delivery_id}/return-slip")
     assert slip.status_code == 200 and "退货单" in slip.text and "<svg" in slip.text
     for text in ("土豆", "退回供应商", "司机签名", "大米", "现场销毁", "司机刷卡 DRV-1",
-                 "数量超出订单上限", "杭州绿源蔬菜配送有限公司"):
+                 "数量超出订单上限", "杭州绿源蔬菜配送有限公司",
+                 "<td>27 公斤</td>", "<td>25 公斤</td>"):  # in the order's unit (a wrong item: 公斤)
         assert text in slip.text, text
+    assert "27.000" not in slip.text
     assert client.get("/api/deliveries/nope/return-slip").status_code == 404
 
     day = parse_rfc3339(disposed[0]["delivery_id"] and next(

@@ -47,7 +47,7 @@ def test_demo_morning_gives_exactly_its_staged_findings(tmp_path: Path) -> None:
         # which goes offline for good; whether that is inside a window depends on the hour).
         last = max(e.received_at for e in inp.events)
         morning = engine.gather(store, cfg.indicators, cfg.http.orders_dir, day, as_of=last)
-        history = store.rows("SELECT online FROM central_status_history")
+        history = store.rows("SELECT online FROM central_status_history ORDER BY changed_at")
     finally:
         store.close()
     assert morning.statuses and history[0] == (1,), history

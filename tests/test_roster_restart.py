@@ -9,38 +9,40 @@ import pytest
 
 from edge.journal import Journal
 from testbed.demo_data import PINS
-from tests.station_process import SimProcess, StationProcess
+from tests.station_proc import SimProcess, StationProc
 
 
 @pytest.fixture
-def station(tmp_path: Path) -> Iterator[StationProcess]:
+def station(tmp_path: Path) -> Iterator[StationProc]:
     link = tmp_path / "scale"
     sim = SimProcess(link)
-    st = StationProcess(tmp_path, link, extra="[receiving]\npin_attempts = 3\nlockout_s = 600\n").start()
+    st = StationProc(tmp_path, "evidence-station-01", scale_link=link, config={
+        "school_id": "evidence-school", "scale": {"silence_timeout_ms": 1000},
+        "receiving": {"pin_attempts": 3, "lockout_s": 600}})
     try:
+        st.start().up()
         st.import_orders()
-        st.import_roster()
         yield st
     finally:
-        st.stop()
+        st.close()
         sim.stop()
 
 
-def _pin(st: StationProcess, who: str, pin: str) -> tuple[int, str]:
+def _pin(st: StationProc, who: str, pin: str) -> tuple[int, str]:
     r = st.post("/api/inspectors", {"inspector_id": who, "pin": pin})
     return r.status_code, (r.json().get("error") or "") if r.status_code != 200 else ""
 
 
-def test_wrong_pins_and_lockout_survive_a_kill(station: StationProcess) -> None:
+def test_wrong_pins_and_lockout_survive_a_kill(station: StationProc) -> None:
     wrong = "0000" if PINS["li"] != "0000" else "1111"
     assert _pin(station, "li", wrong) == (409, "WRONG_PIN")
     assert _pin(station, "li", wrong) == (409, "WRONG_PIN")
     station.kill()  # two wrong PINs counted, then the plug pulled
-    station.start()
+    station.start().up()
     assert _pin(station, "li", wrong) == (409, "INSPECTOR_LOCKED")  # the third in a row locks
     assert _pin(station, "li", PINS["li"]) == (409, "INSPECTOR_LOCKED")
     station.kill()
-    station.start()
+    station.start().up()
     # Locked still after the restart, even with the right PIN; other people are not locked.
     assert _pin(station, "li", PINS["li"]) == (409, "INSPECTOR_LOCKED")
     assert _pin(station, "zhang", PINS["zhang"]) == (200, "")

@@ -15,7 +15,7 @@ import pytest
 
 from tests.browser import page
 from tests.conftest import CLI
-from tests.station_proc import Operator, SmallDisk, StationProc
+from tests.station_proc import AT_WORK, Operator, SmallDisk, StationProc
 from tests.waiting import wait_until
 
 SID = "disk-station-01"
@@ -32,7 +32,7 @@ def disk(tmp_path: Path) -> Iterator[SmallDisk]:
 
 @pytest.fixture
 def station(tmp_path: Path, disk: SmallDisk) -> Iterator[StationProc]:
-    st = StationProc(tmp_path, SID, disk.path / "data")
+    st = StationProc(tmp_path, SID, disk.path / "data", config=AT_WORK)
     st.import_orders()
     yield st
     st.close()
@@ -43,12 +43,12 @@ def _disk(st: StationProc) -> dict[str, Any]:
 
 
 def _rows(st: StationProc, sql: str) -> list[tuple[Any, ...]]:
-    with contextlib.closing(sqlite3.connect(st.data_dir / "station.db")) as c:
+    with contextlib.closing(sqlite3.connect(st.db_path)) as c:
         return list(c.execute(sql))
 
 
 def _verify(st: StationProc) -> str:
-    r = subprocess.run([*CLI, "verify", "--db", str(st.data_dir / "station.db")], capture_output=True,
+    r = subprocess.run([*CLI, "verify", "--db", str(st.db_path)], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout

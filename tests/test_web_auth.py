@@ -140,3 +140,20 @@ def test_account_cli(tmp_path: Path) -> None:
     off = run_cli("central-account", "disable", "--config", str(cfg_path), "--username", "wang.li")
     assert off.returncode == 0
     assert "(disabled)" in run_cli("central-account", "list", "--config", str(cfg_path)).stdout
+
+
+def test_one_address_is_throttled_across_names(tmp_path: Path) -> None:
+    from central.limits import ClientLimits
+    cfg, _ = central_http(tmp_path)
+    cfg = cfg.model_copy(update={"web": cfg.web.model_copy(update={"logins_per_min": 3})})
+    add_account(cfg.store.dsn, "leader1", "school_leader", "school-a")
+    with TestClient(create_app(cfg)) as client:
+        for name in ("a-name", "b-name", "c-name"):
+            assert login(client, name, "wrong password!").status_code == 401
+        r = login(client, "leader1")  # a fourth name, the right password: this address waits
+        assert r.status_code == 429 and "频繁" in r.text
+    t = ClientLimits(3 / 60, 3)  # what logins_per_min = 3 makes
+    assert [t.allow("10.0.0.1", 0.0) for _ in range(4)] == [True, True, True, False]
+    assert t.allow("10.0.0.2", 0.0)
+    assert not t.allow("10.0.0.1", 19.9)
+    assert t.allow("10.0.0.1", 20.0) and not t.allow("10.0.0.1", 20.0)  # one more every 20 s

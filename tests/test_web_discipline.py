@@ -4,15 +4,18 @@ change nothing, roles are enforced, the overview counts and charts; SQLite and P
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 
 from central.api import create_app
 from central.platform import discipline
+from central.platform.config import DisciplineSection
 from central.store import Store
-from tests.discipline_helpers import PDF, add_warning
+from tests.discipline_helpers import PDF, PNG, add_warning
 from tests.sync_harness import central_http
 from tests.web_helpers import add_account, csrf_of, login
 
@@ -101,6 +104,13 @@ def test_csrf_and_bad_uploads_change_nothing(site: tuple[TestClient, dict[str, s
     assert _log_len(store, wid) == before + 1
     page = client.get(f"/web/warnings/{wid}")
     assert "x.pdf" in page.text and 'id="stamp"' in page.text
+    # Once escalated (overdue, here by a clock a year ahead) an upload is refused before its file is kept.
+    a_year_on = datetime.now(UTC) + timedelta(days=365)
+    discipline.step(store, DisciplineSection(), ZoneInfo("Asia/Shanghai"), a_year_on)
+    late = client.post(f"/web/warnings/{wid}/document", data={"csrf": token},
+                       files={"file": ("late.png", PNG, "image/png")})
+    assert late.status_code == 409 and "已上报" in late.text
+    assert len(list(objects.iterdir())) == 1
     # Central holds no key for st-a: its chain cannot be verified, and the page says so.
     assert "st-a：记录链未通过验证：no public key registered" in page.text
     doc = client.get(f"/web/warnings/{wid}/documents/{discipline.case(store, wid).document_sha256}")  # type: ignore[union-attr]

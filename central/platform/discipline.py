@@ -61,6 +61,9 @@ DDL = (
 )
 CASE_COLUMNS = ("warning_id, school_id, state, deadline, document_sha256, document_type, document_name, "
                 "stamp_school_by, stamp_committee_by, review_note, updated_at")
+PENDING_SQL = ("SELECT 1 WHERE EXISTS (SELECT 1 FROM platform_warnings w LEFT JOIN platform_cases c "
+               "ON c.warning_id = w.warning_id WHERE c.warning_id IS NULL) OR EXISTS (SELECT 1 FROM "
+               "platform_cases WHERE state = 'open' AND deadline <= ?)")
 STAMP_COLUMN = {"school_leader": "stamp_school_by", "discipline_committee": "stamp_committee_by"}
 
 
@@ -121,6 +124,8 @@ def step(store: Store, cfg: DisciplineSection, tz: tzinfo, now: datetime | None 
     """Open a case for every warning without one, then escalate every open case past its deadline."""
     now = now or datetime.now(UTC)
     opened = escalated = 0
+    if not store.rows(PENDING_SQL, (rfc3339(now),)):  # the usual case: no write transaction at all
+        return {"opened": 0, "escalated": 0}
     with store.transaction():
         new = store.rows("SELECT w.warning_id, w.school_id, w.created_at FROM platform_warnings w "
                          "LEFT JOIN platform_cases c ON c.warning_id = w.warning_id "
@@ -155,6 +160,16 @@ def cases(store: Store, school_id: str | None = None) -> dict[str, Case]:
     return {str(r[0]): Case(*(None if v is None else str(v) for v in r)) for r in rows}  # type: ignore[arg-type]
 
 
+def tally(store: Store, since_day: str = "") -> list[tuple[str, str, str, str, int]]:
+    """(school, indicator, day, state, count) of every warning from ``since_day`` on, counted in
+    SQL (a warning without a case yet counts as open)."""
+    return [(str(a), str(b), str(c), str(d), int(n)) for a, b, c, d, n in store.rows(
+        "SELECT w.school_id, w.indicator, w.day, COALESCE(c.state, 'open'), count(*) "
+        "FROM platform_warnings w LEFT JOIN platform_cases c ON c.warning_id = w.warning_id "
+        "WHERE w.day >= ? GROUP BY w.school_id, w.indicator, w.day, COALESCE(c.state, 'open')",
+        (since_day,))]
+
+
 def history(store: Store, warning_id: str) -> list[dict[str, Any]]:
     """The case's log, oldest first."""
     return [{"at": a, "account": who, "action": act, "from": f, "to": t, "detail": json.loads(d)}
@@ -163,8 +178,13 @@ def history(store: Store, warning_id: str) -> list[dict[str, Any]]:
                 "WHERE warning_id=? ORDER BY n", (warning_id,))]
 
 
-def _own_case(store: Store, actor: Actor, warning_id: str) -> Case:
-    c = case(store, warning_id, lock=True)
+def may_explain(store: Store, actor: Actor, warning_id: str) -> None:
+    """Refused or Conflict unless ``actor`` may upload an explanation now (checked again on attach)."""
+    _own_case(store, actor, warning_id, lock=False)
+
+
+def _own_case(store: Store, actor: Actor, warning_id: str, lock: bool = True) -> Case:
+    c = case(store, warning_id, lock=lock)
     if c is None or actor.role not in STAMP_COLUMN or actor.school_id != c.school_id:
         raise Refused("only the warning's school may explain it")
     if c.state != "open":

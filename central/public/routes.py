@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from central.http import ID
-from central.limits import Bucket
+from central.limits import ClientLimits
 from central.public.html import message_page, record_page, school_page
 from central.public.records import Reader
 
@@ -42,30 +39,7 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
     "Cache-Control": "public, max-age=60",
 }
-MAX_CLIENTS = 10000
 router = APIRouter()
-
-
-class ClientLimits:
-    """A token bucket per client address; the least recently seen are forgotten beyond ``MAX_CLIENTS``."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self.buckets: OrderedDict[str, Bucket] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def allow(self, client: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self.lock:
-            b = self.buckets.pop(client, None) or Bucket(self.rate, self.burst, self.burst, now)
-            self.buckets[client] = b
-            while len(self.buckets) > MAX_CLIENTS:
-                self.buckets.popitem(last=False)
-            b.refill(now)
-            if b.tokens < 1:
-                return False
-            b.tokens -= 1
-            return True
 
 
 def _state(request: Request) -> Any:

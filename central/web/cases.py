@@ -52,12 +52,13 @@ async def upload(request: Request, warning_id: str, session: School, form: Poste
     f = form.files.get("file")
     if f is None:
         raise HTTPException(400, "选择要上传的说明文件")
+    await run_in_threadpool(discipline_step, store, cfg)
+    await run_in_threadpool(_apply, discipline.may_explain, store, session.account, warning_id)
     try:
         sha, kind = await run_in_threadpool(documents.save, cfg.web.documents_dir, f.data,
                                             cfg.web.document_max_bytes)
     except documents.DocumentError as exc:
         raise HTTPException(413 if len(f.data) > cfg.web.document_max_bytes else 400, str(exc)) from exc
-    await run_in_threadpool(discipline_step, store, cfg)
     await run_in_threadpool(_apply, discipline.attach, store, session.account, warning_id, sha, kind,
                             f.filename or sha[:16])
     return _done(warning_id)

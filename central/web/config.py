@@ -21,6 +21,10 @@ class WebSection(Section):
     lockout_min: int = Field(
         default=15, ge=1, le=1440, description="How long a locked account name stays locked."
     )
+    logins_per_min: int = Field(
+        default=20, ge=1, le=10000,
+        description="Login attempts one client address may make per minute (as a burst, refilled evenly).",
+    )
     cookie_secure: bool | None = Field(
         default=None,
         description="Mark the session cookie Secure; unset = when central serves HTTPS (http.tls_cert_file).",

@@ -7,8 +7,10 @@ Content-Security-Policy can forbid everything but this origin's own.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.responses import HTMLResponse
 
@@ -23,8 +25,8 @@ body{font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:0;co
 header{background:#1d4e89;color:#fff;padding:.6em 1em;display:flex;gap:1em;align-items:center}
 header a{color:#fff} header form{margin-left:auto} main{padding:1em;max-width:72em}
 table{border-collapse:collapse;background:#fff;width:100%} td,th{border:1px solid #ccd;padding:.3em .5em;
-text-align:left;vertical-align:top} .state-open{color:#b00}.state-escalated{color:#a0f}
-.state-explained{color:#a60}.state-closed{color:#070} .ok{color:#070}.bad{color:#b00}
+text-align:left;vertical-align:top} .state-open{color:#b00}.state-escalated{color:#70b}
+.state-explained{color:#7a4f00}.state-closed{color:#070} .ok{color:#070}.bad{color:#b00}
 section{background:#fff;padding:.6em 1em;margin:.8em 0;border:1px solid #dde}
 label{display:block;margin:.4em 0} .err{color:#b00;font-weight:bold}
 """
@@ -48,6 +50,17 @@ def page(title: str, body: str, session: Session | None = None, status: int = 20
            f'<body><header><strong>验收监管平台</strong>{nav}</header><main><h1>{esc(title)}</h1>'
            f'{body}</main></body></html>')
     return HTMLResponse(doc, status, headers=HEADERS)
+
+
+def local_time(text: str | None, tz: str) -> str:
+    """An RFC 3339 UTC time as ``YYYY-MM-DD HH:MM`` in the schools' zone (escaped; as is if not a time)."""
+    if not text:
+        return ""
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
+    except ValueError:
+        return esc(text)
+    return esc(at.strftime("%Y-%m-%d %H:%M"))
 
 
 def csrf_field(session: Session) -> str:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
+import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from central.limits import ClientLimits
 from central.web import accounts
 from central.web.accounts import Session
 from central.web.auth import COOKIE, WebStore, current_session, optional_session, posted_form, same_origin
@@ -23,6 +25,18 @@ from central.web.html import HEADERS, esc, page
 
 router = APIRouter()
 LOGIN_COOKIE = "central_login"
+def _throttle(request: Request) -> ClientLimits:
+    """Login attempts per client address (``logins_per_min`` as a burst, refilled evenly): beside the
+    per-name lockout, it stops one address trying one password against many names."""
+    state = request.app.state
+    with _throttle_lock:
+        if getattr(state, "login_throttle", None) is None:
+            per_min = state.cfg.web.logins_per_min
+            state.login_throttle = ClientLimits(per_min / 60, per_min)
+    return state.login_throttle  # type: ignore[no-any-return]
+
+
+_throttle_lock = threading.Lock()
 # What each role's home page links to: (href, label); other routers add their pages here.
 HOME_LINKS: dict[str, list[tuple[str, str]]] = {
     "school_leader": [("/web/warnings", "本校预警")],
@@ -59,6 +73,8 @@ def login_form(request: Request) -> HTMLResponse:
 @router.post("/web/login")
 async def login_submit(request: Request, store: WebStore) -> Response:
     same_origin(request)
+    if not _throttle(request).allow(request.client.host if request.client else "?"):
+        return _login_page(request, "尝试过于频繁，请稍后再试。", 429)
     form: Form = await read_form(request)
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie.encode(), form.get("login_csrf").encode()):

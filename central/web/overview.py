@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from central.platform import discipline
-from central.platform import warnings as warning_table
 from central.platform.service import discipline_step
 from central.web.accounts import Session
 from central.web.auth import WebStore, require_role
@@ -63,18 +62,16 @@ def overview(request: Request, session: Annotated[Session, Depends(require_role(
              store: WebStore) -> HTMLResponse:
     cfg: Any = request.app.state.cfg
     discipline_step(store, cfg)
-    cases = discipline.cases(store)
     by_school: dict[str, Counter[str]] = defaultdict(Counter)
     by_indicator: dict[str, Counter[str]] = defaultdict(Counter)
     per_day: dict[str, Counter[str]] = defaultdict(Counter)
-    for w in warning_table.warnings(store):
-        c = cases.get(w["warning_id"])
-        state = c.state if c else "open"
-        by_school[w["school_id"]][state] += 1
-        by_indicator[indicator_name(w["indicator"])][state] += 1
-        per_day[w["day"]][state] += 1
+    for school, indicator, day, state, n in discipline.tally(store):
+        by_school[school][state] += n
+        by_indicator[indicator_name(indicator)][state] += n
+        per_day[day][state] += n
     today = datetime.now(ZoneInfo(cfg.indicators.timezone)).date()
-    legend = " ".join(f'<span style="color:{c}">■ {discipline.STATES[s]}</span>' for s, c in COLORS.items())
+    legend = " ".join(f'<span><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" '
+                      f'fill="{c}"/></svg> {discipline.STATES[s]}</span>' for s, c in COLORS.items())
     body = (f'<section><h2>近 {DAYS} 天预警</h2>{chart_svg(per_day, today)}<p>{legend}</p></section>'
             f'{_table("by-school", "按学校", by_school)}{_table("by-indicator", "按指标", by_indicator)}')
     return page("全市概览", body, session)

@@ -20,7 +20,7 @@ from central.store import Store
 from central.web import evidence
 from central.web.accounts import Session
 from central.web.auth import WebStore, require_role
-from central.web.html import csrf_field, esc, page
+from central.web.html import csrf_field, esc, local_time, page
 
 router = APIRouter()
 READERS = ("school_leader", "discipline_committee", "city_bureau")
@@ -70,7 +70,7 @@ def warning_list(request: Request, session: Reader, store: WebStore, state: str 
                     f'<td>{esc(w["station_id"])}</td><td><a href="/web/warnings/{esc(w["warning_id"])}">'
                     f'{esc(w["message"])}</a></td><td class="state-{esc(st)}">'
                     f'{esc(discipline.STATES.get(st, st))}</td>'
-                    f'<td>{esc(c.deadline[:16] if c else "")}</td></tr>')
+                    f'<td>{local_time(c.deadline if c else None, cfg.indicators.timezone)}</td></tr>')
     states = "".join(f'<option value="{k}"{" selected" if k == state else ""}>{v}</option>'
                      for k, v in discipline.STATES.items())
     kinds = "".join(f'<option value="{k}"{" selected" if k == indicator else ""}>{v}</option>'
@@ -80,7 +80,7 @@ def warning_list(request: Request, session: Reader, store: WebStore, state: str 
             f'</select></label><label>指标 <select name="indicator"><option value="">全部</option>{kinds}'
             f'</select></label><button type="submit">筛选</button></form>'
             f'<table id="warnings"><tr><th>日期</th><th>学校</th><th>指标</th><th>验收站</th><th>说明</th>'
-            f'<th>状态</th><th>截止 (UTC)</th></tr>{"".join(rows) or "<tr><td colspan=7>暂无预警</td></tr>"}'
+            f'<th>状态</th><th>截止</th></tr>{"".join(rows) or "<tr><td colspan=7>暂无预警</td></tr>"}'
             f'</table>{more}')
     return page("本校预警" if own else "全部预警", body, session)
 
@@ -148,11 +148,14 @@ def warning_page(request: Request, warning_id: str, session: Reader, store: WebS
         chain.append(f'<li class="chain {"ok" if rep.verified else "bad"}">{esc(s)}：{said}</li>')
     log = discipline.history(store, warning_id)
     docs = [x for x in log if x["action"] == "document"]
+    tz = cfg.indicators.timezone
     doc_html = "".join(f'<li><a href="/web/warnings/{esc(warning_id)}/documents/'
                        f'{esc(d["detail"]["sha256"])}">'
-                       f'{esc(d["detail"].get("name") or d["detail"]["sha256"][:16])}</a> {esc(d["at"])} '
+                       f'{esc(d["detail"].get("name") or d["detail"]["sha256"][:16])}</a> '
+                       f'{local_time(d["at"], tz)} '
                        f'{esc(d["account"])}</li>' for d in docs)
-    log_html = "".join(f'<tr><td>{esc(x["at"])}</td><td>{esc(x["account"])}</td><td>{esc(x["action"])}</td>'
+    log_html = "".join(f'<tr><td>{local_time(x["at"], tz)}</td><td>{esc(x["account"])}</td>'
+                       f'<td>{esc(x["action"])}</td>'
                        f'<td>{esc(x["from"] or "")} → {esc(x["to"] or "")}</td>'
                        f'<td>{esc(x["detail"].get("note", ""))}</td></tr>' for x in log)
     state = c.state if c else "open"
@@ -160,7 +163,8 @@ def warning_page(request: Request, warning_id: str, session: Reader, store: WebS
               f'纪检盖章：{esc(c.stamp_committee_by or "未盖章")}</p>' if c else "")
     body = (f'<section><p>学校 {esc(w["school_id"])} · 验收站 {esc(w["station_id"])} · {esc(w["day"])}</p>'
             f'<p>{esc(w["message"])}</p><p>状态：<strong id="state" class="state-{esc(state)}">'
-            f'{esc(discipline.STATES.get(state, state))}</strong> 截止：{esc(c.deadline if c else "")}</p>'
+            f'{esc(discipline.STATES.get(state, state))}</strong> '
+            f'截止：{local_time(c.deadline if c else None, tz)}</p>'
             f'{stamps}{f"<p>审核意见：{esc(c.review_note)}</p>" if c and c.review_note else ""}</section>'
             f'<section><h2>记录链</h2><ul id="chain">{"".join(chain)}</ul></section>'
             f'<section><h2>证据事件</h2>{_events_html(evs, warning_id, cfg.http.clips_dir)}</section>'

@@ -16,11 +16,11 @@ from playwright.sync_api import Page
 
 from edge.blobs import BlobStore
 from edge.journal import Journal, read_events
-from edge.web.app import create_app
+from edge.web.app import Hub, create_app
 from edge.web.guard import Access
 from edge.web.voice import SoundSection, VoiceClips
 from edge.workflow.driver import Workflow
-from edge.workflow.model import Reading, SelectLine, Weight
+from edge.workflow.model import Input, Reading, Result, SelectLine, Weight
 from tests.a11y import ConsoleErrors, axe_violations
 from tests.browser import page, press, sign_in
 from tests.conftest import ARTIFACTS
@@ -35,22 +35,37 @@ DEVICES = {"scale": {"ok": True, "text": "已连接"},
            "video": {"ok": True, "text": "待录像"}, "disk": {"ok": True, "text": "剩余 20 GB"}}
 
 
+class Station:
+    """The workflow as the station drives it: every input handled, then the page told."""
+
+    def __init__(self, wf: Workflow, hub: Hub) -> None:
+        self.wf, self.hub = wf, hub
+
+    def handle(self, inp: Input) -> Result:
+        res = self.wf.handle(inp)
+        self.hub.bump()
+        return res
+
+
 @pytest.fixture
-def served(journal: Journal, tmp_path: Path) -> Iterator[tuple[str, Workflow]]:
+def served(journal: Journal, tmp_path: Path) -> Iterator[tuple[str, Station]]:
     wf = Workflow(journal, lambda: ORDERS, POLICY, now=lambda: NOW, max_weight_age_s=1e9,
                   roster=lambda: ROSTER)
+    hub = Hub()
     voice = VoiceClips(SoundSection(), tmp_path / "voice")
-    with serving(lambda port: create_app(wf, lambda: ORDERS, lambda: DEVICES,
+    with serving(lambda port: create_app(wf, lambda: ORDERS, lambda: DEVICES, hub,
                                          stream_interval_s=0.05, access=Access(port=port),
                                          blobs=BlobStore(tmp_path / "blobs"),
                                          sound=SoundSection(volume=60), voice=voice)) as url:
-        yield url, wf
+        yield url, Station(wf, hub)
 
 
 def in_view(p: Page, selector: str) -> None:
     """``selector`` is visible and wholly inside the viewport, and the page does not scroll."""
     box = p.locator(selector).first.bounding_box()
     size = p.viewport_size
+    if box is None:
+        print(selector, "not shown on", p.evaluate("JSON.stringify([K.screen, K.ui, K.rev])"))
     assert box is not None and size is not None, f"{selector} is not shown"
     assert box["x"] >= 0 and box["y"] >= 0, (selector, box)
     assert box["x"] + box["width"] <= size["width"] + 0.5, (selector, box, size)
@@ -67,7 +82,7 @@ def accessible(p: Page, what: str, size: tuple[int, int]) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
-def test_a_delivery_by_taps_at_each_screen_size(served: tuple[str, Workflow], journal: Journal,
+def test_a_delivery_by_taps_at_each_screen_size(served: tuple[str, Station], journal: Journal,
                                                  size: tuple[int, int]) -> None:
     url, wf = served
     with page(*size, touch=True) as p:
@@ -92,7 +107,7 @@ def test_a_delivery_by_taps_at_each_screen_size(served: tuple[str, Workflow], jo
     assert types[-1] == "delivery.closed"
 
 
-def _accept_and_reject(p: Page, wf: Workflow, size: tuple[int, int]) -> None:
+def _accept_and_reject(p: Page, wf: Station, size: tuple[int, int]) -> None:
     press(p, f"#order-list [data-order='{VEG}']")
     p.wait_for_selector("#lines [data-line='1']")
     for line in ("1", "2", "3", "4"):
@@ -132,7 +147,7 @@ def _accept_and_reject(p: Page, wf: Workflow, size: tuple[int, int]) -> None:
     p.wait_for_selector("#decision", state="hidden")
 
 
-def _close(p: Page, wf: Workflow, size: tuple[int, int]) -> None:
+def _close(p: Page, wf: Station, size: tuple[int, int]) -> None:
     press(p, "#close-delivery")
     p.wait_for_selector("#close-counts:has-text('已验收 1 项，拒收 1 项，未送达 2 项')")
     assert p.is_disabled("#close-confirm")
@@ -165,7 +180,7 @@ def _sign(p: Any) -> None:
     p.mouse.up()
 
 
-def test_the_busiest_weigh_screen_fits_800x480(served: tuple[str, Workflow],
+def test_the_busiest_weigh_screen_fits_800x480(served: tuple[str, Station],
                                               journal: Journal) -> None:
     """Chilled meat: sensory checklist, temperature on the keypad, a 3-digit weight; then
     counted milk with − / ＋. Everything needed is on the one screen, nothing wraps."""

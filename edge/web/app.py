@@ -185,12 +185,17 @@ class Hub:
 
     def __init__(self) -> None:
         self.version = 0
+        self.boot = uuid.uuid4().hex[:12]
         self._lock = threading.Lock()
         self.closed = threading.Event()
 
     def bump(self) -> None:
         with self._lock:
             self.version += 1
+
+    def rev(self, version: int | None = None) -> dict[str, Any]:
+        """This server's boot and a change count: snapshots of one boot are ordered by it."""
+        return {"boot": self.boot, "version": self.version if version is None else version}
 
     def close(self) -> None:
         self.closed.set()
@@ -232,10 +237,11 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
     def run(inp: Input) -> JSONResponse:
         res: Result = workflow.handle(inp)
         hub.bump()
+        rev = hub.rev()  # read before the state: the state is at least this new
         if res.refused is not None:
             return JSONResponse({"error": res.refused.code, "message": res.refused.message,
-                                 "state": state_json()}, status_code=409)
-        return JSONResponse({"state": state_json(), **outcome_view(res)})
+                                 "state": state_json(), "rev": rev}, status_code=409)
+        return JSONResponse({"state": state_json(), "rev": rev, **outcome_view(res)})
 
     @app.get("/", include_in_schema=False)
     def kiosk() -> HTMLResponse:
@@ -266,7 +272,9 @@ def create_app(workflow: Workflow, orders: Callable[[], dict[str, Order]],
                     seen = hub.version
                     idle = 0.0
                     # Only the stream carries the notice: a refused request changes no state.
-                    msg = {**state_json(), "notice": notice()}
+                    # ``rev`` lets the page drop a snapshot older than one it already shows
+                    # (a stream message overtaken by a POST's answer).
+                    msg = {**state_json(), "notice": notice(), "rev": hub.rev(seen)}
                     yield f"data: {json.dumps(msg, ensure_ascii=False)}\n\n"
                 await asyncio.sleep(stream_interval_s)
                 idle += stream_interval_s

@@ -11,8 +11,8 @@ function renderClose(s) {
     " 项，未送达 " + count("pending") + " 项";
   const list = d.rejections;
   const ul = $("rejection-list");
-  ul.replaceChildren();
-  for (const r of list) {
+  if (!unchanged(ul, list)) ul.replaceChildren();
+  for (const r of ul.childElementCount ? [] : list) {
     const li = el("li", r.item + "：" + r.reasons.join("、") + "　");
     li.dataset.seq = r.seq;
     if (r.disposition) {
@@ -25,7 +25,7 @@ function renderClose(s) {
     }
     ul.append(li);
   }
-  if (!list.length) ul.append(el("li", "本单没有拒收货品"));
+  if (!list.length && !ul.childElementCount) ul.append(el("li", "本单没有拒收货品"));
   if (disposing && !list.some((r) => r.seq === disposing.seq && !r.disposition)) closeDispose();
   const waiting = list.filter((r) => !r.disposition).length;
   $("close-confirm").disabled = waiting > 0 || s.pending;

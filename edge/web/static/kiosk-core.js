@@ -14,6 +14,16 @@ function el(tag, text, cls) {
   return e;
 }
 
+// True when ``box`` already shows what ``data`` describes. Lists are rebuilt only when their
+// data changed: a button replaced under a gloved finger (the stream's heartbeat re-renders
+// every second) would lose the tap.
+function unchanged(box, data) {
+  const key = JSON.stringify(data);
+  if (box.dataset.shown === key) return true;
+  box.dataset.shown = key;
+  return false;
+}
+
 // A message over the current screen (under the header), never over the result's reasons.
 function toast(text) {
   const t = $("toast");
@@ -22,6 +32,14 @@ function toast(text) {
   clearTimeout(toast.timer);
   toast.timer = setTimeout(() => { t.hidden = true; }, 5000);
 }
+
+// Snapshots can arrive out of order (a stream message overtaken by a POST's answer): within
+// one server boot, one older than the newest shown is dropped, so the screen never flips back.
+K.accept = function accept(s, rev) {
+  if (rev && K.rev && rev.boot === K.rev.boot && rev.version < K.rev.version) return;
+  if (rev) K.rev = rev;
+  K.render(s);
+};
 
 async function post(path, body, method) {
   let r;
@@ -39,7 +57,7 @@ async function post(path, body, method) {
   if (r.status === 403 && data.error === "KIOSK_TOKEN") {
     setTimeout(() => location.reload(), 1500);  // the station restarted: a new token
   }
-  if (data.state) K.render(data.state);
+  if (data.state) K.accept(data.state, data.rev);
   return data;
 }
 

@@ -14,6 +14,7 @@ function deviceLabel(name, info) {
 
 function renderDevices(devices) {
   const box = $("devices");
+  if (unchanged(box, devices)) return;
   box.replaceChildren();
   for (const [name, info] of Object.entries(devices || {})) {
     const ok = info.ok !== false;
@@ -28,6 +29,9 @@ function renderDevices(devices) {
 function renderInspectors(s) {
   const people = s.signed_in || [];
   const box = $("inspectors");
+  $("add-person").hidden = !!s.delivery || people.length >= (s.roster || []).length ||
+    K.screen === "signin";
+  if (unchanged(box, people)) return;
   box.replaceChildren(el("span", people.length ? "验收人：" : "未签到"));
   for (const p of people) {
     const chip = el("span", p.name, "person");
@@ -38,12 +42,14 @@ function renderInspectors(s) {
     chip.append(out);
     box.append(chip);
   }
-  $("add-person").hidden = !!s.delivery || people.length >= (s.roster || []).length ||
-    K.screen === "signin";
 }
 
 function renderSignin(s) {
   const box = $("roster");
+  $("roster-empty").hidden = (s.roster || []).length > 0;
+  $("signin-done").hidden = !s.inspectors.length;
+  $("signin-done").textContent = s.inspectors.length >= 2 ? "开始验收" : "仅一人，继续（拒收须两人验收）";
+  if (unchanged(box, [s.roster, s.inspectors])) return;
   box.replaceChildren();
   const inside = new Set(s.inspectors);
   for (const m of s.roster || []) {
@@ -55,15 +61,12 @@ function renderSignin(s) {
       post("/api/inspectors", {inspector_id: m.inspector_id, pin: pin}));
     box.append(b);
   }
-  $("roster-empty").hidden = (s.roster || []).length > 0;
-  $("signin-done").hidden = !s.inspectors.length;
-  $("signin-done").textContent = s.inspectors.length >= 2 ? "开始验收" : "仅一人，继续（拒收须两人验收）";
 }
 
 function renderOrders(s) {
   const list = $("order-list");
-  list.replaceChildren();
-  for (const o of s.orders) {
+  if (!unchanged(list, s.orders)) list.replaceChildren();
+  for (const o of list.childElementCount ? [] : s.orders) {
     const b = el("button", null, "card" + (o.closed ? " done" : ""));
     b.append(el("span", o.supplier, "card-title"),
              el("span", (o.closed ? "已结束　" : "") + "送货 " + o.window + "　" + o.lines + " 项", "card-sub"));
@@ -100,6 +103,9 @@ function renderLines(s) {
   $("delivery-title").textContent = d.supplier;
   const open = $("lines");
   const done = $("lines-done");
+  const w = s.weight;
+  $("mini-weight").textContent = w ? "秤上 " + w.text : "";
+  if (unchanged(open, d.lines)) return;
   open.replaceChildren();
   done.replaceChildren();
   for (const ln of d.lines) {
@@ -112,8 +118,6 @@ function renderLines(s) {
     b.onclick = () => { K.ui.pickLine = false; post("/api/placement/line", {line_id: ln.line_id}); };
     (ln.status === "accepted" ? done : open).append(b);
   }
-  const w = s.weight;
-  $("mini-weight").textContent = w ? "秤上 " + w.text : "";
 }
 
 // The line of the item on the pan (tapped, or found by its code), or null.
@@ -183,9 +187,9 @@ function renderChecks(line, p) {
   const needs = line ? line.documents : [];
   $("documents").hidden = !needs.length;
   const box = $("document-buttons");
-  box.replaceChildren();
   const have = new Set((p.documents || []).map((x) => x.kind));
-  for (const alternatives of needs) {
+  if (!unchanged(box, [needs, [...have]])) box.replaceChildren();
+  for (const alternatives of box.childElementCount ? [] : needs) {
     for (const k of alternatives) {
       const b = el("button", (have.has(k.kind) ? "✓ " : "拍照：") + k.label, have.has(k.kind) ? "done" : "");
       b.dataset.kind = k.kind;
@@ -196,8 +200,8 @@ function renderChecks(line, p) {
   const items = line ? line.sensory : [];
   $("sensory").hidden = !items.length;
   const ul = $("sensory-items");
-  ul.replaceChildren();
-  for (const it of items) {
+  if (!unchanged(ul, [items, p.sensory])) ul.replaceChildren();
+  for (const it of ul.childElementCount ? [] : items) {
     const li = el("li", it.label);
     li.dataset.item = it.key;
     for (const [text, found] of [["无", false], ["有", true]]) {

@@ -96,8 +96,8 @@ function refreshCamera() {
 
 function connect() {
   const es = new EventSource("/api/stream");
-  es.onmessage = (m) => K.render(JSON.parse(m.data));
+  es.onmessage = (m) => { const s = JSON.parse(m.data); K.accept(s, s.rev); };
   es.onerror = () => { es.close(); setTimeout(connect, 2000); };
 }
-fetch("/api/state").then((r) => r.json()).then(K.render);
+fetch("/api/state").then((r) => r.json()).then((s) => K.accept(s, null));
 connect();

@@ -18,6 +18,7 @@ import json
 import logging
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -52,12 +53,26 @@ def _free_port() -> int:
     return free_port()
 
 
+def _bound(port: int) -> socket.socket:
+    """The kiosk's socket, bound now: a port picked free and bound later can be taken meanwhile
+    by another process (seen under a loaded CI); a busy fixed port fails here, clearly."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise RuntimeError(f"the kiosk port 127.0.0.1:{port} is not free: {exc}") from exc
+    return sock
+
+
 class DemoSystem:
     """Every process of the demo, started in order and stopped in reverse."""
 
     def __init__(self, state: Path, web_port: int) -> None:
         self.state = state
-        self.web_port = web_port or _free_port()
+        self.web_socket = _bound(web_port)
+        self.web_port = int(self.web_socket.getsockname()[1])
         self.http_port = _free_port()
         self.broker: Any = None
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -269,7 +284,8 @@ synthetic_codes = []
                          still=st.preview.still, sound=st.cfg.sound, voice=st.voice)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.web_port,
                                                     log_level="warning"))
-        threading.Thread(target=self.server.run, name="web", daemon=True).start()
+        threading.Thread(target=self.server.run, kwargs={"sockets": [self.web_socket]}, name="web",
+                         daemon=True).start()
         self._wait_http(self.url + "/api/state")
 
     def stop(self) -> None:
@@ -286,6 +302,7 @@ synthetic_codes = []
                 p.kill()
         if self.broker is not None:
             self.broker.kill()
+        self.web_socket.close()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -294,7 +311,10 @@ def run(args: argparse.Namespace) -> int:
             else Path("var/demo")
     else:
         state = args.dir
-    system = DemoSystem(state.resolve(), 0 if args.scripted else args.port)
+    try:
+        system = DemoSystem(state.resolve(), 0 if args.scripted else args.port)
+    except RuntimeError as exc:
+        raise UsageError(f"demo could not start: {exc}") from exc
     try:
         system.start()
     except (OSError, RuntimeError) as exc:

@@ -131,3 +131,54 @@ def test_overview_counts_and_charts(site: tuple[TestClient, dict[str, str], Stor
     assert listing.count('class="warning-row"') == 5  # the bureau sees every school's
     assert client.get("/web/warnings?state=closed").text.count('class="warning-row"') == 0
     assert client.get("/web/warnings?indicator=late_arrival").text.count('class="warning-row"') == 3
+
+
+def test_a_warning_shows_the_photos_and_signature_its_events_name(tmp_path: Path, dsn: str) -> None:
+    """The documents photographed at the door and the driver's drawn signature, once uploaded,
+    show on the warning's page and are served only through the warnings that name them."""
+    import hashlib
+    import json
+
+    cfg, _ = central_http(tmp_path, dsn=dsn)
+    store = Store(dsn)
+    clips = Path(cfg.http.clips_dir)
+    cert, sig = b"\xff\xd8\xff\xe0" + b"cert" * 16, PNG + b"signature"
+    shas = {}
+    for name, data in (("cert", cert), ("sig", sig)):
+        sha = shas[name] = hashlib.sha256(data).hexdigest()
+        (clips / "objects").mkdir(parents=True, exist_ok=True)
+        (clips / "images" / "st-a").mkdir(parents=True, exist_ok=True)
+        (clips / "objects" / sha).write_bytes(data)
+        (clips / "images" / "st-a" / sha).touch()
+    missing = "ab" * 32  # named but never uploaded
+    bodies = [{"documents": [{"kind": "quarantine", "label": "动物检疫合格证明", "sha256": shas["cert"]},
+                             {"kind": "test_report", "label": "检测报告", "sha256": missing}]},
+              {"acknowledged_by": {"method": "signature", "signature_sha256": shas["sig"]}}]
+    refs = []
+    for seq, (typ, body) in enumerate((("line.rejected", bodies[0]), ("rejection.disposed", bodies[1])), 1):
+        h = f"{seq:064x}"
+        store.execute("INSERT INTO central_events (station_id, seq, event_id, type, at, hash, event, "
+                      "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      ("st-a", seq, f"e{seq}", typ, "2026-11-30T00:00:00Z", h,
+                       json.dumps({"body": body}), "2026-11-30T00:00:01Z"))
+        refs.append({"station_id": "st-a", "seq": seq, "type": typ, "hash": h})
+    wid = add_warning(store, "school-a", "photos", events=refs)
+    other = add_warning(store, "school-a", "none")
+    add_account(dsn, "lead-a", "school_leader", "school-a")
+    with TestClient(create_app(cfg)) as client:
+        login(client, "lead-a")
+        page = client.get(f"/web/warnings/{wid}").text
+        assert f"/web/warnings/{wid}/images/st-a/{shas['cert']}" in page and "动物检疫合格证明" in page
+        assert f"/web/warnings/{wid}/images/st-a/{shas['sig']}" in page and "司机签名" in page
+        assert "检测报告：照片尚未上传" in page
+        r = client.get(f"/web/warnings/{wid}/images/st-a/{shas['cert']}")
+        assert r.status_code == 200 and r.content == cert and r.headers["content-type"] == "image/jpeg"
+        assert "sandbox" in r.headers["content-security-policy"]
+        r = client.get(f"/web/warnings/{wid}/images/st-a/{shas['sig']}")
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+        for path in (f"/web/warnings/{other}/images/st-a/{shas['cert']}",  # not named by that one
+                     f"/web/warnings/{wid}/images/st-a/{missing}",  # named, never uploaded
+                     f"/web/warnings/{wid}/images/st-b/{shas['cert']}",  # another station's
+                     f"/web/warnings/{wid}/images/st-a/..%2f..%2fetc"):
+            assert client.get(path).status_code == 404, path
+    store.close()

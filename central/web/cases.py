@@ -7,6 +7,7 @@ an error page saying why, nothing changed).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from central import images
 from central.platform import discipline, documents
 from central.platform.service import discipline_step
 from central.web import evidence
@@ -94,6 +96,20 @@ def document(request: Request, warning_id: str, sha: str, session: Reader, store
     name = str(uploaded[sha].get("name") or sha)
     return FileResponse(path, media_type=str(uploaded[sha]["type"]), headers={
         **FILE_HEADERS, "Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}"})
+
+
+@router.get("/web/warnings/{warning_id}/images/{station_id}/{sha256}")
+def image(request: Request, warning_id: str, station_id: str, sha256: str, session: Reader,
+          store: WebStore) -> Response:
+    """A document photo or drawn signature an event of this warning names (any other is 404)."""
+    w = visible_warning(store, session, warning_id)
+    named = {(e.station_id, sha) for e in evidence.events(store, w["evidence"]) for _, sha in e.images}
+    path = images.image_path(Path(request.app.state.cfg.http.clips_dir), station_id, sha256)
+    if (station_id, sha256) not in named or path is None:
+        raise HTTPException(404, "no such image")
+    with path.open("rb") as f:
+        png = f.read(8) == b"\x89PNG\r\n\x1a\n"
+    return FileResponse(path, media_type="image/png" if png else "image/jpeg", headers=FILE_HEADERS)
 
 
 @router.get("/web/warnings/{warning_id}/clips/{station_id}/{clip_id}")

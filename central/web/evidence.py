@@ -1,5 +1,6 @@
 """What a warning's page shows as evidence: the events it names (as central holds them), their
-clips when uploaded, the school's documents, and whether the station's chain verifies.
+clips and the photographed documents and drawn signatures when uploaded, the school's
+documents, and whether the station's chain verifies.
 
 The chain status is central's real verification (``central.audit``), kept incremental by one
 ``Auditor`` per app (each page only verifies what arrived since the last one).
@@ -33,6 +34,27 @@ class EventEvidence:
     held: bool  # central holds this event with the hash the warning names
     body: dict[str, Any]
     clip_id: str | None
+    images: tuple[tuple[str, str], ...] = ()  # (label, sha256): documents, a driver's signature
+
+
+SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+def images_of(body: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The images an event names: a line's photographed documents (``documents``), a document
+    photo itself (``document.captured``), a disposal's drawn signature."""
+    out: list[tuple[str, str]] = []
+    docs = body.get("documents")
+    for d in (docs if isinstance(docs, list) else [])[:20]:
+        if isinstance(d, dict) and isinstance(d.get("sha256"), str) and SHA.match(d["sha256"]):
+            out.append((str(d.get("label") or d.get("kind") or "随货证明")[:40], d["sha256"]))
+    if isinstance(body.get("sha256"), str) and SHA.match(body["sha256"]):
+        out.append((str(body.get("label") or "随货证明")[:40], body["sha256"]))
+    ack = body.get("acknowledged_by")
+    if isinstance(ack, dict) and isinstance(ack.get("signature_sha256"), str) \
+            and SHA.match(ack["signature_sha256"]):
+        out.append(("司机签名", ack["signature_sha256"]))
+    return tuple(dict.fromkeys(out))
 
 
 def events(store: Store, evidence: dict[str, Any], limit: int = 100) -> list[EventEvidence]:
@@ -54,7 +76,8 @@ def events(store: Store, evidence: dict[str, Any], limit: int = 100) -> list[Eve
         body = body if isinstance(body, dict) else {}
         clip = body.get("clip_id")
         out.append(EventEvidence(station, seq, str(typ), str(at), str(hsh), str(hsh) == ref.get("hash"), body,
-                                 str(clip) if isinstance(clip, str) and CLIP_ID.match(clip) else None))
+                                 str(clip) if isinstance(clip, str) and CLIP_ID.match(clip) else None,
+                                 images_of(body)))
     return out
 
 

@@ -8,11 +8,13 @@ one that does not exist. Technicians see no warnings.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from central import images
 from central.platform import discipline
 from central.platform import warnings as warning_table
 from central.platform.service import discipline_step
@@ -95,6 +97,13 @@ def _events_html(evs: list[evidence.EventEvidence], warning_id: str, clips_dir: 
                         f'{esc(warning_id)}/clips/{esc(e.station_id)}/{esc(e.clip_id)}"></video>')
             else:
                 clip = '<p class="bad">视频尚未上传</p>'
+        for label, sha in e.images:
+            if images.image_path(Path(clips_dir), e.station_id, sha) is not None:
+                clip += (f'<figure class="photo"><img src="/web/warnings/{esc(warning_id)}/images/'
+                         f'{esc(e.station_id)}/{esc(sha)}" alt="{esc(label)}" width="240">'
+                         f'<figcaption>{esc(label)}</figcaption></figure>')
+            else:
+                clip += f'<p class="bad">{esc(label)}：照片尚未上传</p>'
         held = '<span class="ok">已存证</span>' if e.held else '<span class="bad">中心无此记录</span>'
         body = esc(json.dumps(e.body, ensure_ascii=False, indent=1))
         items.append(f'<li class="event">{esc(e.station_id)} #{e.seq} {esc(e.type)} {esc(e.at)} {held} '

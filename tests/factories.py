@@ -24,7 +24,8 @@ def _value(v: Any) -> str:
     return json.dumps(str(v), ensure_ascii=False)
 
 
-def _table(name: str, values: dict[str, Any]) -> list[str]:
+def toml_table(name: str, values: dict[str, Any]) -> list[str]:
+    """``[name]`` and its values as TOML lines, nested dicts as sub-tables after them."""
     lines = [f"[{name}]"]
     subs = []
     for k, v in values.items():
@@ -33,7 +34,7 @@ def _table(name: str, values: dict[str, Any]) -> list[str]:
         else:
             lines.append(f"{k} = {_value(v)}")
     for sub_name, sub in subs:
-        lines += _table(sub_name, sub)
+        lines += toml_table(sub_name, sub)
     return lines
 
 
@@ -42,9 +43,9 @@ def station_toml(tmp: Path, station_id: str = "test-station-01", *, school_id: s
     """A whole station config: identity and paths under ``tmp``, plus the given sections."""
     station = {"station_id": station_id, "school_id": school_id, "data_dir": str(tmp / "data"),
                "key_path": str(tmp / "station.key"), **sections.pop("station", {})}
-    lines = _table("station", station)
+    lines = toml_table("station", station)
     for name, values in sections.items():
-        lines += _table(name, values)
+        lines += toml_table(name, values)
     return "\n".join(lines) + "\n"
 
 

@@ -7,7 +7,6 @@ config written into the test's tmp dir, on a port the kernel just handed out.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from contract.keys import public_hex
 from edge.journal import Journal
 from testbed.broker import Broker, free_port
 from testbed.pki import is_central
-from tests.factories import write_station_config
+from tests.factories import toml_table, write_station_config
 
 __all__ = ["Broker", "free_port"]  # re-exported for the sync tests
 
@@ -44,13 +43,8 @@ def broker_settings(broker: Broker, client: str | None) -> dict[str, Any]:
 
 
 def broker_toml(broker: Broker, client: str | None) -> str:
-    """``broker_settings`` as the lines of a TOML table (for central's config)."""
-    table = broker_settings(broker, client)
-    tls = table.pop("tls", None)
-    lines = [f"{k} = {json.dumps(v)}" for k, v in table.items()]
-    if tls is not None:
-        lines.append("tls = { " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in tls.items()) + " }")
-    return "\n".join(lines)
+    """The ``[broker]`` table (and its ``[broker.tls]``) for ``client``, as TOML."""
+    return "\n".join(toml_table("broker", broker_settings(broker, client)))
 
 
 UPLINK_TEST_DEFAULTS: dict[str, Any] = {
@@ -90,7 +84,6 @@ tokens_file = "{tmp / 'central-tokens'}"
 workers = {workers}
 gap_wait_ms = 300
 
-[broker]
 {broker_toml(broker, "central-ingest")}
 """)
     return path

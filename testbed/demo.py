@@ -316,9 +316,8 @@ def run(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         raise UsageError(f"demo could not start: {exc}") from exc
     try:
-        system.start()
+        system.start()  # a failed start has stopped what it started
     except (OSError, RuntimeError) as exc:
-        system.stop()
         raise UsageError(f"demo could not start: {exc}") from exc
     try:
         if args.scripted:

@@ -60,6 +60,12 @@ def image_path(clips_dir: Path, station: str, sha: str) -> Path | None:
     return obj if obj.is_file() else None
 
 
+def media_type(path: Path) -> str:
+    """The stored image's type: PNG or JPEG, the only two a PUT lets in."""
+    with path.open("rb") as f:
+        return "image/png" if f.read(len(PNG)) == PNG else "image/jpeg"
+
+
 def _marker(request: Request, station_id: str, sha: str, station: str) -> Path:
     own(station_id, station)
     if not SHA.match(sha):

@@ -107,9 +107,7 @@ def image(request: Request, warning_id: str, station_id: str, sha256: str, sessi
     path = images.image_path(Path(request.app.state.cfg.http.clips_dir), station_id, sha256)
     if (station_id, sha256) not in named or path is None:
         raise HTTPException(404, "no such image")
-    with path.open("rb") as f:
-        png = f.read(8) == b"\x89PNG\r\n\x1a\n"
-    return FileResponse(path, media_type="image/png" if png else "image/jpeg", headers=FILE_HEADERS)
+    return FileResponse(path, media_type=images.media_type(path), headers=FILE_HEADERS)
 
 
 @router.get("/web/warnings/{warning_id}/clips/{station_id}/{clip_id}")

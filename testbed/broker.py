@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -37,8 +38,34 @@ def available() -> bool:
     return Path(MOSQUITTO).exists()
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port nobody listens on, for a server started afterwards.
+
+    Drawn at random below the kernel's ephemeral range: a port from ``bind(0)`` lies inside
+    it, where any outgoing connection (an HTTP request, an MQTT client) can take it as its
+    source port before the server binds; under a loaded CI a central then failed with
+    "address already in use". Below the range only another caller of this function competes,
+    one port in about 12,000.
+    """
+    high = min(_ephemeral_low(), 32768)
+    low = max(1024, high - 12000)
+    pick = random.SystemRandom()
+    for _ in range(200):
+        port = pick.randrange(low, high)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # that part of the range is full: the kernel's choice
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from edge.web.app import create_app
 from edge.web.guard import TOKEN_HEADER, Access
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, Weight
+from testbed.broker import free_port
 from testbed.demo_data import PINS, demo_orders
 from testbed.kiosk_client import kiosk_session, token_from_page
 from tests.test_workflow import ROSTER
@@ -131,9 +131,7 @@ def test_kiosk_page_served(client: TestClient) -> None:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port()
 
 
 @contextmanager

@@ -36,9 +36,6 @@ from testbed.demo_data import SCHOOL_ID
 from tests.conftest import CLI
 from tests.sync_harness import ROOT
 
-# One worker runs the module, so the morning is run once.
-pytestmark = pytest.mark.xdist_group("scripted-demo")
-
 ENVIRONMENTAL = {"clock_unsynced", "delivery_outside_window", "acceptance_without_clip"}
 OFFLINE = "station_offline_in_window"
 

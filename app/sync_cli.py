@@ -139,12 +139,16 @@ def _run_central(path: Path, cfg: CentralConfig, stop: threading.Event) -> None:
     health.install(sup.health, health.StoreProbe(cfg.store.dsn))
     audit.install(audit.Auditor(health.StoreProbe(cfg.store.dsn).use,
                                 KeyRegistry(cfg.registry.keys_dir)))
+    sup.start()  # first: the workers start up while the HTTP API's imports (FastAPI) load here
     server = None
     if cfg.http.enabled:
-        from central.api import serve_in_thread
-        server = serve_in_thread(cfg)
+        try:
+            from central.api import serve_in_thread
+            server = serve_in_thread(cfg)
+        except BaseException:
+            sup.stop()
+            raise
         log.kv(logger, logging.INFO, "central HTTP API listening", bind=cfg.http.bind)
-    sup.start()
     wd = Watchdog()
     wd.register("supervisor", 30.0)
     wd.start()

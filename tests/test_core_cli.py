@@ -126,3 +126,27 @@ def test_ledger_quantity_reads_as_the_hall_shows_it(journal: Journal) -> None:
     (row,) = ledger.rows(journal.db, date.fromisoformat(journal.clock.now()[:10]), ZoneInfo("UTC"))
     assert (row["quantity"], row["unit"], row["net_g"]) == ("30.25", "斤", 15123)
     assert f"{row['quantity']} {row['unit']}" == quantity_text(body)
+
+
+def test_a_named_command_imports_only_the_module_that_registers_it() -> None:
+    """``COMMANDS`` names exactly what each module registers, so a process (the uplink, a central
+    worker) builds the parser of its own command alone, and the same arguments parse the same."""
+    import argparse
+    import importlib
+    import subprocess
+    import sys
+
+    from app.cli import COMMANDS, build_parser, owner_of
+
+    for module, names in COMMANDS.items():
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub)
+        assert tuple(sub.choices) == names, module
+    assert owner_of(["--log-level", "DEBUG", "central", "--config", "c.toml", "--worker", "1"]) == "app.sync_cli"
+    assert owner_of(["--help"]) is None and owner_of(["--log-level"]) is None and owner_of(["nope"]) is None
+    argv = ["central", "--config", "c.toml", "--worker", "1"]
+    assert vars(build_parser(["app.sync_cli"]).parse_args(argv)) == vars(build_parser().parse_args(argv))
+    probe = ("import sys; from app.cli import main\ntry:\n    main(['central', '--help'])\n"
+             "except SystemExit:\n    pass\nprint('app.config' in sys.modules, 'app.commands' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.stdout.splitlines()[-1] == "False False", out.stdout + out.stderr

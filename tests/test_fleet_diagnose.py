@@ -143,4 +143,7 @@ def test_nobody_else_can_command_a_diagnosis_or_upload_one(system: dict[str, Any
     assert r.status_code == 404  # st-bbb's token, but the request is st-aaa's
     wait_until(lambda: central.get(f"/v1/fleet/diagnoses/{rid}")["state"] == "received", 90,
                "the requested bundle")
+    # Central has the bundle once the PUT's body is in; the station records its result only when
+    # the PUT's answer is back, a moment later, in its diagnose thread: wait for that record.
+    wait_until(lambda: uplink.on_diagnose.results, 30, "the station's record of the diagnosis")
     assert [x["request_id"] for x in uplink.on_diagnose.results] == [rid]  # the forged one never ran

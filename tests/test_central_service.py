@@ -19,6 +19,7 @@ from central.api import serve_in_thread
 from central.ingest import KeyRegistry, ingest
 from central.store import Store
 from contract import protocol
+from tests.cli_inproc import run_cli
 from tests.conftest import CLI, assert_ready_then_pings
 from tests.sync_harness import (
     Broker,
@@ -160,11 +161,13 @@ def _ingest_all(j: Any, store: Store, keys: KeyRegistry, after: int = 0) -> None
         assert ingest(store, keys, STATION, b.payload).status == "stored"
 
 
-def _verify_cli(tmp_path: Path, dsn: str) -> subprocess.CompletedProcess[str]:
+def _verify_cli(tmp_path: Path, dsn: str, *, json_out: bool = True) -> subprocess.CompletedProcess[str]:
+    """``central-verify`` as an operator runs it (in this process: the command is under test, not
+    its process start)."""
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[store]\ndsn = "{dsn}"\n[registry]\nkeys_dir = "{tmp_path / "keys"}"\n')
-    return subprocess.run([*CLI, "central-verify", "--config", str(cfg), "--station", STATION, "--json"],
-                          capture_output=True, text=True, timeout=60)
+    return run_cli("central-verify", "--config", str(cfg), "--station", STATION,
+                   *(["--json"] if json_out else []))
 
 
 def test_central_verify_and_the_head_route_say_the_same(tmp_path: Path, dsn: str) -> None:
@@ -202,8 +205,7 @@ def test_central_verify_and_the_head_route_say_the_same(tmp_path: Path, dsn: str
         audit.install(audit.Auditor(health.StoreProbe(dsn).use, keys))  # a fresh process' view
         doc = requests.get(url, headers=h, timeout=10).json()
         assert doc["verified"] is False and doc["problem"].startswith("seq 8:")
-        text = subprocess.run([*CLI, "central-verify", "--config", str(tmp_path / "c.toml"),
-                               "--station", STATION], capture_output=True, text=True, timeout=60)
+        text = _verify_cli(tmp_path, dsn, json_out=False)
         assert "events   500" in text.stdout and "DOES NOT VERIFY: seq 8" in text.stdout
     finally:
         server.shutdown()

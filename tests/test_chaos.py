@@ -6,6 +6,13 @@ station, the uplink, a worker, central's supervisor alone; a broker outage; a fu
 small tmpfs where root may mount one, else RLIMIT_FSIZE on the station process). Afterwards
 central must equal the journal seq by seq and hash by hash, the chain verify on both sides, and
 every decision the API reported be in the journal exactly once. ``CHAOS_SEED`` replays a run.
+
+The pauses wait on the staff rather than on the clock: before each fault, until a random number
+(0 to 2) of further decisions was reported, then a random fraction of a decision's time, so a
+fault lands anywhere in a decision's cycle (or on the heels of the previous fault); a broker
+outage lasts until staff made 1 to 3 decisions during it, a full disk until 1 or 2 attempts ran
+into it. Each such wait has a ceiling (a fault may stop the staff): the run is as long as the
+staff's work, not a fixed sum of guessed seconds, and every fault sees decisions around it.
 """
 
 from __future__ import annotations
@@ -59,6 +66,12 @@ class System:
         self.central: subprocess.Popen[bytes] | None = None
         self.uplink: subprocess.Popen[bytes] | None = None
         self.log = tmp / "procs.log"
+        self.staff: Staff | None = None  # at work from the first fault on
+
+    def decisions(self, n: int, at_most: float) -> None:
+        """Let staff report ``n`` more decisions (for at most ``at_most`` s: a fault may stop them)."""
+        assert self.staff is not None
+        self.staff.await_more(lambda st: len(st.reported), n, at_most)
 
     def start(self) -> None:
         self.broker.start()
@@ -127,21 +140,23 @@ def kill_supervisor(s: System) -> None:
 
 def broker_outage(s: System) -> None:
     s.broker.kill()
-    time.sleep(s.rng.uniform(5.0, 10.0))
+    s.decisions(s.rng.randint(1, 3), 20.0)  # journaled while nothing can reach central
     s.broker.start()
 
 
 def full_disk(s: System) -> None:
+    assert s.staff is not None
+    tries = s.rng.randint(1, 2)  # attempts that run into the full disk (refused, or cut short)
     if s.disk_mode == "tmpfs":
         s.disk.fill()
-        time.sleep(s.rng.uniform(2.0, 5.0))
+        s.staff.await_more(Staff.tried, tries, 10.0)
         s.disk.free()
         return
     assert s.station.proc is not None
     pid = s.station.proc.pid
     hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)[1]
     resource.prlimit(pid, resource.RLIMIT_FSIZE, (0, hard))
-    time.sleep(s.rng.uniform(2.0, 5.0))
+    s.staff.await_more(Staff.tried, tries, 10.0)
     if s.station.proc.poll() is None and s.station.proc.pid == pid:
         resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))
 
@@ -168,6 +183,17 @@ class Staff(threading.Thread):
         self.reported: list[Reported] = []
         self.refused: dict[str, int] = {}
         self.attempts = 0
+        self.changed = threading.Condition()  # notified after each attempt's outcome
+
+    def tried(self) -> int:
+        """Attempts finished: reported or not."""
+        return len(self.reported) + sum(self.refused.values())
+
+    def await_more(self, count: Callable[[Staff], int], n: int, at_most: float) -> None:
+        """Until ``count(self)`` grew by ``n``, or ``at_most`` seconds passed."""
+        with self.changed:
+            target = count(self) + n
+            self.changed.wait_for(lambda: count(self) >= target, at_most)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -178,11 +204,14 @@ class Staff(threading.Thread):
                 code = str(r.json().get("error")) if rep is None else ""
             except (requests.RequestException, AssertionError, KeyError, TypeError, ValueError):
                 pass  # the station was killed meanwhile, or its disk is full
+            with self.changed:
+                if rep is None:
+                    self.refused[code] = self.refused.get(code, 0) + 1
+                else:
+                    self.reported.append(rep)
+                self.changed.notify_all()
             if rep is None:
-                self.refused[code] = self.refused.get(code, 0) + 1
                 time.sleep(0.3)
-            else:
-                self.reported.append(rep)
 
 
 # -- the checks ----------------------------------------------------------------------------------
@@ -231,18 +260,20 @@ def test_chaos_nothing_lost_nothing_twice(system: System) -> None:
     s = system
     s.start()
     wait_until(lambda: s.station.state() is not None, 30, "the station")
-    staff = Staff(s.station)
+    staff = s.staff = Staff(s.station)
     staff.start()
     faults = list(FAULTS) + [s.rng.choice(FAULTS) for _ in range(2)]
     s.rng.shuffle(faults)
     done = []
     try:
         for fault in faults:
-            time.sleep(s.rng.uniform(2.0, 5.0))
+            s.decisions(s.rng.choice([0, 1, 1, 2]), 30.0)
+            time.sleep(s.rng.uniform(0.0, 1.0))  # anywhere in a decision's cycle
             t0 = time.monotonic()
             fault(s)
             done.append(f"{fault.__name__}({time.monotonic() - t0:.1f}s)")
-        time.sleep(3.0)
+        # The system at work again after the last fault, and at least ten decisions in the run.
+        s.decisions(max(1, 10 - len(staff.reported)), 60.0)
     finally:
         staff.stop.set()
         staff.join(30)

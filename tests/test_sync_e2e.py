@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +27,7 @@ from contract import protocol
 from contract.chain import verify_chain
 from sync import state
 from testbed.pki import is_central, make_pki
+from tests.cli_inproc import run_cli
 from tests.sync_harness import (
     ROOT,
     Broker,
@@ -206,16 +205,13 @@ def test_resend_from_command(tmp_path: Path, broker: Broker) -> None:
     try:
         wait_until(lambda: up.target.cursor == 300, 30, "cursor at 300")
         acks_before = up.target.counters["acks"]
-        sent = subprocess.run([sys.executable, "-m", "app.cli", "central-command", "--config", str(ccfg),
-                               "--station", "st-aaa", "resend_from", "--seq", "101"],
-                              capture_output=True, text=True, timeout=30)
+        sent = run_cli("central-command", "--config", str(ccfg), "--station", "st-aaa", "resend_from",
+                       "--seq", "101")
         assert sent.returncode == 0, sent.stderr
         wait_until(lambda: up.target.counters["acks"] >= acks_before + 1 and up.target.cursor == 300, 20,
                    "the resent range to be acked as duplicate")
         assert central_holds(dsn, "st-aaa") == list(range(1, 301))
-        bad = subprocess.run([sys.executable, "-m", "app.cli", "central-command", "--config", str(ccfg),
-                              "--station", "st-aaa", "resend_from"], capture_output=True, text=True,
-                             timeout=30)
+        bad = run_cli("central-command", "--config", str(ccfg), "--station", "st-aaa", "resend_from")
         assert bad.returncode == 2 and "seq" in bad.stderr
     finally:
         up.close()
@@ -255,8 +251,8 @@ def test_cli_processes_on_postgresql_with_tls(tmp_path: Path, tls_broker: Broker
         assert pub is not None
         assert list(verify_chain([json.loads(t) for t in store.event_texts("st-aaa")], pub)) == []
         store.close()
-    out = subprocess.run([sys.executable, "-m", "app.cli", "sync", "--config", str(scfg), "--status"],
-                         capture_output=True, text=True, timeout=30, check=True)
+    out = run_cli("sync", "--config", str(scfg), "--status")
+    assert out.returncode == 0, out.stderr
     shown = json.loads(out.stdout)
     assert shown["stored_through_seq"] == 2000 and shown["backlog_events"] == 0
     assert shown["uplink"]["state"] == "ok"

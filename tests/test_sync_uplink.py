@@ -110,11 +110,13 @@ def _spy(broker: Broker, seen: list[tuple[float, dict[str, Any]]], *, ack_first:
             c.publish(protocol.topic(SID, "acks"),
                       protocol.dumps(protocol.make_ack(doc["batch_id"], "stored", doc["last_seq"])), qos=1)
 
+    subscribed: list[bool] = []
     spy.on_message = on_message
+    spy.on_subscribe = lambda c, u, mid, rcs, p: subscribed.append(True)
     spy.connect("127.0.0.1", broker.port)
     spy.subscribe(protocol.topic(SID, "events"), qos=1)
     spy.loop_start()
-    time.sleep(0.3)
+    wait_until(lambda: subscribed, 10, "the spy's SUBACK")
     return spy
 
 

@@ -95,11 +95,15 @@ class System:
             return []
 
     def stop(self) -> None:
-        for p in (self.uplink, self.central):
-            if p is not None and p.poll() is None:
-                p.send_signal(signal.SIGTERM)
+        """Everything asked to stop at once, then waited for (each stops on its own)."""
+        procs = (self.uplink, self.central, self.station.proc)
+        running = [p for p in procs if p is not None and p.poll() is None]
+        for p in running:
+            p.send_signal(signal.SIGTERM)
+        for p in running:
+            if p is not self.station.proc:
                 p.wait(30)
-        self.station.close()
+        self.station.close()  # waits for the station (SIGKILL after 30 s)
         self.broker.kill()
         self.disk.umount()
 

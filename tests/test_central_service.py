@@ -9,9 +9,11 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from central import audit, health
@@ -60,33 +62,61 @@ def _start_central(tmp_path: Path, broker: Broker, port: int) -> subprocess.Pope
     return cli("central", "--config", str(cfg), log=tmp_path / "central.log")
 
 
-def test_supervisor_kill_takes_its_workers_and_a_restart_takes_over_nothing(
-        tmp_path: Path, broker: Broker) -> None:
-    port = free_port()
-    central = _start_central(tmp_path, broker, port)
+class Central:
+    """``acceptance-station central`` with two workers on a broker of its own, shared by the tests
+    below (starting it is most of their time); ``healthy`` starts it again if a test killed it."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.broker = Broker(tmp)
+        self.broker.start()
+        self.port = free_port()
+        self.proc = _start_central(tmp, self.broker, self.port)
+
+    def healthy(self, what: str = "both workers alive and connected") -> subprocess.Popen[bytes]:
+        if self.proc.poll() is not None:
+            self.proc = _start_central(self.tmp, self.broker, self.port)
+        wait_until(lambda: _health(self.port)[0] == 200, 30, what)
+        return self.proc
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                assert self.proc.wait(20) == 0
+        finally:
+            self.broker.kill()
+
+
+@pytest.fixture(scope="module")
+def central2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Central]:
+    c = Central(tmp_path_factory.mktemp("central2"))
     try:
-        wait_until(lambda: _health(port)[0] == 200, 30, "both workers alive and connected")
-        workers = _health(port)[1]["workers"]
-        pids = [w["pid"] for w in workers]
-        ids = {w["client_id"] for w in workers}
-        assert len(ids) == 2 and all(i.startswith(f"central-ingest-{n}-") for n, i in
-                                     zip((0, 1), sorted(ids), strict=True))
-        central.send_signal(signal.SIGKILL)  # the supervisor only
-        central.wait(10)
-        t0 = time.monotonic()
-        wait_until(lambda: all(_gone(p) for p in pids), 5, "the orphaned workers to exit")
-        exit_s = time.monotonic() - t0
-        central = _start_central(tmp_path, broker, port)
-        wait_until(lambda: _health(port)[0] == 200, 30, "the restarted central")
-        again = {w["client_id"] for w in _health(port)[1]["workers"]}
-        assert not again & ids  # new ids on every start
-        time.sleep(3)
-        takeovers = broker.log.read_text().count("already connected")
-        assert takeovers == 0, takeovers
-        print(f"workers exited {exit_s:.2f} s after the supervisor's SIGKILL")
+        yield c
     finally:
-        central.send_signal(signal.SIGTERM)
-        assert central.wait(20) == 0
+        c.close()
+
+
+def test_supervisor_kill_takes_its_workers_and_a_restart_takes_over_nothing(central2: Central) -> None:
+    port, broker = central2.port, central2.broker
+    central = central2.healthy()
+    workers = _health(port)[1]["workers"]
+    pids = [w["pid"] for w in workers]
+    ids = {w["client_id"] for w in workers}
+    assert len(ids) == 2 and all(i.startswith(f"central-ingest-{n}-") for n, i in
+                                 zip((0, 1), sorted(ids), strict=True))
+    central.send_signal(signal.SIGKILL)  # the supervisor only
+    central.wait(10)
+    t0 = time.monotonic()
+    wait_until(lambda: all(_gone(p) for p in pids), 5, "the orphaned workers to exit")
+    exit_s = time.monotonic() - t0
+    central2.healthy("the restarted central")
+    again = {w["client_id"] for w in _health(port)[1]["workers"]}
+    assert not again & ids  # new ids on every start
+    time.sleep(3)
+    takeovers = broker.log.read_text().count("already connected")
+    assert takeovers == 0, takeovers
+    print(f"workers exited {exit_s:.2f} s after the supervisor's SIGKILL")
 
 
 def test_die_with_parent_alone_ends_an_orphan(tmp_path: Path) -> None:
@@ -110,31 +140,27 @@ def test_die_with_parent_alone_ends_an_orphan(tmp_path: Path) -> None:
             parent.kill()
 
 
-def test_healthz_reports_workers_broker_and_store(tmp_path: Path, broker: Broker) -> None:
-    port = free_port()
-    central = _start_central(tmp_path, broker, port)
-    try:
-        wait_until(lambda: _health(port)[0] == 200, 30, "healthy central")
-        code, doc = _health(port)
-        assert doc["store"] == {"ok": True, "error": None}
-        assert doc["broker"]["connected_workers"] == 2
-        assert all(w["alive"] and w["connected"] and w["last_beat_s_ago"] < 3 for w in doc["workers"])
-        broker.kill()
-        wait_until(lambda: _health(port)[1].get("broker", {}).get("connected_workers") == 0, 10,
-                   "the broker outage in /healthz")
-        code, doc = _health(port)
-        assert code == 503 and doc["broker"]["connected_workers"] == 0 and doc["broker"]["errors"]
-        assert all(w["alive"] for w in doc["workers"])  # still beating, only disconnected
-        broker.start()
-        wait_until(lambda: _health(port)[0] == 200, 10, "reconnected within the backoff cap")
-        pid = doc["workers"][0]["pid"]
-        os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: _health(port)[1]["workers"][0]["alive"] is False, 10, "a dead worker")
-        wait_until(lambda: _health(port)[0] == 200, 15, "the restarted worker")
-        assert _health(port)[1]["workers"][0]["restarts"] == 1
-    finally:
-        central.send_signal(signal.SIGTERM)
-        assert central.wait(20) == 0
+def test_healthz_reports_workers_broker_and_store(central2: Central) -> None:
+    port, broker = central2.port, central2.broker
+    central2.healthy("healthy central")
+    code, doc = _health(port)
+    assert doc["store"] == {"ok": True, "error": None}
+    assert doc["broker"]["connected_workers"] == 2
+    assert all(w["alive"] and w["connected"] and w["last_beat_s_ago"] < 3 for w in doc["workers"])
+    restarts = doc["workers"][0]["restarts"]  # 0 in a central started for this test
+    broker.kill()
+    wait_until(lambda: _health(port)[1].get("broker", {}).get("connected_workers") == 0, 10,
+               "the broker outage in /healthz")
+    code, doc = _health(port)
+    assert code == 503 and doc["broker"]["connected_workers"] == 0 and doc["broker"]["errors"]
+    assert all(w["alive"] for w in doc["workers"])  # still beating, only disconnected
+    broker.start()
+    wait_until(lambda: _health(port)[0] == 200, 10, "reconnected within the backoff cap")
+    pid = doc["workers"][0]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: _health(port)[1]["workers"][0]["alive"] is False, 10, "a dead worker")
+    wait_until(lambda: _health(port)[0] == 200, 15, "the restarted worker")
+    assert _health(port)[1]["workers"][0]["restarts"] == restarts + 1
 
 
 def test_healthz_names_a_store_that_does_not_answer() -> None:

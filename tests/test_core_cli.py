@@ -142,11 +142,12 @@ def test_a_named_command_imports_only_the_module_that_registers_it() -> None:
         sub = argparse.ArgumentParser().add_subparsers()
         importlib.import_module(module).register(sub)
         assert tuple(sub.choices) == names, module
-    assert owner_of(["--log-level", "DEBUG", "central", "--config", "c.toml", "--worker", "1"]) == "app.sync_cli"
+    worker = ["central", "--config", "c.toml", "--worker", "1"]
+    assert owner_of(["--log-level", "DEBUG", *worker]) == "app.sync_cli"
     assert owner_of(["--help"]) is None and owner_of(["--log-level"]) is None and owner_of(["nope"]) is None
-    argv = ["central", "--config", "c.toml", "--worker", "1"]
-    assert vars(build_parser(["app.sync_cli"]).parse_args(argv)) == vars(build_parser().parse_args(argv))
+    assert vars(build_parser(["app.sync_cli"]).parse_args(worker)) == vars(build_parser().parse_args(worker))
     probe = ("import sys; from app.cli import main\ntry:\n    main(['central', '--help'])\n"
-             "except SystemExit:\n    pass\nprint('app.config' in sys.modules, 'app.commands' in sys.modules)")
+             "except SystemExit:\n    pass\n"
+             "print('app.config' in sys.modules, 'app.commands' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.stdout.splitlines()[-1] == "False False", out.stdout + out.stderr

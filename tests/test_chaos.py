@@ -11,8 +11,8 @@ The pauses wait on the staff rather than on a guessed time, each no longer than 
 it replaced (a fault may stop the staff): before each fault until zero or one more decision was
 reported (at most 5 s), then a random fraction of a second, so a fault lands anywhere in a
 decision's cycle or on the heels of the previous fault; a broker outage until staff began and
-finished one or two decisions during it (at most 10 s); a full disk until an attempt was refused
-for it (at most 5 s). On a quiet machine a run takes what the staff's work takes.
+finished two to four decisions during it (at most 10 s); a full disk until an attempt begun on it
+was refused (at most 5 s). On a quiet machine a run takes what the staff's work takes.
 """
 
 from __future__ import annotations
@@ -145,23 +145,22 @@ def kill_supervisor(s: System) -> None:
 def broker_outage(s: System) -> None:
     s.broker.kill()
     assert s.staff is not None  # decisions begun and journaled while nothing can reach central
-    s.staff.await_fresh(s.rng.randint(1, 2), 10.0)
+    s.staff.await_fresh(s.rng.randint(2, 4), 10.0, reported=True)
     s.broker.start()
 
 
 def full_disk(s: System) -> None:
     assert s.staff is not None
-    felt = s.staff.refused.get("DISK_FULL", 0) + 1  # an attempt refused for it: staff felt it
     if s.disk_mode == "tmpfs":
         s.disk.fill()
-        s.staff.await_count(lambda st: st.refused.get("DISK_FULL", 0) >= felt, 5.0)
+        s.staff.await_fresh(1, 5.0, reported=False)  # an attempt on it refused
         s.disk.free()
         return
     assert s.station.proc is not None
     pid = s.station.proc.pid
     hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)[1]
     resource.prlimit(pid, resource.RLIMIT_FSIZE, (0, hard))
-    s.staff.await_count(lambda st: st.refused.get("DISK_FULL", 0) >= felt, 5.0)
+    s.staff.await_fresh(1, 5.0, reported=False)  # an attempt on it refused
     if s.station.proc.poll() is None and s.station.proc.pid == pid:
         resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))
 
@@ -197,17 +196,13 @@ class Staff(threading.Thread):
             target = len(self.reported) + n
             self.changed.wait_for(lambda: len(self.reported) >= target, at_most)
 
-    def await_fresh(self, n: int, at_most: float) -> None:
-        """Until ``n`` decisions begun from now on were reported, or ``at_most`` seconds passed."""
+    def await_fresh(self, n: int, at_most: float, *, reported: bool) -> None:
+        """Until ``n`` attempts begun from now on ended reported (or not, as ``reported`` says),
+        or ``at_most`` seconds passed."""
         with self.changed:
             since = self.attempts
-            self.changed.wait_for(lambda: sum(1 for a, ok in self.finished if a > since and ok) >= n,
-                                  at_most)
-
-    def await_count(self, pred: Callable[[Staff], bool], at_most: float) -> None:
-        """Until ``pred(self)`` holds after an attempt, or ``at_most`` seconds passed."""
-        with self.changed:
-            self.changed.wait_for(lambda: pred(self), at_most)
+            self.changed.wait_for(lambda: sum(1 for a, ok in self.finished
+                                              if a > since and ok is reported) >= n, at_most)
 
     def run(self) -> None:
         while not self.stop.is_set():

@@ -11,8 +11,9 @@ The pauses wait on the staff rather than on a guessed time, each no longer than 
 it replaced (a fault may stop the staff): before each fault until zero or one more decision was
 reported (at most 5 s), then a random fraction of a second, so a fault lands anywhere in a
 decision's cycle or on the heels of the previous fault; a broker outage until staff began and
-finished two to four decisions during it (at most 10 s); a full disk until an attempt begun on it
-was refused (at most 5 s). On a quiet machine a run takes what the staff's work takes.
+finished two to four decisions during it (at least the uplink's 4 s backoff cap, at most 10 s);
+a full disk until an attempt begun on it was refused (at most 5 s). On a quiet machine a run
+takes what the staff's work takes.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import pytest
 import requests
 
 from central.store import Store
+from sync.config import UplinkSection
 from tests.cli_inproc import run_cli
 from tests.station_proc import AT_WORK, Operator, Reported, SmallDisk, StationProc
 from tests.sync_harness import Broker, central_config, cli, free_port
@@ -144,8 +146,12 @@ def kill_supervisor(s: System) -> None:
 
 def broker_outage(s: System) -> None:
     s.broker.kill()
-    assert s.staff is not None  # decisions begun and journaled while nothing can reach central
+    # At least the uplink's longest reconnect backoff (it reaches its cap while the broker is
+    # away), and until decisions begun during the outage were journaled where nothing reaches central.
+    at_least = time.monotonic() + UplinkSection().backoff_max_s
+    assert s.staff is not None
     s.staff.await_fresh(s.rng.randint(2, 4), 10.0, reported=True)
+    time.sleep(max(0.0, at_least - time.monotonic()))
     s.broker.start()
 
 

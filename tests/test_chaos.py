@@ -9,11 +9,11 @@ every decision the API reported be in the journal exactly once. ``CHAOS_SEED`` r
 
 The pauses wait on the staff rather than on a guessed time, each no longer than the fixed pause
 it replaced (a fault may stop the staff): before each fault until zero or one more decision was
-reported (at most 5 s), then a random fraction of a second, so a fault lands anywhere in a
-decision's cycle or on the heels of the previous fault; a broker outage until staff began and
-finished two to four decisions during it (at least the uplink's 4 s backoff cap, at most 10 s);
-a full disk until an attempt begun on it was refused (at most 5 s). On a quiet machine a run
-takes what the staff's work takes.
+reported (at most 4 s), then up to a second more, so a fault lands anywhere in a decision's
+cycle or on the heels of the previous fault; a broker outage until staff began and finished two
+to four decisions during it (at least the uplink's 4 s backoff cap, at most 10 s); a full disk
+until an attempt begun on it was refused (at most 5 s). At the end, until one more decision and
+ten in all. On a quiet machine a run takes what the staff's work takes.
 """
 
 from __future__ import annotations
@@ -287,7 +287,7 @@ def test_chaos_nothing_lost_nothing_twice(system: System) -> None:
     done = []
     try:
         for fault in faults:
-            s.decisions(s.rng.choice([0, 1]), 5.0)
+            s.decisions(s.rng.choice([0, 1]), 4.0)
             time.sleep(s.rng.uniform(0.0, 1.0))  # anywhere in a decision's cycle
             t1 = time.monotonic()
             fault(s)

@@ -183,10 +183,12 @@ def running_uv() -> Path | None:
 
 def installer(python: str) -> list[str]:
     """The command that installs into the venv of ``python``: the running release's ``uv``
-    (the same hashes checked, in seconds) or pip where it is absent."""
+    (the same hashes checked, in seconds) or pip where it is absent. Both leave the modules
+    compiled: the services cannot write the release's venv, and would otherwise compile every
+    module anew at each start."""
     uv = running_uv()
     if uv is not None:
-        return [str(uv), "pip", "install", "--quiet", "--python", python]
+        return [str(uv), "pip", "install", "--quiet", "--compile-bytecode", "--python", python]
     return [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
 
 

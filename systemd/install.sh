@@ -121,8 +121,11 @@ elif [ "$SKIP_VENV" = 0 ]; then
     grep -q '^uv==' "$uv_req" || { echo "install.sh: no uv in requirements/build.lock" >&2; exit 1; }
     "$OPT/venv/bin/python" -m pip install -q --require-hashes -r "$uv_req"
     rm -f "$uv_req"
-    uv=("$OPT/venv/bin/uv" pip install --quiet --python "$OPT/venv/bin/python")
-    "${uv[@]}" --require-hashes -r "$SRC/requirements/build.lock"
+    "$OPT/venv/bin/uv" pip install --quiet --python "$OPT/venv/bin/python" --require-hashes \
+      -r "$SRC/requirements/build.lock"
+    # Compiled at install: the services cannot write under $OPT, so uncompiled modules would be
+    # compiled again at every start of every process (pip and setuptools above run as root only).
+    uv=("$OPT/venv/bin/uv" pip install --quiet --compile-bytecode --python "$OPT/venv/bin/python")
     "${uv[@]}" --require-hashes --no-build-isolation -r "$SRC/requirements/station.lock"
     "${uv[@]}" --no-deps --no-build-isolation --reinstall "$SRC"
     echo "$stamp_want" > "$OPT/venv/.source-stamp"

@@ -247,10 +247,8 @@ def test_sync_process_works_under_its_unit(tmp_path: Path, central: str) -> None
                          stderr=subprocess.PIPE, text=True,
                          preexec_fn=preexec(UNITS / "acceptance-sync.service"))
     try:
-        def status() -> dict[str, Any]:
-            r = subprocess.run([*CLI, "sync", "--config", str(cfg), "--status"],
-                               capture_output=True, text=True, timeout=30)
-            return dict(json.loads(r.stdout))
+        def status() -> dict[str, Any]:  # read in this process (the uplink is the unit under test)
+            return dict(json.loads(run_cli("sync", "--config", str(cfg), "--status").stdout))
 
         _wait(lambda: status()["uplink"]["state"] in ("ok", "connected"), 60,
               "uplink connected to mosquitto over TLS")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.browser import page
+from tests.cli_inproc import run_cli
 from tests.conftest import CLI
 from tests.station_proc import AT_WORK, Operator, SmallDisk, StationProc
 from tests.waiting import wait_until
@@ -48,8 +49,7 @@ def _rows(st: StationProc, sql: str) -> list[tuple[Any, ...]]:
 
 
 def _verify(st: StationProc) -> str:
-    r = subprocess.run([*CLI, "verify", "--db", str(st.db_path)], capture_output=True,
-                       text=True, timeout=60)
+    r = run_cli("verify", "--db", str(st.db_path))
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout
 

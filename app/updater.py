@@ -178,11 +178,8 @@ def install(bundle: Path, key: Ed25519PublicKey, layout: Layout, python: str,
 def installer(python: str) -> list[str]:
     """The command that installs into the venv of ``python``: the running release's ``uv``
     (station.lock carries it; the same hashes checked, in seconds) or pip where it is absent.
-
-    Both leave the modules compiled (pip does by default, uv when asked): the units may not
-    write ``__pycache__`` (``ProtectSystem=strict``), and a release without bytecode would
-    compile every module it imports from source at each start, the restart after the switch
-    included (about 1 s of CPU for the station on this machine, more on a Pi)."""
+    Both leave the modules compiled: the services cannot write the release's venv, and would
+    otherwise compile every module anew at each start."""
     uv = Path(sys.executable).parent / "uv"
     if uv.is_file() and os.access(uv, os.X_OK):
         return [str(uv), "pip", "install", "--quiet", "--compile-bytecode", "--python", python]

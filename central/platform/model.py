@@ -6,9 +6,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from central.platform.config import IndicatorsSection
+
+if TYPE_CHECKING:  # daily's functions take Inputs: a type-only import keeps the two apart
+    from central.platform.daily import DayAgg
 
 
 def part(obj: Any, key: str) -> dict[str, Any]:
@@ -82,7 +85,9 @@ class Inputs:
     day: date
     tz: tzinfo
     as_of: datetime
-    events: list[Ev]  # events whose ``at`` falls in the 30 days up to and including ``day``
+    # events the indicators read whole: the engine gives those of ``day`` and the next (clips and
+    # arrivals that follow a day's records); days before may be here too (then not in ``history``)
+    events: list[Ev]
     alerts: list[CentralAlert]  # central's alerts raised on ``day``
     orders: dict[str, list[dict[str, Any]]]  # station_id → the orders of ``day`` (orders_dir)
     master: MasterData
@@ -91,6 +96,10 @@ class Inputs:
     # station_id → its online flag's changes (central's receive time), oldest first: the last one
     # before ``day`` and every one on it (``central_status_history``)
     statuses: dict[str, list[tuple[datetime, bool]]] = field(default_factory=dict)
+    # the stored per-station summaries of the days before ``day`` (``central.platform.aggregates``):
+    # what the rolling indicators read of them, instead of their events
+    history: list[DayAgg] = field(default_factory=list)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # derived once
 
     _days: dict[str, list[tuple[date, Ev]]] = field(init=False, repr=False, compare=False)
 

@@ -43,6 +43,9 @@ from core import log
 logger = logging.getLogger("central.http")
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
 MAX_HEADER_BYTES = 16 * 1024
+# Longest wait for open responses when stopping: a browser streaming a clip or holding a
+# keep-alive connection would otherwise hold a stop (or a restart) for as long as it likes.
+STOP_GRACE_S = 3
 
 
 class GuardedH11(H11Protocol):
@@ -174,7 +177,7 @@ class HttpServer:
                                      loop="asyncio", lifespan="on", log_level="warning", access_log=False,
                                      timeout_keep_alive=max(1, round(h.keepalive_timeout_s)),
                                      h11_max_incomplete_event_size=MAX_HEADER_BYTES, server_header=False,
-                                     backlog=1024,
+                                     backlog=1024, timeout_graceful_shutdown=STOP_GRACE_S,
                                      ssl_certfile=None if h.tls_cert_file is None else str(h.tls_cert_file),
                                      ssl_keyfile=None if h.tls_key_file is None else str(h.tls_key_file))
         self.server = uvicorn.Server(self.config)

@@ -83,6 +83,14 @@ def broker(tmp_path: Path) -> Iterator[Any]:
     b.kill()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _shared_browser_closes() -> Iterator[None]:
+    """Page tests share one Chromium per worker (tests/browser.py); it is closed at the end."""
+    yield
+    if "tests.browser" in sys.modules:
+        sys.modules["tests.browser"].close_shared_browser()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def dsn(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A central store DSN: SQLite in tmp, or a fresh schema on the test PostgreSQL server."""
@@ -125,9 +133,8 @@ LONG_FIRST = (
     "tests/test_central_service.py::",
     "tests/test_replay_safety.py::",
     "tests/test_deploy_sandbox.py::",
-    "tests/test_platform_demo.py::",
+    "tests/test_demo_scripted.py::",
     "tests/test_roster_restart.py::",
-    "tests/test_core_cli.py::test_demo_scripted_morning",
     "tests/test_fleet_view.py::",
     "tests/test_sync_faults.py::",
     "tests/test_sync_e2e.py::",
@@ -162,11 +169,24 @@ def _long_files_first(items: list[pytest.Item]) -> None:
                                _long_rank(it)))
 
 
+def _module_fixture_group(item: pytest.Item) -> str | None:
+    """A module whose tests share a module-scoped fixture (a demo system, a fleet, a sample set)
+    runs on one worker: spread over four, the fixture would be built four times."""
+    module = item.nodeid.split("::", 1)[0]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info is not None else ()):
+        if any(d.scope == "module" and d.baseid == module for d in defs):
+            return module
+    return None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     _long_files_first(items)
     for item in items:
         group = HEAVY_GROUPS.get(item.nodeid)
         if group is None and item.nodeid.startswith(PTY_FILES):
             group = "pty"
+        if group is None:
+            group = _module_fixture_group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))

@@ -77,7 +77,8 @@ def record_line(j: Journal, clips_dir: Path, kind: str, body: dict[str, Any],
 def serve(app: Any) -> Iterator[str]:
     """Serve an ASGI app on a free loopback port in a thread; yields its base URL."""
     port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                        timeout_graceful_shutdown=1))
     t = threading.Thread(target=srv.run, daemon=True)
     t.start()
     url = f"http://127.0.0.1:{port}"

@@ -10,16 +10,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from central.store import Store
-from central.web import accounts
 from edge.journal import Journal
 from edge.matching.rules import decide
 from edge.matching.types import Policy
 from edge.orders.model import observation_from_json, orders_from_doc
 from edge.records import Measurement, line_event
-from testbed.demo_data import SCHOOL_ID, demo_orders
+from testbed.demo_data import demo_orders
 from tests.cli_inproc import run_cli
-from tests.conftest import CLI
 
 DAY = "2026-11-28"
 
@@ -129,24 +126,3 @@ def test_ledger_quantity_reads_as_the_hall_shows_it(journal: Journal) -> None:
     (row,) = ledger.rows(journal.db, date.fromisoformat(journal.clock.now()[:10]), ZoneInfo("UTC"))
     assert (row["quantity"], row["unit"], row["net_g"]) == ("30.25", "斤", 15123)
     assert f"{row['quantity']} {row['unit']}" == quantity_text(body)
-
-
-def test_demo_scripted_morning(tmp_path: Path) -> None:
-    """The whole system: mosquitto, central, uplink, station; 26 decisions; synced and verified."""
-    r = subprocess.run([*CLI, "demo", "--scripted", "--dir", str(tmp_path / "demo")],
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
-    assert "decisions: 26, accepted 14, rejected 12" in r.stdout
-    assert "12/12 rejections disposed with the driver's acknowledgement, 5/5 return slips" \
-        in r.stdout
-    assert "chain verifies" in r.stdout and "✗" not in r.stdout
-    # The demo's web app accounts: one per role, the school's scoped to the demo school; the
-    # city bureau's password (new each run) opens the overview.
-    assert "web: logged in to central as demo-bureau (city_bureau); /web/overview answered 200" in r.stdout
-    store = Store(f"sqlite:///{tmp_path / 'demo' / 'central' / 'central.db'}")
-    try:
-        made = {(a.username, a.role, a.school_id) for a, disabled in accounts.accounts(store) if not disabled}
-    finally:
-        store.close()
-    assert made == {("demo-leader", "school_leader", SCHOOL_ID), ("demo-bureau", "city_bureau", None),
-                    ("demo-discipline", "discipline_committee", SCHOOL_ID), ("demo-tech", "technician", None)}

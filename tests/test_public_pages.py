@@ -35,18 +35,10 @@ PHONE_RE = re.compile(r"1[3-9]\d{9}")
 @contextmanager
 def phone_page() -> Iterator[Any]:
     """Headless Chromium as a phone (390×844, touch); trusts nothing but ignores the test CA's name."""
-    from playwright.sync_api import sync_playwright
+    from tests.browser import page
 
-    from tests.browser import CHROMIUM_ARGS, chromium_path
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        try:
-            ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
-                                      is_mobile=True, has_touch=True, ignore_https_errors=True)
-            yield ctx.new_page()
-        finally:
-            browser.close()
+    with page(390, 844, touch=True, is_mobile=True, ignore_https_errors=True) as p:
+        yield p
 
 
 @pytest.fixture

@@ -29,8 +29,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from central.platform import daily
-from central.platform.daily import LINES, DayAgg
+from central.platform.daily import LINES
 from central.platform.data import EVENT_SQL, day_bounds, event_from_row, load_events, parse_at
+from central.platform.model import DayAgg
 from central.store import Store
 from core import log
 from core.clock import now_rfc3339

@@ -2,7 +2,7 @@
 
 The rolling indicators (30-day medians of grams per diner, the same two inspectors for 30 days, the
 weekly rejection rate, the month's accepted amounts) used to read every line event of up to 31 days.
-A day's lines reduce to one small ``DayAgg`` per station; ``summarise`` makes them from events, and
+A day's lines reduce to one small ``DayAgg`` (model) per station; ``summarise`` makes them, and
 is the only way they are made, so the evaluated day (summarised from its events in memory) and the
 days before it (stored by ``central.platform.aggregates``) are the same function's output.
 Everything here is pure.
@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from central.platform.model import Ev, Inputs, part
+from central.platform.model import DayAgg, Ev, Inputs, SupplierDay, part
 
 LINES = ("line.accepted", "line.rejected")
-EVIDENCE_CAP = 100  # events named in one warning's evidence
+EVIDENCE_CAP = 100  # events named in one warning's evidence (also per supplier-day's rejections)
 # The finance warning names a sample of the month's accepted lines: the first few of each station-day
 # (a month's lines of a school run to thousands; keeping them all would be the events again).
 FINANCE_REFS_PER_DAY = 3
@@ -29,32 +28,6 @@ ALL_DAYS = 3660
 def supplier_of(e: Ev) -> str:
     sup = part(e.body, "supplier")
     return str(e.body.get("delivered_by") or sup.get("supplier_id") or "?")
-
-
-@dataclass
-class SupplierDay:
-    """One supplier's decided lines at one station on one day."""
-
-    lines: int = 0  # accepted + rejected
-    rejected: int = 0
-    accepted_fen: int = 0  # ``price.amount_fen`` of the accepted lines that carry an integer amount
-    priced: int = 0  # the accepted lines counted in ``accepted_fen``
-    rejected_refs: list[dict[str, Any]] = field(default_factory=list)  # at most EVIDENCE_CAP
-    priced_refs: list[dict[str, Any]] = field(default_factory=list)  # at most FINANCE_REFS_PER_DAY
-
-
-@dataclass
-class DayAgg:
-    """A station's decided lines on one local day, reduced to what the rolling indicators read."""
-
-    station_id: str
-    day: date
-    lines: int  # the line events summarised: what this row covers
-    max_seq: int  # ...and the highest seq among them
-    grams: dict[str, int] = field(default_factory=dict)  # item category -> accepted net_g
-    deliveries: dict[str, list[str]] = field(default_factory=dict)  # delivery id -> inspectors, sorted
-    first: dict[str, Any] = field(default_factory=dict)  # the day's earliest line (ref), by at then seq
-    suppliers: dict[str, SupplierDay] = field(default_factory=dict)
 
 
 def summarise(dated: Iterable[tuple[date, Ev]]) -> list[DayAgg]:

@@ -10,8 +10,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from central.platform.daily import EVIDENCE_CAP, DayAgg, window
-from central.platform.model import Ev, Finding, Inputs
+from central.platform.daily import EVIDENCE_CAP, window
+from central.platform.model import DayAgg, Ev, Finding, Inputs
 from central.platform.records import finding, refs, window_of
 
 STATION_ALERTS = {"RETEST_AFTER_REJECT": "retest_after_reject",

@@ -6,12 +6,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from central.platform.config import IndicatorsSection
-
-if TYPE_CHECKING:  # daily's functions take Inputs: a type-only import keeps the two apart
-    from central.platform.daily import DayAgg
 
 
 def part(obj: Any, key: str) -> dict[str, Any]:
@@ -76,6 +73,34 @@ class MasterData:
     def school_of(self, station_id: str) -> str:
         """The school a station serves; a station not in the map is its own school."""
         return self.stations.get(station_id, station_id)
+
+
+@dataclass
+class SupplierDay:
+    """One supplier's decided lines at one station on one day (``central.platform.daily``)."""
+
+    lines: int = 0  # accepted + rejected
+    rejected: int = 0
+    accepted_fen: int = 0  # ``price.amount_fen`` of the accepted lines that carry an integer amount
+    priced: int = 0  # the accepted lines counted in ``accepted_fen``
+    # the refs of the rejected lines (up to daily.EVIDENCE_CAP), and of the first few priced ones
+    rejected_refs: list[dict[str, Any]] = field(default_factory=list)
+    priced_refs: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class DayAgg:
+    """A station's decided lines on one local day, reduced to what the rolling indicators read
+    (made by ``central.platform.daily.summarise`` alone)."""
+
+    station_id: str
+    day: date
+    lines: int  # the line events summarised: what this row covers
+    max_seq: int  # ...and the highest seq among them
+    grams: dict[str, int] = field(default_factory=dict)  # item category -> accepted net_g
+    deliveries: dict[str, list[str]] = field(default_factory=dict)  # delivery id -> inspectors, sorted
+    first: dict[str, Any] = field(default_factory=dict)  # the day's earliest line (ref), by at then seq
+    suppliers: dict[str, SupplierDay] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

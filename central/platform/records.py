@@ -12,8 +12,8 @@ from fractions import Fraction
 from statistics import median
 from typing import Any
 
-from central.platform.daily import EVIDENCE_CAP, LINES, SupplierDay, supplier_of, window
-from central.platform.model import Ev, Finding, Inputs, part
+from central.platform.daily import EVIDENCE_CAP, LINES, supplier_of, window
+from central.platform.model import Ev, Finding, Inputs, SupplierDay, part
 
 
 def finding(inp: Inputs, indicator: str, station_id: str, key: str, message: str,

@@ -177,10 +177,12 @@ def install(bundle: Path, key: Ed25519PublicKey, layout: Layout, python: str,
 
 def installer(python: str) -> list[str]:
     """The command that installs into the venv of ``python``: the running release's ``uv``
-    (station.lock carries it; the same hashes checked, in seconds) or pip where it is absent."""
+    (station.lock carries it; the same hashes checked, in seconds) or pip where it is absent.
+    Both leave the modules compiled: the services cannot write the release's venv, and would
+    otherwise compile every module anew at each start."""
     uv = Path(sys.executable).parent / "uv"
     if uv.is_file() and os.access(uv, os.X_OK):
-        return [str(uv), "pip", "install", "--quiet", "--python", python]
+        return [str(uv), "pip", "install", "--quiet", "--compile-bytecode", "--python", python]
     return [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
 
 

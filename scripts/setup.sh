@@ -24,7 +24,9 @@ PY="${PYTHON:-python3}"
 # The venv holds exactly the lock (requirements/dev.lock: station, central and dev tools,
 # every file checked against its sha256). When a lock changes the venv is built anew, so
 # nothing an older lock brought stays behind; a pyproject.toml change reinstalls the project.
-lock_stamp=.venv/.lock-$(cat requirements/build.lock requirements/dev.lock | sha256sum | cut -c1-16)
+# Modules are installed compiled (--compile-bytecode): with PYTHONDONTWRITEBYTECODE set, or a
+# venv its user cannot write, every process would otherwise compile them anew at each start.
+lock_stamp=.venv/.lock-c-$(cat requirements/build.lock requirements/dev.lock | sha256sum | cut -c1-16)
 if [ ! -f "$lock_stamp" ]; then
   "$PY" -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
   rm -rf .venv
@@ -32,7 +34,7 @@ if [ ! -f "$lock_stamp" ]; then
   .venv/bin/python -m pip install -q --require-hashes -r requirements/build.lock >&2
   # build.lock brings uv (pinned, hashed); uv installs the lock in seconds where pip takes minutes.
   .venv/bin/uv pip install --quiet --python .venv/bin/python --require-hashes --no-build-isolation \
-    -r requirements/dev.lock >&2
+    --compile-bytecode -r requirements/dev.lock >&2
   touch "$lock_stamp"
 fi
 project_stamp=.venv/.project-$(sha256sum pyproject.toml | cut -c1-16)
@@ -46,6 +48,9 @@ if [ ! -f "$project_stamp" ]; then
   rm -f .venv/.project-*
   touch "$project_stamp"
 fi
+# The project's own modules, compiled where they are (each test and demo process imports them;
+# only what changed since the last run is compiled again).
+.venv/bin/python -m compileall -q -j 0 core contract firmware_bridge edge sync central app testbed tests >/dev/null
 
 # Browser-side test tools (axe-core for the accessibility checks, tests/a11y.py), pinned with
 # their sha512 in tests/vendor/package-lock.json and installed by npm's own client at set-up

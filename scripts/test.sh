@@ -8,6 +8,10 @@ bash scripts/setup.sh
 if command -v pg_isready >/dev/null 2>&1; then
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
+# Let pytest keep its rewritten test modules and the processes the tests start keep what they
+# compile (__pycache__, ignored by git): an environment that sets PYTHONDONTWRITEBYTECODE would
+# otherwise have every one of some hundreds of processes compile the same modules again.
+unset PYTHONDONTWRITEBYTECODE
 .venv/bin/ruff check .
 .venv/bin/mypy
 # Most tests wait on processes, brokers, browsers and serial ptys rather than compute, so

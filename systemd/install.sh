@@ -115,7 +115,9 @@ elif [ "$SKIP_VENV" = 0 ]; then
     # pip brings the pinned installer (build.lock: pip, setuptools, wheel, uv), then uv installs
     # the station's lock (every file checked against its sha256) and the program.
     "$OPT/venv/bin/python" -m pip install -q --require-hashes -r "$SRC/requirements/build.lock"
-    uv=("$OPT/venv/bin/uv" pip install --quiet --python "$OPT/venv/bin/python")
+    # Compiled at install: the services cannot write under $OPT, so uncompiled modules would be
+    # compiled again at every start of every process.
+    uv=("$OPT/venv/bin/uv" pip install --quiet --compile-bytecode --python "$OPT/venv/bin/python")
     "${uv[@]}" --require-hashes --no-build-isolation -r "$SRC/requirements/station.lock"
     "${uv[@]}" --no-deps --no-build-isolation --reinstall "$SRC"
     echo "$stamp_want" > "$OPT/venv/.source-stamp"

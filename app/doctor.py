@@ -231,6 +231,8 @@ def check_clock(cfg: StationConfig) -> Finding:
 def check_broker(cfg: StationConfig) -> Finding:
     import ssl
 
+    from paho.mqtt.client import MQTT_ERR_SUCCESS
+
     from contract.mqtt import make_client
 
     b = cfg.uplink.broker
@@ -238,11 +240,16 @@ def check_broker(cfg: StationConfig) -> Finding:
     result: dict[str, Any] = {}
     client.on_connect = lambda c, u, f, rc, p: result.update(rc=rc)
     where = f"{b.host}:{b.port}" + (" (TLS)" if b.tls.ca_file else "")
+    lost = None
     try:
         client.connect(b.host, b.port, keepalive=10)
         deadline = time.monotonic() + b.connect_timeout_s
         while "rc" not in result and time.monotonic() < deadline:
-            client.loop(0.1)
+            # A broker that drops the connection (e.g. refusing the client certificate after
+            # a TLS 1.3 handshake) ends the wait: looping on would spin until the deadline.
+            if (code := client.loop(0.1)) != MQTT_ERR_SUCCESS:
+                lost = code
+                break
     except ssl.SSLError as exc:
         return Finding("broker", False, f"{where}: TLS refused: {exc.reason or exc}",
                        "check [uplink.broker.tls]: CA, certificate (CN = station_id) and key")
@@ -252,6 +259,11 @@ def check_broker(cfg: StationConfig) -> Finding:
     finally:
         client.disconnect()
     rc = result.get("rc")
+    if rc is None and lost is not None:
+        return Finding("broker", False, f"{where}: the broker closed the connection before its "
+                       "CONNACK (it refused the TLS handshake or this client)",
+                       "check [uplink.broker.tls]: the CA, and a certificate the broker's CA signed "
+                       "(CN = station_id) with its key")
     if rc is None:
         return Finding("broker", False, f"{where}: no answer (TLS handshake or CONNACK timed out)",
                        "check [uplink.broker] and its TLS files")

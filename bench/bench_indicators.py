@@ -40,15 +40,18 @@ from tests.sync_harness import pg_schema  # noqa: E402
 
 DAY = date(2026, 11, 30)
 START = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)  # 06:00 in Shanghai
+COPY_SQL = ("COPY central_events (station_id, seq, event_id, type, at, hash, event, received_at) "
+            "FROM STDIN")
 
 
-def station_rows(n: int, per_station: int) -> list[tuple[Any, ...]]:
+def station_rows(n: int, per_station: int, start: datetime = START, seq0: int = 0) -> list[tuple[Any, ...]]:
+    """Station ``n``'s morning from ``start`` (06:00 local), its seqs from ``seq0`` + 1."""
     station = f"st-{n:05d}"
     rows: list[tuple[Any, ...]] = []
 
     def add(typ: str, body: dict[str, Any], *, late: bool = False, synced: bool = True) -> int:
-        seq = len(rows) + 1
-        at = START + timedelta(seconds=seq * 20 + n % 600)
+        seq = seq0 + len(rows) + 1
+        at = start + timedelta(seconds=(seq - seq0) * 20 + n % 600)
         h = hashlib.sha256(f"{station}|{seq}".encode()).hexdigest()
         ev = {"seq": seq, "event_id": str(uuid.uuid4()), "type": typ, "station_id": station,
               "at": rfc3339(at), "clock_synced": synced, "boot_id": "b", "prev_hash": "0" * 64,
@@ -90,8 +93,8 @@ def master_files(tmp: Path, stations: int) -> IndicatorsSection:
               "contract_prices": [{"supplier_id": f"sup-{s}", "item_code": f"veg-{i:04d}",
                                    "unit_price_fen": 340 if (s + i) % 50 == 0 else 350, "price_per": "jin"}
                                   for s in range(40) for i in range(24)],
-              "diners": [{"school_id": f"school-{n:05d}", "date": DAY.isoformat(), "count": 800}
-                         for n in range(stations)]}
+              "diners": [{"school_id": f"school-{n:05d}", "date": (DAY - timedelta(days=k)).isoformat(),
+                          "count": 800} for n in range(stations) for k in range(32)]}
     (tmp / "master.json").write_text(json.dumps(master))
     (tmp / "payments.csv").write_text("school_id,supplier_id,month,amount_fen\n" + "".join(
         f"school-{n:05d},sup-{n % 40},2026-11,{800000 + n}\n" for n in range(stations)))
@@ -109,29 +112,39 @@ def rss_mb() -> float:
 def main() -> None:
     stations = int(sys.argv[1]) if len(sys.argv) > 1 else 1300
     per = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    days = int(sys.argv[3]) if len(sys.argv) > 3 else 30
+    old_k = int(sys.argv[4]) if len(sys.argv) > 4 else max(1, stations // 10)
     with pg_schema() as dsn, tempfile.TemporaryDirectory() as tmp:
-        store = Store(dsn)
-        t0 = time.perf_counter()
-        with store.conn.cursor() as cur, cur.copy(
-                "COPY central_events (station_id, seq, event_id, type, at, hash, event, received_at) "
-                "FROM STDIN") as copy:
-            for n in range(stations):
-                for row in station_rows(n, per):
-                    copy.write_row(row)
-        load_s = time.perf_counter() - t0
-        t = master_files(Path(tmp), stations)
-        wt.ensure_tables(store)
-        rss0 = rss_mb()
-        t1, c1 = time.perf_counter(), time.process_time()
-        inp = engine.gather(store, t, ROOT / "nonexistent-orders", DAY, as_of=START + timedelta(days=1))
-        t2, c2 = time.perf_counter(), time.process_time()
-        rss1 = rss_mb()
-        found = engine.evaluate(inp)
-        t3, c3 = time.perf_counter(), time.process_time()
-        new = wt.record(store, found)
-        t4, c4 = time.perf_counter(), time.process_time()
-        table_bytes = int(store.rows("SELECT pg_total_relation_size('central_events')")[0][0])
-        store.close()
+        figures = day_only(dsn, Path(tmp), stations, per)
+        if days:
+            import indicator_history
+
+            figures["history"] = indicator_history.run(dsn, tmp, stations, per, days, old_k)
+    print(json.dumps(figures))
+
+
+def day_only(dsn: str, tmp: Path, stations: int, per: int) -> dict[str, Any]:
+    """The evaluated day alone in the store (the first figures, kept as they were measured)."""
+    store = Store(dsn)
+    t0 = time.perf_counter()
+    with store.conn.cursor() as cur, cur.copy(COPY_SQL) as copy:
+        for n in range(stations):
+            for row in station_rows(n, per):
+                copy.write_row(row)
+    load_s = time.perf_counter() - t0
+    t = master_files(tmp, stations)
+    wt.ensure_tables(store)
+    rss0 = rss_mb()
+    t1, c1 = time.perf_counter(), time.process_time()
+    inp = engine.gather(store, t, ROOT / "nonexistent-orders", DAY, as_of=START + timedelta(days=1))
+    t2, c2 = time.perf_counter(), time.process_time()
+    rss1 = rss_mb()
+    found = engine.evaluate(inp)
+    t3, c3 = time.perf_counter(), time.process_time()
+    new = wt.record(store, found)
+    t4, c4 = time.perf_counter(), time.process_time()
+    table_bytes = int(store.rows("SELECT pg_total_relation_size('central_events')")[0][0])
+    store.close()
     by: dict[str, int] = {}
     for f in found:
         by[f.indicator] = by.get(f.indicator, 0) + 1
@@ -144,14 +157,14 @@ def main() -> None:
           f"({(rss1 - rss0) * 1024 / events:.1f} KB per event); load average {os.getloadavg()[0]:.1f}")
     print(f"central_events on disk (heap, TOAST, indexes): {table_bytes / len(inp.events):.0f} B per event")
     print("warnings by indicator: " + ", ".join(f"{k} {v}" for k, v in sorted(by.items())))
-    print(json.dumps({"bench": "indicators", "store": "postgresql", "stations": stations, "events": events,
-                      "read_s": round(t2 - t1, 2), "evaluate_s": round(t3 - t2, 2),
-                      "store_warnings_s": round(t4 - t3, 2), "total_s": round(t4 - t1, 2),
-                      "warnings": len(new), "by_indicator": by,
-                      "table_bytes_per_event": round(table_bytes / len(inp.events)),
-                      "cpu_read_s": round(c2 - c1, 2), "cpu_evaluate_s": round(c3 - c2, 2),
-                      "cpu_store_s": round(c4 - c3, 2), "inputs_mb": round(rss1 - rss0),
-                      "load_average": round(os.getloadavg()[0], 2)}))
+    return {"bench": "indicators", "store": "postgresql", "stations": stations, "events": events,
+            "read_s": round(t2 - t1, 2), "evaluate_s": round(t3 - t2, 2),
+            "store_warnings_s": round(t4 - t3, 2), "total_s": round(t4 - t1, 2),
+            "warnings": len(new), "by_indicator": by,
+            "table_bytes_per_event": round(table_bytes / len(inp.events)),
+            "cpu_read_s": round(c2 - c1, 2), "cpu_evaluate_s": round(c3 - c2, 2),
+            "cpu_store_s": round(c4 - c3, 2), "inputs_mb": round(rss1 - rss0),
+            "load_average": round(os.getloadavg()[0], 2)}
 
 
 if __name__ == "__main__":

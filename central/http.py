@@ -106,6 +106,21 @@ class GuardedH11(H11Protocol):
         self._disarm()
         super().connection_lost(exc)
 
+    def shutdown(self) -> None:
+        """At server stop, an idle TLS connection is aborted rather than closed.
+
+        A TLS close sends close_notify and waits for the peer's before the connection is
+        gone; a browser's pooled idle connection does not answer, so uvicorn waited its whole
+        graceful period (``STOP_GRACE_S``) for connections that carry no request. A connection
+        with a request in flight still finishes it (uvicorn's shutdown).
+        """
+        idle = self.cycle is None or self.cycle.response_complete
+        if idle and self.transport.get_extra_info("sslcontext") is not None:
+            self._disarm()
+            self.transport.abort()
+        else:
+            super().shutdown()
+
 
 def authed_station(request: Request) -> str:
     """The station the bearer token names (a FastAPI dependency); 401 without a valid one."""

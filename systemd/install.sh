@@ -112,11 +112,19 @@ elif [ "$SKIP_VENV" = 0 ]; then
     python3 -m venv "$OPT/venv"
   fi
   if [ "$(cat "$OPT/venv/.source-stamp" 2>/dev/null)" != "$stamp_want" ]; then
-    # pip brings the pinned installer (build.lock: pip, setuptools, wheel, uv), then uv installs
+    # pip brings the pinned installer (build.lock's uv entry, hash-checked), then uv installs the
+    # rest of build.lock (pip, setuptools, wheel: pip took seconds more for them, compiling each),
     # the station's lock (every file checked against its sha256) and the program.
-    "$OPT/venv/bin/python" -m pip install -q --require-hashes -r "$SRC/requirements/build.lock"
+    uv_req=$(mktemp)
+    awk '/^uv==/ { p = 1; print; next } p && /^[ \t]/ { print; next } { p = 0 }' \
+      "$SRC/requirements/build.lock" > "$uv_req"
+    grep -q '^uv==' "$uv_req" || { echo "install.sh: no uv in requirements/build.lock" >&2; exit 1; }
+    "$OPT/venv/bin/python" -m pip install -q --require-hashes -r "$uv_req"
+    rm -f "$uv_req"
+    "$OPT/venv/bin/uv" pip install --quiet --python "$OPT/venv/bin/python" --require-hashes \
+      -r "$SRC/requirements/build.lock"
     # Compiled at install: the services cannot write under $OPT, so uncompiled modules would be
-    # compiled again at every start of every process.
+    # compiled again at every start of every process (pip and setuptools above run as root only).
     uv=("$OPT/venv/bin/uv" pip install --quiet --compile-bytecode --python "$OPT/venv/bin/python")
     "${uv[@]}" --require-hashes --no-build-isolation -r "$SRC/requirements/station.lock"
     "${uv[@]}" --no-deps --no-build-isolation --reinstall "$SRC"

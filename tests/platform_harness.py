@@ -68,12 +68,19 @@ class Journal:
         self.add("delivery.closed", utc(f"{day} 06:50"), {"delivery_id": delivery, "order_id": "PO-1"})
 
 
-def put(store: Store, *journals: Journal) -> None:
+def put(store: Store, *journals: Journal, start: int = 0) -> None:
+    """Store the journals' rows from the ``start``-th on, and advance each station's head in the same
+    transaction, as ingest does (the day aggregates find late events by the heads)."""
     with store.transaction():
         for j in journals:
-            for row in j.rows:
+            for row in j.rows[start:]:
                 store._exec("INSERT INTO central_events(station_id, seq, event_id, type, at, hash, event, "
                             "received_at) VALUES (?,?,?,?,?,?,?,?)", row)
+            if j.rows[start:]:
+                store._exec("INSERT INTO central_heads(station_id, last_seq, last_hash, updated_at) "
+                            "VALUES (?,?,?,?) ON CONFLICT (station_id) DO UPDATE SET "
+                            "last_seq=excluded.last_seq, last_hash=excluded.last_hash",
+                            (j.station, j.rows[-1][1], j.rows[-1][5], "x"))
 
 
 def at_once(dsn: str, work: Callable[[Store], dict[str, Any]], n: int = 2) -> list[dict[str, Any]]:

@@ -246,3 +246,29 @@ def test_https_with_the_stations_ca(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             requests.get(f"{https}/healthz", timeout=5)  # an unknown CA is refused by the client
     finally:
         server.shutdown()
+
+
+def test_https_stops_promptly_with_an_idle_keep_alive_connection(tmp_path: Path) -> None:
+    """An idle TLS connection (a browser's pooled one never answers close_notify) does not hold
+    central's stop for the graceful period: it took STOP_GRACE_S (3 s) before."""
+    import ssl
+
+    from central.http import STOP_GRACE_S
+    from testbed.pki import make_pki
+
+    make_pki(tmp_path / "pki", [])
+    pki = tmp_path / "pki"
+    cfg, _ = central_http(tmp_path, tls_cert_file=str(pki / "broker.crt"),
+                          tls_key_file=str(pki / "broker.key"))
+    server = serve_in_thread(cfg)
+    host, port = cfg.http.bind.rsplit(":", 1)
+    ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+    with socket.create_connection((host, int(port)), timeout=5) as raw, \
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        tls.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert tls.recv(4096).startswith(b"HTTP/1.1 ")  # answered; the connection stays open, idle
+        t0 = time.monotonic()
+        server.shutdown()
+        stop_s = time.monotonic() - t0
+    assert not server.thread.is_alive()
+    assert stop_s < STOP_GRACE_S / 2, f"stopped after {stop_s:.1f} s"

@@ -106,7 +106,13 @@ def _install(root: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _station_venv_is_the_lock(python: Path) -> None:
-    """The kiosk venv holds station.lock (no psycopg: central's) and every module imports."""
+    """The kiosk venv holds station.lock (no psycopg: central's) and every module imports,
+    from bytecode compiled at install (the unit may not write __pycache__: ProtectSystem)."""
+    compiled = ("import importlib.util as u, pathlib\n"
+                "for n in ('app.station', 'edge.web.app', 'pydantic.main', 'numpy.linalg'):\n"
+                "    print(n, pathlib.Path(u.cache_from_source(u.find_spec(n).origin)).is_file())\n")
+    r = subprocess.run([str(python), "-B", "-c", compiled], capture_output=True, text=True, cwd="/")
+    assert r.returncode == 0 and "False" not in r.stdout, r.stdout + r.stderr
     r = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout
     r = subprocess.run([str(python), "-m", "pip", "list", "--format=freeze"],

@@ -39,6 +39,7 @@ from testbed.broker import Broker, free_port
 from testbed.demo_data import PINS, demo_orders, demo_roster
 from testbed.kiosk_client import kiosk_session
 from testbed.pki import make_pki
+from tests.cli_inproc import run_cli
 from tests.conftest import CLI, ROOT
 from tests.factories import write_station_config
 from tests.unit_sandbox import preexec
@@ -151,29 +152,33 @@ def _station_config(tmp: Path, central: str, scale: Path, port: int, hall: int) 
         web={"port": port, "hall_port": hall}, scale={"port": str(scale), "protocol": "ad"},
         camera={"source": "synthetic", "width": 320, "height": 240, "fps": 10},
         video={"pre_roll_s": 0.5, "post_roll_s": 0.5})
-    subprocess.run([*CLI, "keys", "init", "--config", str(cfg)], check=True, capture_output=True)
     orders = tmp / "orders.json"
     orders.write_text(json.dumps(demo_orders(STATION_ID, _today()), ensure_ascii=False))
-    subprocess.run([*CLI, "orders", "import", str(orders), "--config", str(cfg)], check=True,
-                   capture_output=True)
     roster = tmp / "roster.json"
     roster.write_text(json.dumps(demo_roster(STATION_ID, cost_ln=10), ensure_ascii=False))
-    subprocess.run([*CLI, "roster", "import", str(roster), "--config", str(cfg)], check=True,
-                   capture_output=True)
+    for cmd in (["keys", "init"], ["orders", "import", str(orders)], ["roster", "import", str(roster)]):
+        r = run_cli(*cmd, "--config", str(cfg))  # the set-up, in this process
+        assert r.returncode == 0, r.stdout + r.stderr
     return cfg
 
 
 @pytest.mark.timeout(240)
 def test_station_process_works_under_its_unit(tmp_path: Path, central: str) -> None:
-    scenario = tmp_path / "scenario.json"
-    scenario.write_text(json.dumps({"loop": False, "steps": [
-        {"weight_g": 0, "duration_ms": 4000}, {"weight_g": 15200, "duration_ms": 600000}]}))
+    # The pan is driven from here (--control): a crate, the tare, then the goods. (A timed
+    # scenario raced the station's start: a tare sent once the goods were on zeroed them.)
     link = tmp_path / "scale"
     sim = subprocess.Popen([*CLI, "scale", "simulate", "--protocol", "ad", "--link", str(link),
-                            "--scenario", str(scenario)], stdout=subprocess.PIPE,
+                            "--control"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, text=True)
-    assert sim.stdout is not None
+    assert sim.stdin is not None and sim.stdout is not None
     sim.stdout.readline()  # the simulator prints its device path once it is up
+
+    def place(grams: int) -> None:
+        assert sim.stdin is not None and sim.stdout is not None
+        sim.stdin.write(json.dumps({"place_g": grams, "settle_ms": 0}) + "\n")
+        sim.stdin.flush()
+        assert json.loads(sim.stdout.readline())["ok"]
+
     port, hall = free_port(), free_port()
     cfg = _station_config(tmp_path, central, link, port, hall)
     station = subprocess.Popen([*CLI, "run", "--config", str(cfg)], stdout=subprocess.DEVNULL,
@@ -185,6 +190,10 @@ def test_station_process_works_under_its_unit(tmp_path: Path, central: str) -> N
         def state() -> Any:
             return requests.get(url + "/api/state", timeout=5).json()
 
+        def net(grams: int) -> Callable[[], Any]:
+            return lambda: (lambda x: x if x["weight"] and x["weight"]["stable"]
+                            and x["weight"]["net_g"] == grams else None)(state())
+
         _wait(lambda: state()["devices"]["scale"]["ok"] and state()["devices"]["camera"]["ok"],
               30, "serial scale and camera")
         s = kiosk_session(url)
@@ -193,10 +202,13 @@ def test_station_process_works_under_its_unit(tmp_path: Path, central: str) -> N
                    json={"inspector_id": who, "pin": PINS[who]}).raise_for_status()
         veg = next(o["order_id"] for o in state()["orders"] if o["order_id"].endswith("0012"))
         s.post(url + "/api/deliveries", json={"order_id": veg}).raise_for_status()
-        s.post(url + "/api/placement/line", json={"line_id": "1"}).raise_for_status()
+        place(800)  # the crate
+        _wait(net(800), 30, "the crate on the scale")
         s.post(url + "/api/scale/tare").raise_for_status()  # a write to the serial port
-        st = _wait(lambda: (lambda x: x if x["weight"] and x["weight"]["stable"]
-                            and x["weight"]["net_g"] == 15200 else None)(state()), 30, "15200 g")
+        _wait(net(0), 30, "the scale tared the crate (the write reached it)")
+        s.post(url + "/api/placement/line", json={"line_id": "1"}).raise_for_status()
+        place(800 + 15200)  # the goods in the crate
+        st = _wait(net(15200), 30, "15200 g")
         r = s.post(url + "/api/confirm", json={"placement_id": st["placement"]["placement_id"]})
         assert r.status_code == 200 and r.json()["decision"]["outcome"] == "accepted", r.text
         hall_doc = _wait(lambda: requests.get(f"http://127.0.0.1:{hall}/api/hall", timeout=5)
@@ -235,10 +247,8 @@ def test_sync_process_works_under_its_unit(tmp_path: Path, central: str) -> None
                          stderr=subprocess.PIPE, text=True,
                          preexec_fn=preexec(UNITS / "acceptance-sync.service"))
     try:
-        def status() -> dict[str, Any]:
-            r = subprocess.run([*CLI, "sync", "--config", str(cfg), "--status"],
-                               capture_output=True, text=True, timeout=30)
-            return dict(json.loads(r.stdout))
+        def status() -> dict[str, Any]:  # read in this process (the uplink is the unit under test)
+            return dict(json.loads(run_cli("sync", "--config", str(cfg), "--status").stdout))
 
         _wait(lambda: status()["uplink"]["state"] in ("ok", "connected"), 60,
               "uplink connected to mosquitto over TLS")

@@ -54,6 +54,34 @@ def test_presence_since_sessions_and_backlog_age_on_both_stores(dsn: str) -> Non
     store.close()
 
 
+
+def test_status_and_presence_are_one_transaction(dsn: str) -> None:
+    """A presence write that fails leaves no status behind (and the status is kept with it)."""
+    store = Store(dsn)
+    fs.ensure(store)
+    write = store.execute
+
+    def failing(sql: str, params: Any = ()) -> int:
+        if "fleet_presence" in sql:
+            raise RuntimeError("presence write failed")
+        return write(sql, params)
+
+    store.execute = failing  # type: ignore[method-assign]
+    try:
+        fs.record_status(store, "st-aaa", online("s1"), '{"online": true}', at(0))
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("the presence write did not fail")
+    store.execute = write  # type: ignore[method-assign]
+    assert store.rows("SELECT station_id FROM central_status WHERE station_id='st-aaa'") == []
+    assert store.rows("SELECT station_id FROM central_status_history WHERE station_id='st-aaa'") == []
+    assert fs.record_status(store, "st-aaa", online("s1"), '{"online": true}', at(1))
+    kept = store.rows("SELECT status FROM central_status WHERE station_id='st-aaa'")
+    assert kept == [('{"online": true}',)]
+    assert fs.snapshot(store, at(-60)).presence["st-aaa"].online is True
+    store.close()
+
 def snapshot(presence: fs.Presence | None, status: dict[str, Any]) -> fs.Snapshot:
     return fs.Snapshot({"st-aaa": status} if status else {}, {"st-aaa": presence} if presence else {},
                        {}, {}, {})

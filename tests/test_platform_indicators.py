@@ -266,17 +266,19 @@ def test_bad_master_data_and_payments_are_refused_whole(tmp_path: Path) -> None:
         load_payments(pay)
 
 
-def test_history_is_read_for_lines_only(store: Store, tmp_path: Path) -> None:
-    """Before the evaluated day only lines are read (what the rolling indicators use); the day and
-    the next are read whole (clips, arrivals, alerts)."""
+def test_history_is_read_from_day_aggregates(store: Store, tmp_path: Path) -> None:
+    """Before the evaluated day no event is loaded: the days before come as stored per-station
+    summaries (``central.platform.aggregates``); the day and the next are read whole (clips,
+    arrivals, alerts)."""
     j = Journal()
     j.honest_morning(day="2026-11-20", delivery="d-old")
     j.honest_morning()
     j.add("clip.finalized", utc("2026-12-01 00:10"), {"clip_id": "late", "event_seq": 1, "sha256": "c" * 64})
     put(store, j)
     inp = engine.gather(store, IndicatorsSection(), tmp_path / "orders", D, as_of=AS_OF)
-    before = {e.type for e in inp.events if inp.local_day(e.at) < D}
-    assert before == {"line.accepted"}
+    assert not [e for e in inp.events if inp.local_day(e.at) < D]
+    assert [(a.day.isoformat(), a.lines, a.deliveries) for a in inp.history] == [
+        ("2026-11-20", 3, {"d-old": ["i-1", "i-2"]})]
     assert {e.type for e in inp.today()} == {"delivery.opened", "line.accepted", "clip.finalized",
                                               "delivery.closed"}
     assert any(inp.local_day(e.at) > D for e in inp.events)  # the next day's late clip

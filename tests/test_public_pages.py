@@ -10,7 +10,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from edge.web.hall import hall_app
 from tests.a11y import axe_violations
 from tests.conftest import ARTIFACTS
 from tests.hall_helpers import SCHOOL, STATION, HallSystem, build_system, serve
+from tests.sync_harness import pg_schema
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 PHONE_RE = re.compile(r"1[3-9]\d{9}")
@@ -41,14 +42,52 @@ def phone_page() -> Iterator[Any]:
         yield p
 
 
-@pytest.fixture
-def system(tmp_path: Path, dsn: str) -> Iterator[HallSystem]:
-    sysm, central = build_system(tmp_path, dsn)
+class _Systems:
+    """The module's read-only systems, one per store kind, each built on first use.
+
+    Building one records three clips and starts central over HTTPS (~1.5 CPU-s, ~4 s under
+    load, and ~3 s to stop it after a browser has used it); the tests that only read it share
+    it. The test that alters a stored event builds its own.
+    """
+
+    def __init__(self, tmp: pytest.TempPathFactory) -> None:
+        self.tmp = tmp
+        self.built: dict[str, tuple[HallSystem, Any]] = {}
+        self.schemas = ExitStack()
+
+    def get(self, kind: str) -> HallSystem:
+        if kind not in self.built:
+            tmp = self.tmp.mktemp(f"public-{kind}")
+            dsn = (f"sqlite:///{tmp / 'central.db'}" if kind == "sqlite"
+                   else self.schemas.enter_context(pg_schema()))
+            self.built[kind] = build_system(tmp, dsn)
+        return self.built[kind][0]
+
+    def close(self) -> None:
+        for sysm, central in self.built.values():
+            central.shutdown()
+            sysm.journal.close()
+        self.schemas.close()
+
+
+@pytest.fixture(scope="module")
+def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Systems]:
+    s = _Systems(tmp_path_factory)
     try:
-        yield sysm
+        yield s
     finally:
-        central.shutdown()
-        sysm.journal.close()
+        s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def system(request: pytest.FixtureRequest, systems: _Systems) -> HallSystem:
+    """The shared system on SQLite, or on a fresh PostgreSQL schema."""
+    return systems.get(request.param)
+
+
+@pytest.fixture
+def sqlite_system(systems: _Systems) -> HallSystem:
+    return systems.get("sqlite")
 
 
 def _assert_public_text(text: str) -> None:
@@ -135,38 +174,32 @@ def test_record_page_says_unverified_when_the_stored_event_was_altered(tmp_path:
         sysm.journal.close()
 
 
-def test_school_page_has_menu_and_day_without_login_ids_or_phones(tmp_path: Path) -> None:
-    sysm, central = build_system(tmp_path, f"sqlite:///{tmp_path / 'central.db'}")
-    try:
-        with phone_page() as p:
-            resp = p.goto(f"{sysm.central_url}/public/schools/{SCHOOL}")
-            assert resp is not None and resp.status == 200
-            text = p.inner_text("body")
-            assert "城东小学今日菜单" in text and "土豆烧牛肉" in text and "小米粥" in text
-            # A hostile dish name is shown as text: no script element, nothing ran.
-            assert "<script>alert(1)</script>面条" in text
-            assert p.evaluate("document.querySelectorAll('script').length") == 0
-            assert "今日共验收 3 项：合格 2 项，拒收 1 项" in text and "绿源蔬菜" in text
-            assert "30.4 斤" in text and "12 箱" in text
-            _assert_public_text(text)
-            assert p.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-            assert axe_violations(p) == []
-            p.screenshot(path=str(ARTIFACTS / "public-school.png"), full_page=True)
-            links = p.eval_on_selector_all("ul.lines a", "els => els.map(a => a.getAttribute('href'))")
-            assert sorted(links) == sorted(f"/public/records/{STATION}/{ln['event_id']}" for ln in sysm.lines)
-            p.tap("ul.lines li.rejected a")
-            p.wait_for_selector("#verified")
-            assert "鲜牛奶" in p.inner_text("#item") and "签名已验证" in p.inner_text("#verified")
-            assert p.context.cookies() == []
-    finally:
-        central.shutdown()
-        sysm.journal.close()
+def test_school_page_has_menu_and_day_without_login_ids_or_phones(sqlite_system: HallSystem) -> None:
+    sysm = sqlite_system
+    with phone_page() as p:
+        resp = p.goto(f"{sysm.central_url}/public/schools/{SCHOOL}")
+        assert resp is not None and resp.status == 200
+        text = p.inner_text("body")
+        assert "城东小学今日菜单" in text and "土豆烧牛肉" in text and "小米粥" in text
+        # A hostile dish name is shown as text: no script element, nothing ran.
+        assert "<script>alert(1)</script>面条" in text
+        assert p.evaluate("document.querySelectorAll('script').length") == 0
+        assert "今日共验收 3 项：合格 2 项，拒收 1 项" in text and "绿源蔬菜" in text
+        assert "30.4 斤" in text and "12 箱" in text
+        _assert_public_text(text)
+        assert p.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert axe_violations(p) == []
+        p.screenshot(path=str(ARTIFACTS / "public-school.png"), full_page=True)
+        links = p.eval_on_selector_all("ul.lines a", "els => els.map(a => a.getAttribute('href'))")
+        assert sorted(links) == sorted(f"/public/records/{STATION}/{ln['event_id']}" for ln in sysm.lines)
+        p.tap("ul.lines li.rejected a")
+        p.wait_for_selector("#verified")
+        assert "鲜牛奶" in p.inner_text("#item") and "签名已验证" in p.inner_text("#verified")
+        assert p.context.cookies() == []
 
 
-def test_public_routes_refuse_bad_input_and_floods(tmp_path: Path) -> None:
-    sysm, central = build_system(tmp_path, f"sqlite:///{tmp_path / 'central.db'}")
-    central.shutdown()
-    sysm.journal.close()
+def test_public_routes_refuse_bad_input_and_floods(sqlite_system: HallSystem) -> None:
+    sysm = sqlite_system
     client = TestClient(create_app(sysm.central_cfg))
     ev = sysm.lines[0]["event_id"]
     assert client.get(f"/public/records/{STATION}/{ev}").status_code == 200
@@ -181,7 +214,7 @@ def test_public_routes_refuse_bad_input_and_floods(tmp_path: Path) -> None:
         assert "<b>" not in r.text
     assert client.post(f"/public/records/{STATION}/{ev}").status_code == 405
     # The clip.finalized event is not a decided line: no public page of its own.
-    fin = sqlite3.connect(tmp_path / "station.db")
+    fin = sqlite3.connect(sysm.tmp / "station.db")
     other = fin.execute("SELECT event_id FROM events WHERE type='clip.finalized'").fetchone()[0]
     fin.close()
     assert client.get(f"/public/records/{STATION}/{other}").status_code == 404

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import tarfile
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app import release
-from tests.conftest import CLI
+from tests.cli_inproc import run_cli
 from tests.release_helpers import lock_for, make_wheel, signed_bundle
 
 
@@ -124,22 +123,21 @@ def test_manifest_rejects_unsafe_paths() -> None:
 
 
 def test_cli_build_sign_verify(tmp_path: Path, parts: tuple[Path, Path, list[Path]]) -> None:
+    """The commands a release manager types (in this process: the commands are under test,
+    not the interpreter's start)."""
     prog, lock, wh = parts
     key_path = tmp_path / "release.key"
-    pub = subprocess.run([*CLI, "keys", "init", "--key", str(key_path)], capture_output=True,
-                         text=True, check=True).stdout.split()[-1]
-    r = subprocess.run([*CLI, "release", "build", "--version", "0.2.0", "--out", str(tmp_path / "out"),
-                        "--wheel", str(prog), "--lock", str(lock), "--wheelhouse", str(wh[0].parent)],
-                       capture_output=True, text=True)
+    r = run_cli("keys", "init", "--key", str(key_path))
+    assert r.returncode == 0, r.stderr
+    pub = r.stdout.split()[-1]
+    r = run_cli("release", "build", "--version", "0.2.0", "--out", str(tmp_path / "out"),
+                "--wheel", str(prog), "--lock", str(lock), "--wheelhouse", str(wh[0].parent))
     assert r.returncode == 0, r.stderr
     bundle = Path(r.stdout.strip())
-    r = subprocess.run([*CLI, "release", "sign", str(bundle), "--key", str(key_path)],
-                       capture_output=True, text=True)
+    r = run_cli("release", "sign", str(bundle), "--key", str(key_path))
     assert r.returncode == 0, r.stderr
-    r = subprocess.run([*CLI, "release", "verify", str(bundle), "--public-key", pub],
-                       capture_output=True, text=True)
+    r = run_cli("release", "verify", str(bundle), "--public-key", pub)
     assert r.returncode == 0 and "OK" in r.stdout and "offline install" in r.stdout, r.stdout + r.stderr
     bundle.write_bytes(bundle.read_bytes()[:-3000])
-    r = subprocess.run([*CLI, "release", "verify", str(bundle), "--public-key", pub],
-                       capture_output=True, text=True)
+    r = run_cli("release", "verify", str(bundle), "--public-key", pub)
     assert r.returncode == 1 and "FAIL" in r.stdout, r.stdout

@@ -4,7 +4,6 @@ station; only its members sign in (badge or PIN), once each, and a guessed PIN l
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -29,7 +28,7 @@ from edge.web.guard import Access
 from edge.workflow.driver import PeoplePolicy, Workflow
 from edge.workflow.model import IdleCheck, Reading, SignIn, Weight
 from testbed.demo_data import BADGES, PINS, demo_roster
-from tests.conftest import CLI
+from tests.cli_inproc import run_cli
 from tests.sync_harness import central_http, station_token
 from tests.test_sync_orders import station_cfg
 from tests.test_web_api import kiosk_client
@@ -218,21 +217,17 @@ def test_roster_cli_import_show_and_hash(tmp_path: Path) -> None:
     cfg = tmp_path / "station.toml"
     cfg.write_text(f'[station]\nstation_id = "roster-cli-01"\nschool_id = "s-001"\n'
                    f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n')
-    subprocess.run([*CLI, "keys", "init", "--config", str(cfg)], check=True, capture_output=True)
+    run_cli("keys", "init", "--config", str(cfg)).check_returncode()
     doc = tmp_path / "roster.json"
     doc.write_text(json.dumps(demo_roster("roster-cli-01", cost_ln=10), ensure_ascii=False))
-    r = subprocess.run([*CLI, "roster", "import", str(doc), "--config", str(cfg)],
-                       capture_output=True, text=True)
+    r = run_cli("roster", "import", str(doc), "--config", str(cfg))
     assert r.returncode == 0 and "3 inspectors" in r.stdout, r.stderr
-    r = subprocess.run([*CLI, "roster", "show", "--config", str(cfg)], capture_output=True,
-                       text=True)
+    r = run_cli("roster", "show", "--config", str(cfg))
     assert "zhang\t张伟\t验收员\tbadge+PIN" in r.stdout and "scrypt" not in r.stdout
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**json.loads(doc.read_text()), "station_id": "someone-else"}))
-    r = subprocess.run([*CLI, "roster", "import", str(bad), "--config", str(cfg)],
-                       capture_output=True, text=True)
+    r = run_cli("roster", "import", str(bad), "--config", str(cfg))
     assert r.returncode == 2 and "roster in use is unchanged" in r.stderr
-    r = subprocess.run([*CLI, "roster", "hash-pin"], input="8642\n", capture_output=True,
-                       text=True)
+    r = run_cli("roster", "hash-pin", input="8642\n")
     assert r.returncode == 0 and verify_pin("8642", r.stdout.strip())
     assert roster_from_doc(demo_roster("x-01", cost_ln=10), "s").by_badge["0002"].name == "李娜"

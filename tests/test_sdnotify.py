@@ -63,16 +63,14 @@ def test_pings_stop_when_a_loop_freezes(notify_socket: tuple[socket.socket,
 
 def test_station_watchdog_stops_when_its_loop_freezes(tmp_path: Path) -> None:
     """The real station: its scale loop hangs (test hook) and the pings stop until it recovers."""
-    import subprocess
-
     from app.config import load_config
     from app.station import Station
-    from tests.conftest import CLI
+    from tests.cli_inproc import run_cli
     from tests.factories import write_station_config
 
     cfg = write_station_config(tmp_path, "wd-station-01", scale={"simulate": True},
                                camera={"source": "synthetic", "width": 320, "height": 240, "fps": 5})
-    subprocess.run([*CLI, "keys", "init", "--config", str(cfg)], check=True, capture_output=True)
+    run_cli("keys", "init", "--config", str(cfg)).check_returncode()
     sent: list[str] = []
     station = Station(load_config(cfg), sim_dir=tmp_path)
     station.watchdog = Watchdog(0.05, send=lambda m: sent.append(m) is None)

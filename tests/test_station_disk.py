@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.browser import page
-from tests.conftest import CLI
+from tests.cli_inproc import run_cli
 from tests.station_proc import AT_WORK, Operator, SmallDisk, StationProc
 from tests.waiting import wait_until
 
@@ -48,8 +47,7 @@ def _rows(st: StationProc, sql: str) -> list[tuple[Any, ...]]:
 
 
 def _verify(st: StationProc) -> str:
-    r = subprocess.run([*CLI, "verify", "--db", str(st.db_path)], capture_output=True,
-                       text=True, timeout=60)
+    r = run_cli("verify", "--db", str(st.db_path))
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout
 
@@ -104,8 +102,7 @@ def test_start_on_a_full_disk_is_degraded_not_a_crash_loop(station: StationProc,
         p.wait_for_selector("#fault:not([hidden])", timeout=15000)
         assert p.inner_text("#fault").startswith("磁盘已满，未保存：无法验收")
         assert "磁盘已满" in p.inner_text("#devices")
-    doc = json.loads(subprocess.run([*CLI, "doctor", "--config", str(station.config), "--json"],
-                                    capture_output=True, text=True, timeout=120).stdout)
+    doc = json.loads(run_cli("doctor", "--config", str(station.config), "--json").stdout)
     disk_check = next(c for c in doc["checks"] if c["check"] == "disk")
     assert not disk_check["ok"] and disk_check["detail"].startswith("disk full:")
     assert "free space" in disk_check["fix"] and "no restart needed" in disk_check["fix"]

@@ -25,6 +25,7 @@ from edge.web.guard import Access
 from firmware_bridge.scenario import placement
 from testbed.demo_data import PINS, demo_orders, demo_roster
 from testbed.kiosk_client import kiosk_session
+from tests.cli_inproc import run_cli
 from tests.conftest import CLI
 from tests.factories import write_station_config
 from tests.test_web_api import _free_port
@@ -44,8 +45,7 @@ def running(tmp_path: Path) -> Iterator[tuple[Station, str]]:
         scale={"simulate": True, "protocol": "ad"},
         camera={"source": "synthetic", "width": 640, "height": 480, "fps": 10,
                 "synthetic_codes": ["(00)095212345000000018"], "synthetic_format": "code-128"})
-    subprocess.run([*CLI, "keys", "init", "--config", str(cfg_path)], check=True,
-                   capture_output=True)
+    run_cli("keys", "init", "--config", str(cfg_path)).check_returncode()
     cfg = load_config(cfg_path)
     station = Station(cfg, sim_dir=tmp_path)
     station.start()
@@ -121,8 +121,7 @@ def test_weigh_scan_and_decide_through_devices(running: tuple[Station, str]) -> 
     _wait(lambda: not _state(url)["devices"]["scale"]["ok"], what="scale fault visible")
     sim.replug()
     _wait(lambda: _state(url)["devices"]["scale"]["ok"], what="scale back")
-    r = subprocess.run([*CLI, "verify", "--db", str(station.cfg.station.db_path)],
-                       capture_output=True, text=True)
+    r = run_cli("verify", "--db", str(station.cfg.station.db_path))
     assert r.returncode == 0, r.stdout
 
 
@@ -185,7 +184,7 @@ def test_run_process_notifies_systemd_and_stops_cleanly(
     cfg = write_station_config(
         tmp_path, STATION_ID, school_id="e2e-school", web={"port": port}, scale={"simulate": True},
         camera={"source": "synthetic", "width": 320, "height": 240, "fps": 5})
-    subprocess.run([*CLI, "keys", "init", "--config", str(cfg)], check=True, capture_output=True)
+    run_cli("keys", "init", "--config", str(cfg)).check_returncode()
     sock, notify_env = notify_socket
     env = {**os.environ, **notify_env, "WATCHDOG_USEC": "400000"}
     p = subprocess.Popen([*CLI, "run", "--config", str(cfg)], env=env,
@@ -222,8 +221,7 @@ def test_probe_thermometer_fills_the_temperature(tmp_path: Path) -> None:
         tmp_path, STATION_ID, school_id="e2e-school", scale={"simulate": True},
         camera={"source": "synthetic", "width": 320, "height": 240, "fps": 5},
         thermometer={"port": os.ttyname(slave)})
-    subprocess.run([*CLI, "keys", "init", "--config", str(cfg_path)], check=True,
-                   capture_output=True)
+    run_cli("keys", "init", "--config", str(cfg_path)).check_returncode()
     station = Station(load_config(cfg_path), sim_dir=tmp_path)
     station.start()
     stop = threading.Event()

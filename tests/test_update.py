@@ -21,6 +21,7 @@ from contract.keys import public_hex
 from edge.journal import Journal
 from edge.verify import verify_db
 from testbed.broker import free_port
+from tests.cli_inproc import run_cli
 from tests.conftest import CLI, ROOT
 from tests.factories import write_station_config
 from tests.release_helpers import lock_for, make_wheel, signed_bundle
@@ -47,9 +48,14 @@ def _page(port: int) -> str | None:
         return None
 
 
-def _apply(cfg: Path, bundle: Path, *extra: str) -> tuple[int, str]:
-    r = subprocess.run([*CLI, "update", "apply", str(bundle), "--config", str(cfg), *extra],
-                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+def _apply(cfg: Path, bundle: Path, *extra: str, process: bool = False) -> tuple[int, str]:
+    """``update apply``, in this process (what it runs is real: venv, uv, systemctl, kiosk) or,
+    with ``process``, as its own process the way a technician's shell runs it."""
+    args = ["update", "apply", str(bundle), "--config", str(cfg), *extra]
+    if process:
+        r = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    else:
+        r = run_cli(*args)
     return r.returncode, r.stdout + r.stderr
 
 
@@ -91,8 +97,11 @@ def scratch(tmp_path: Path, key: Ed25519PrivateKey) -> Any:
     state = tmp_path / "units"
     systemctl = write_fake_systemctl(tmp_path / "systemctl", opt, state, port, tmp_path / "data")
     update = {"release_public_key": public_hex(key), "root": str(opt), "window": _window_around_now(2),
-              "systemctl": [str(systemctl)], "python": sys.executable, "health_deadline_s": 20.0,
+              "systemctl": [str(systemctl)], "python": sys.executable, "health_deadline_s": 8.0,
               "health_interval_s": 0.05, "min_free_mb": 10}
+    # An 8 s health deadline (the product's default is 120 s): the stand-in of a good release
+    # answers within about a second of the switch (printed below), and what is tested here is
+    # the rollback when the deadline passes, not the deadline's length.
     cfg = write_station_config(tmp_path, web={"port": port}, update=update)
     yield tmp_path, opt, port, state, cfg, update
     subprocess.run([str(systemctl), "stop"], check=False)
@@ -101,7 +110,7 @@ def scratch(tmp_path: Path, key: Ed25519PrivateKey) -> Any:
         subprocess.run(["kill", pid.read_text()], check=False, capture_output=True)
 
 
-@pytest.mark.slow  # four real venvs: about 3 min alone, longer beside the whole suite
+@pytest.mark.slow  # four real venvs (made without pip, installed by uv): about 40 s alone
 @pytest.mark.timeout(900)
 def test_update_good_then_failing_release_rolls_back(scratch: Any, key: Ed25519PrivateKey) -> None:
     tmp, opt, port, state, cfg, update = scratch
@@ -114,9 +123,8 @@ def test_update_good_then_failing_release_rolls_back(scratch: Any, key: Ed25519P
     dep = make_wheel(tmp / "wh", "tinydep", "1.0", {"tinydep/__init__.py": "X = 1\n"})
     lock = lock_for(tmp / "station.lock", [dep])
     out = tmp / "bundles"
-    r = subprocess.run([*CLI, "release", "build", "--version", "0.1.0", "--out", str(out / "a"),
-                        "--source", str(ROOT), "--lock", str(lock), "--wheelhouse", str(dep.parent)],
-                       capture_output=True, text=True, timeout=300)
+    r = run_cli("release", "build", "--version", "0.1.0", "--out", str(out / "a"), "--source", str(ROOT),
+                "--lock", str(lock), "--wheelhouse", str(dep.parent))
     assert r.returncode == 0, r.stderr
     first = Path(r.stdout.strip())
     release.sign(first, key)
@@ -164,12 +172,16 @@ def test_update_good_then_failing_release_rolls_back(scratch: Any, key: Ed25519P
     # The good release: installed beside, switched, restarted, healthy.
     with Downtime(port) as dt:
         t0 = time.monotonic()
-        code, text = _apply(cfg, good)
+        code, text = _apply(cfg, good, process=True)
         took = time.monotonic() - t0
     assert code == 0 and '"result": "applied"' in text, text
     assert "kiosk 0.2.0 " in (_page(port) or "")
     assert _tree(opt) == ["releases/0.1.0", "releases/0.2.0"]
-    print(f"update: {took:.2f} s wall, kiosk page down {dt.longest * 1000:.0f} ms")
+    at = {s["step"]: datetime.fromisoformat(s["at"])
+          for s in json.loads((opt / "update-state.json").read_text())["steps"]}
+    healthy_after = (at["update.applied"] - at["update.switched"]).total_seconds()
+    print(f"update: {took:.2f} s wall, kiosk page down {dt.longest * 1000:.0f} ms, "
+          f"healthy {healthy_after:.2f} s after the switch")
 
     # The failing release: health fails, rolled back, the old version serves again.
     t0 = time.monotonic()
@@ -180,13 +192,12 @@ def test_update_good_then_failing_release_rolls_back(scratch: Any, key: Ed25519P
     assert "kiosk 0.2.0 " in (_page(port) or "")
     assert (opt / "current").resolve() == opt / "releases" / "0.2.0"
     assert (opt / "venv").resolve() == opt / "releases" / "0.2.0" / "venv"
-    r = subprocess.run([*CLI, "verify", "--db", str(tmp / "data" / "station.db")],
-                       capture_output=True, text=True)
+    r = run_cli("verify", "--db", str(tmp / "data" / "station.db"))
     assert r.returncode == 0 and "5 events" in r.stdout, r.stdout
-    r = subprocess.run([*CLI, "update", "status", "--config", str(cfg)], capture_output=True, text=True)
+    r = run_cli("update", "status", "--config", str(cfg))
     status = json.loads(r.stdout)
     assert status["current"] == "0.2.0" and status["state"] == "rolled_back"
-    r = subprocess.run([*CLI, "status", "--once", "--config", str(cfg)], capture_output=True, text=True)
+    r = run_cli("status", "--once", "--config", str(cfg))
     assert "update: release 0.2.0, last step update.rolled_back 0.3.0" in r.stdout, r.stdout + r.stderr
     steps = [s["step"] for s in status["steps"]]
     assert steps[-4:] == ["update.started", "update.installed", "update.switched", "update.rolled_back"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import time
 from pathlib import Path
 
@@ -120,3 +121,23 @@ def test_switch_is_one_rename_and_adopts_install_sh_venv(tmp_path: Path) -> None
     switch(layout, "1.1.0")
     assert (tmp_path / "venv").resolve() == tmp_path / "releases" / "1.1.0" / "venv"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "releases", "venv", "venv.pre-update"]
+
+
+def test_venv_gets_pip_only_when_pip_installs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A release venv is made without pip when the running release's uv installs into it, and
+    with pip when it has no uv (pip is then run from the new venv)."""
+    from app import updater
+
+    running = tmp_path / "running" / "bin"
+    running.mkdir(parents=True)
+    monkeypatch.setattr(sys, "executable", str(running / "python"))
+    new = tmp_path / "releases" / "2.0.0" / "venv"
+    assert updater.installer(str(new / "bin" / "python"))[:3] == [str(new / "bin" / "python"), "-m", "pip"]
+    assert updater.venv_command("/usr/bin/python3", new) == ["/usr/bin/python3", "-m", "venv", str(new)]
+    uv = running / "uv"
+    uv.write_text("#!/bin/sh\n")
+    assert updater.running_uv() is None  # not executable: not an installer
+    uv.chmod(0o755)
+    assert updater.installer(str(new / "bin" / "python"))[:3] == [str(uv), "pip", "install"]
+    assert updater.venv_command("/usr/bin/python3", new) == ["/usr/bin/python3", "-m", "venv",
+                                                             "--without-pip", str(new)]

@@ -16,7 +16,7 @@ from edge.journal import read_events
 from edge.video.caption import band_height, burn, line_height
 from edge.video.clips import result_text
 from edge.video.encoder import sha256_file
-from tests.conftest import CLI
+from tests.cli_inproc import run_cli
 from tests.video_helpers import decide_line, start_station, wait, write_config
 
 
@@ -79,14 +79,13 @@ def test_sigkill_mid_recording_then_next_clip_records(tmp_path: Path) -> None:
     finally:
         station.stop()
     # The CLI lists the clip and verifies its hash; a changed file is named.
-    r = subprocess.run([*CLI, "video", "list", "--config", str(cfg)], capture_output=True, text=True)
+    r = run_cli("video", "list", "--config", str(cfg))
     assert r.returncode == 0 and json.loads(r.stdout)["clip_id"] == clip_id
-    r = subprocess.run([*CLI, "video", "verify", "--config", str(cfg)], capture_output=True, text=True)
+    r = run_cli("video", "verify", "--config", str(cfg))
     assert r.returncode == 0 and '"ok"' in r.stdout
     with open(path, "r+b") as f:
         f.write(b"X")
-    r = subprocess.run([*CLI, "video", "verify", "--config", str(cfg)], capture_output=True, text=True)
+    r = run_cli("video", "verify", "--config", str(cfg))
     assert r.returncode == 1 and "MISMATCH" in r.stdout
-    r = subprocess.run([*CLI, "video", "retention", "--config", str(cfg), "--dry-run"],
-                       capture_output=True, text=True)
+    r = run_cli("video", "retention", "--config", str(cfg), "--dry-run")
     assert r.returncode == 0 and json.loads(r.stdout)["delete"] == []  # not stored centrally

@@ -53,6 +53,9 @@ def test_kiosk_accept_and_reject(server: str, wf: Workflow, journal: Journal,  #
     assert "stale" in (p.get_attribute("#weight", "class") or "")
     assert "稳定" not in p.inner_text("#stable")
     p.screenshot(path=str(ARTIFACTS / "kiosk-scale-lost.png"))
+    p.click("#decision")  # a tap dismisses the rejection (else it covers the page for 6 s)
+    p.wait_for_selector("#decision", state="hidden")
+    assert "本件：超重 0.75 公斤" in p.inner_text("#last-banner")  # what stays on screen of it
     p.click("#inspectors [data-inspector='li'] button")  # 李娜 signs out
     p.wait_for_selector("#inspectors:not(:has-text('李娜'))")
     assert "张伟" in p.inner_text("#inspectors")

@@ -91,21 +91,22 @@ def _current(store: Store, station: str, lock: bool) -> Presence | None:
 
 def record_status(store: Store, station: str, doc: dict[str, Any], text: str,
                   now: str | None = None) -> bool:
-    """Keep the status (``central_status``) and then the presence; False when the doc is stale.
+    """Keep the status (``central_status``) and the presence in one transaction; False when the
+    doc is stale (then neither is written).
 
-    ``central.store.save_status`` has its own transaction, so the two are written
-    one after the other: the status first, so whoever sees the new presence
-    (the view's state) finds the status it came from. The staleness check runs
-    before both and again, under the row lock, before the presence is written.
+    One transaction, so whoever sees the new presence (the view's state) finds the status it
+    came from, and one commit per status message: 1,300 stations' statuses are 1,300 fsyncs on
+    SQLite, not 2,600. The staleness check runs first without a lock (a stale doc costs no
+    write transaction) and again under the presence row's lock before anything is written.
     """
     now = now or now_rfc3339()
     if next_presence(_current(store, station, False), doc, now) is None:
         return False
-    store.save_status(station, text, now)
     with store.transaction():
         nxt = next_presence(_current(store, station, True), doc, now)
         if nxt is None:
             return False
+        store.write_status(station, text, now)
         store.execute(
             "INSERT INTO fleet_presence(station_id, online, since, last_seen, session, backlog_since) "
             "VALUES (?,?,?,?,?,?) ON CONFLICT (station_id) DO UPDATE SET online=excluded.online, "

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from central.platform import integrity, records
+from central.platform import aggregates, integrity, records
 from central.platform import warnings as warning_table
 from central.platform.config import IndicatorsSection
 from central.platform.data import (
@@ -37,23 +37,21 @@ INDICATORS: tuple[Indicator, ...] = (
 # Indicators that need nothing but the alert itself: evaluated as soon as the alert arrives.
 IMMEDIATE: tuple[Indicator, ...] = (integrity.station_alerts, integrity.chain_integrity)
 HISTORY_DAYS = 31  # the longest look-back of any indicator (monthly finance, 30-day medians)
-# The only types an indicator reads before the evaluated day (rolling rates, medians, inspector
-# pairs, the month's amounts): the history is read for these alone, a fifth of a morning's events.
-HISTORY_TYPES = ("line.accepted", "line.rejected")
 
 
 def gather(store: Store, t: IndicatorsSection, orders_dir: Path, day: date,
            as_of: datetime | None = None) -> Inputs:
     """Read everything the indicators of ``day`` need: every event of ``day`` and the next (the
-    clips and arrivals that follow a day's records), and the lines of the days before."""
+    clips and arrivals that follow a day's records), and the stored summaries of the days before
+    (``central.platform.aggregates``: brought up to date first, so late lines count)."""
     tz = ZoneInfo(t.timezone)
     first = day - timedelta(days=max(HISTORY_DAYS, t.same_inspectors_days))
-    history = load_events(store, first, day - timedelta(days=1), tz, HISTORY_TYPES)
+    history = aggregates.history(store, t.timezone, first, day - timedelta(days=1))
     return Inputs(day=day, tz=tz, as_of=as_of or datetime.now(UTC),
-                  events=history + load_events(store, day, day + timedelta(days=1), tz),
+                  events=load_events(store, day, day + timedelta(days=1), tz),
                   alerts=load_alerts(store, day, tz), orders=load_orders(orders_dir, day),
                   master=load_master(t.master_data_file), payments=load_payments(t.payments_csv), t=t,
-                  statuses=load_statuses(store, day, tz))
+                  statuses=load_statuses(store, day, tz), history=history)
 
 
 def evaluate(inp: Inputs) -> list[Finding]:
@@ -70,7 +68,8 @@ def run_day(store: Store, t: IndicatorsSection, orders_dir: Path, day: date,
     found = evaluate(inp)
     new = warning_table.record(store, found)
     log.kv(logger, logging.INFO, "indicators evaluated", day=day.isoformat(), events=len(inp.events),
-           found=len(found), new=len(new), ms=int((datetime.now(UTC) - started).total_seconds() * 1000))
+           history=len(inp.history), found=len(found), new=len(new),
+           ms=int((datetime.now(UTC) - started).total_seconds() * 1000))
     return new
 
 

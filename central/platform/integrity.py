@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
-from central.platform.model import Ev, Finding, Inputs, part
-from central.platform.records import finding, refs, supplier_of, window_of
+from central.platform.daily import EVIDENCE_CAP, window
+from central.platform.model import DayAgg, Ev, Finding, Inputs
+from central.platform.records import finding, refs, window_of
 
 STATION_ALERTS = {"RETEST_AFTER_REJECT": "retest_after_reject",
                   "TEMP_TYPED_AFTER_REJECT": "temp_typed_after_reject"}
@@ -53,29 +55,29 @@ def acceptance_without_clip(inp: Inputs) -> list[Finding]:
 
 def same_inspectors(inp: Inputs) -> list[Finding]:
     """The same two inspectors on every delivery of a station over ``same_inspectors_days`` days,
-    with at least ``same_inspectors_min_deliveries`` deliveries, the first in the span's first week."""
+    with at least ``same_inspectors_min_deliveries`` deliveries, the first in the span's first week
+    (from the days' summaries: each day's deliveries and their inspectors)."""
     days = inp.t.same_inspectors_days
     deliveries: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    first: dict[str, Ev] = {}
-    for e in sorted(inp.since(days, ("line.accepted", "line.rejected")), key=lambda e: e.at):
-        listed = e.body.get("inspectors")
-        inspectors = map(str, listed if isinstance(listed, list) else [])
-        deliveries[e.station_id][str(e.body.get("delivery_id"))].update(inspectors)
-        first.setdefault(e.station_id, e)
+    first: dict[str, DayAgg] = {}
+    for a in window(inp, days):  # by day: a station's first is its earliest day
+        for delivery, names in a.deliveries.items():
+            deliveries[a.station_id][delivery].update(names)
+        first.setdefault(a.station_id, a)
     out = []
     start = inp.day - timedelta(days=days - 1)
     for station, by_delivery in sorted(deliveries.items()):
         pairs = {tuple(sorted(s)) for s in by_delivery.values()}
         if (len(pairs) != 1 or len(next(iter(pairs))) != 2
                 or len(by_delivery) < inp.t.same_inspectors_min_deliveries
-                or inp.local_day(first[station].at) > start + timedelta(days=6)):
+                or first[station].day > start + timedelta(days=6)):
             continue
         pair = next(iter(pairs))
         out.append(finding(inp, "same_inspectors", station, f"{station}|{','.join(pair)}|{inp.day}",
                            f"inspectors {pair[0]} and {pair[1]} on all {len(by_delivery)} deliveries "
                            f"in {days} days",
                            {"inspectors": list(pair), "deliveries": len(by_delivery),
-                            "from": start.isoformat(), "events": [first[station].ref()]}))
+                            "from": start.isoformat(), "events": [first[station].first]}))
     return out
 
 
@@ -111,7 +113,8 @@ def chain_integrity(inp: Inputs) -> list[Finding]:
 
 def finance(inp: Inputs) -> list[Finding]:
     """Per school and supplier, the month's accepted amount against the imported payments; only for
-    months (of ``day``) the payments file covers for that school."""
+    months (of ``day``) the payments file covers for that school. The amounts come from the days'
+    summaries; the evidence names the first lines of each station-day (``FINANCE_REFS_PER_DAY``)."""
     if not inp.payments:
         return []
     month = inp.day.strftime("%Y-%m")
@@ -121,25 +124,27 @@ def finance(inp: Inputs) -> list[Finding]:
             paid[(p.school_id, p.supplier_id)] += p.amount_fen
     schools = {s for s, _ in paid}
     accepted: dict[tuple[str, str], int] = defaultdict(int)
-    evidence: dict[tuple[str, str], list[Ev]] = defaultdict(list)
-    for day, e in inp.dated(31, ("line.accepted",)):
-        if (day.year, day.month) != (inp.day.year, inp.day.month):
+    lines: dict[tuple[str, str], int] = defaultdict(int)
+    named: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for agg in window(inp, 31):
+        if (agg.day.year, agg.day.month) != (inp.day.year, inp.day.month):
             continue
-        amount = part(e.body, "price").get("amount_fen")
-        key = (inp.master.school_of(e.station_id), supplier_of(e))
-        if isinstance(amount, int) and key[0] in schools:
-            accepted[key] += amount
-            evidence[key].append(e)
+        for supplier, s in agg.suppliers.items():
+            key = (inp.master.school_of(agg.station_id), supplier)
+            if s.priced and key[0] in schools:
+                accepted[key] += s.accepted_fen
+                lines[key] += s.priced
+                named[key] += s.priced_refs
     out = []
     for key in sorted(set(paid) | set(accepted)):
         a, pay = accepted.get(key, 0), paid.get(key, 0)
         if abs(a - pay) <= inp.t.finance_tolerance_fen:
             continue
-        station = evidence[key][0].station_id if evidence[key] else key[0]
+        station = named[key][0]["station_id"] if named[key] else key[0]
         out.append(finding(inp, "finance", station, f"{key[0]}|{key[1]}|{month}",
                            f"supplier {key[1]} {month}: accepted {a} fen, paid {pay} fen",
                            {"supplier_id": key[1], "month": month, "accepted_fen": a, "paid_fen": pay,
-                            "lines": len(evidence[key]), "events": refs(evidence[key])}, key[0]))
+                            "lines": lines[key], "events": named[key][:EVIDENCE_CAP]}, key[0]))
     return out
 
 

@@ -75,6 +75,34 @@ class MasterData:
         return self.stations.get(station_id, station_id)
 
 
+@dataclass
+class SupplierDay:
+    """One supplier's decided lines at one station on one day (``central.platform.daily``)."""
+
+    lines: int = 0  # accepted + rejected
+    rejected: int = 0
+    accepted_fen: int = 0  # ``price.amount_fen`` of the accepted lines that carry an integer amount
+    priced: int = 0  # the accepted lines counted in ``accepted_fen``
+    # the refs of the rejected lines (up to daily.EVIDENCE_CAP), and of the first few priced ones
+    rejected_refs: list[dict[str, Any]] = field(default_factory=list)
+    priced_refs: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class DayAgg:
+    """A station's decided lines on one local day, reduced to what the rolling indicators read
+    (made by ``central.platform.daily.summarise`` alone)."""
+
+    station_id: str
+    day: date
+    lines: int  # the line events summarised: what this row covers
+    max_seq: int  # ...and the highest seq among them
+    grams: dict[str, int] = field(default_factory=dict)  # item category -> accepted net_g
+    deliveries: dict[str, list[str]] = field(default_factory=dict)  # delivery id -> inspectors, sorted
+    first: dict[str, Any] = field(default_factory=dict)  # the day's earliest line (ref), by at then seq
+    suppliers: dict[str, SupplierDay] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Inputs:
     """Everything one evaluation of day ``day`` sees; indicators are pure functions of it."""
@@ -82,7 +110,9 @@ class Inputs:
     day: date
     tz: tzinfo
     as_of: datetime
-    events: list[Ev]  # events whose ``at`` falls in the 30 days up to and including ``day``
+    # events the indicators read whole: the engine gives those of ``day`` and the next (clips and
+    # arrivals that follow a day's records); days before may be here too (then not in ``history``)
+    events: list[Ev]
     alerts: list[CentralAlert]  # central's alerts raised on ``day``
     orders: dict[str, list[dict[str, Any]]]  # station_id → the orders of ``day`` (orders_dir)
     master: MasterData
@@ -91,6 +121,10 @@ class Inputs:
     # station_id → its online flag's changes (central's receive time), oldest first: the last one
     # before ``day`` and every one on it (``central_status_history``)
     statuses: dict[str, list[tuple[datetime, bool]]] = field(default_factory=dict)
+    # the stored per-station summaries of the days before ``day`` (``central.platform.aggregates``):
+    # what the rolling indicators read of them, instead of their events
+    history: list[DayAgg] = field(default_factory=list)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # derived once
 
     _days: dict[str, list[tuple[date, Ev]]] = field(init=False, repr=False, compare=False)
 

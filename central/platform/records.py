@@ -12,21 +12,14 @@ from fractions import Fraction
 from statistics import median
 from typing import Any
 
-from central.platform.model import Ev, Finding, Inputs, part
-
-LINES = ("line.accepted", "line.rejected")
-EVIDENCE_CAP = 100
+from central.platform.daily import EVIDENCE_CAP, LINES, supplier_of, window
+from central.platform.model import Ev, Finding, Inputs, SupplierDay, part
 
 
 def finding(inp: Inputs, indicator: str, station_id: str, key: str, message: str,
             evidence: dict[str, Any], school_id: str | None = None) -> Finding:
     return Finding(indicator, station_id, school_id or inp.master.school_of(station_id), inp.day.isoformat(),
                    key, message, evidence)
-
-
-def supplier_of(e: Ev) -> str:
-    sup = part(e.body, "supplier")
-    return str(e.body.get("delivered_by") or sup.get("supplier_id") or "?")
 
 
 def refs(events: list[Ev]) -> list[dict[str, Any]]:
@@ -79,21 +72,23 @@ def price_above_contract(inp: Inputs) -> list[Finding]:
 
 
 def supplier_rejection_rate(inp: Inputs) -> list[Finding]:
-    """Per school and supplier, rejected decided lines over the last 7 days above the threshold."""
-    groups: dict[tuple[str, str], list[Ev]] = defaultdict(list)
-    for e in inp.since(7, LINES):
-        groups[(inp.master.school_of(e.station_id), supplier_of(e))].append(e)
+    """Per school and supplier, rejected decided lines over the last 7 days above the threshold
+    (from the days' summaries, ``central.platform.daily``)."""
+    groups: dict[tuple[str, str], list[SupplierDay]] = defaultdict(list)
+    for a in window(inp, 7):
+        for supplier, s in a.suppliers.items():
+            groups[(inp.master.school_of(a.station_id), supplier)].append(s)
     out = []
-    for (school, supplier), evs in sorted(groups.items()):
-        rejected = [e for e in evs if e.type == "line.rejected"]
-        total = len(evs)
-        if total < inp.t.rejection_min_lines or len(rejected) * 100 <= inp.t.rejection_rate_pct * total:
+    for (school, supplier), days in sorted(groups.items()):
+        total, rejected = sum(s.lines for s in days), sum(s.rejected for s in days)
+        if total < inp.t.rejection_min_lines or rejected * 100 <= inp.t.rejection_rate_pct * total:
             continue
-        out.append(finding(inp, "supplier_rejection_rate", rejected[0].station_id,
+        named = [r for s in days for r in s.rejected_refs][:EVIDENCE_CAP]
+        out.append(finding(inp, "supplier_rejection_rate", named[0]["station_id"],
                            f"{school}|{supplier}|{inp.day}",
-                           f"supplier {supplier}: {len(rejected)} of {total} lines rejected in 7 days",
-                           {"supplier_id": supplier, "lines": total, "rejected": len(rejected),
-                            "events": refs(rejected)}, school))
+                           f"supplier {supplier}: {rejected} of {total} lines rejected in 7 days",
+                           {"supplier_id": supplier, "lines": total, "rejected": rejected,
+                            "events": named}, school))
     return out
 
 
@@ -130,19 +125,19 @@ def delivery_outside_window(inp: Inputs) -> list[Finding]:
 
 
 def quantity_per_diner(inp: Inputs) -> list[Finding]:
-    """Accepted grams per diner per category outside ±band of the school's own 30-day median."""
+    """Accepted grams per diner per category outside ±band of the school's own 30-day median (the
+    grams per day from the days' summaries; the evidence names the day's lines)."""
     if not inp.master.diners:
         return []
     grams: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for a in window(inp, 31):
+        for cat, net in a.grams.items():
+            grams[(inp.master.school_of(a.station_id), cat)][a.day.isoformat()] += net
     seqs: dict[tuple[str, str], list[Ev]] = defaultdict(list)
-    for local, e in inp.dated(31, ("line.accepted",)):
-        cat = part(e.body, "item").get("category")
-        net = part(e.body, "measured").get("net_g")
-        if isinstance(cat, str) and isinstance(net, int):
-            day = local.isoformat()
-            grams[(inp.master.school_of(e.station_id), cat)][day] += net
-            if day == inp.day.isoformat():
-                seqs[(inp.master.school_of(e.station_id), cat)].append(e)
+    for e in inp.today(("line.accepted",)):
+        category = part(e.body, "item").get("category")
+        if isinstance(category, str) and isinstance(part(e.body, "measured").get("net_g"), int):
+            seqs[(inp.master.school_of(e.station_id), category)].append(e)
     out = []
     today = inp.day.isoformat()
     for (school, cat), by_day in sorted(grams.items()):

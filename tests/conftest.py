@@ -107,9 +107,9 @@ def dsn(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 # xdist groups, so at most two of them load the machine at once and the tests that
 # measure a stop time or a latency do not starve (`scripts/test.sh` uses --dist loadgroup).
 HEAVY_GROUPS = {
-    "tests/test_update.py::test_update_good_then_failing_release_rolls_back": "heavy-1",
     "tests/test_chaos.py::test_chaos_nothing_lost_nothing_twice": "heavy-1",
-    "tests/test_rollout_stations.py::test_rollout_follows_good_canaries_halts_on_bad": "heavy-2",
+    "tests/test_core_db_concurrency.py::test_station_and_uplink_writing_under_cpu_load_never_see_database_is_locked":
+        "heavy-1",  # busies every core on purpose
     "tests/test_deploy.py::test_install_twice_changes_nothing": "heavy-2",
     "tests/test_core_crash.py::test_sigkill_never_loses_a_returned_append": "heavy-2",
 }

@@ -180,6 +180,9 @@ def _module_fixture_group(item: pytest.Item) -> str | None:
     return None
 
 
+# tryfirst: xdist's worker turns the groups into node ids in its own hook of this name, which
+# would otherwise run first (a worker registers it after the conftests) and see no group at all.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     _long_files_first(items)
     for item in items:

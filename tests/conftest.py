@@ -125,31 +125,31 @@ PTY_FILES = ("tests/test_scanners.py", "tests/test_scale_thermometer.py", "tests
 # starts one of them when the others are nearly done (the suite's wall time is then the
 # longest worker's queue). Prefixes of node ids; the rest keep their collection order.
 LONG_FIRST = (
-    "tests/test_update.py::test_update_good_then_failing_release_rolls_back",
-    "tests/test_deploy.py::test_install_twice_changes_nothing",
-    "tests/test_rollout_stations.py::",
-    "tests/test_chaos.py::",
-    "tests/test_station_disk.py::",
-    "tests/test_central_service.py::",
-    "tests/test_replay_safety.py::",
-    "tests/test_deploy_sandbox.py::",
+    "tests/test_chaos.py::",  # heavy-1, with the every-core load test
     "tests/test_demo_scripted.py::",
-    "tests/test_roster_restart.py::",
-    "tests/test_fleet_view.py::",
-    "tests/test_sync_faults.py::",
-    "tests/test_sync_e2e.py::",
-    "tests/test_video_station.py::",
+    "tests/test_deploy.py::test_install_twice_changes_nothing",  # heavy-2, with the SIGKILL test
     "tests/test_core_crash.py::",
-    "tests/test_vision_decode.py::test_distorted_set_success_rates",
-    "tests/test_sync_ingest_flood.py::",
-    "tests/test_discipline_browser.py::",
-    "tests/test_evidence_station.py::",
-    "tests/test_central_http_security.py::",
+    "tests/test_sync_faults.py::",
+    "tests/test_scale_link.py::",  # the pty group starts here
     "tests/test_kiosk_screens_browser.py::",
-    "tests/test_vision_ensemble.py::",
-    "tests/test_public_pages.py::",
+    "tests/test_discipline_browser.py::",
+    "tests/test_sync_ingest_flood.py::",
+    "tests/test_sync_e2e.py::",
+    "tests/test_evidence_station.py::",
+    "tests/test_central_service.py::",
+    "tests/test_update.py::",
+    "tests/test_core_db_concurrency.py::",
     "tests/test_demo_browser.py::",
-    "tests/test_doctor.py::",
+    "tests/test_fleet_view.py::",
+    "tests/test_public_pages.py::",
+    "tests/test_station_disk.py::",
+    "tests/test_vision_ensemble.py::",
+    "tests/test_central_http_security.py::",
+    "tests/test_vision_decode.py::",
+    "tests/test_platform_delivery.py::",
+    "tests/test_rollout_stations.py::",
+    "tests/test_deploy_sandbox.py::",
+    "tests/test_web_auth.py::",
 )
 
 

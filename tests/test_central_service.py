@@ -108,7 +108,9 @@ def test_supervisor_kill_takes_its_workers_and_a_restart_takes_over_nothing(cent
     central.send_signal(signal.SIGKILL)  # the supervisor only
     central.wait(10)
     t0 = time.monotonic()
-    wait_until(lambda: all(_gone(p) for p in pids), 5, "the orphaned workers to exit")
+    # They end at once (the figure is printed; ~0.1 s when calm): the bound only allows for a
+    # loaded machine, where a worker's orderly stop after SIGTERM took over 5 s.
+    wait_until(lambda: all(_gone(p) for p in pids), 15, "the orphaned workers to exit")
     exit_s = time.monotonic() - t0
     central2.healthy("the restarted central")
     again = {w["client_id"] for w in _health(port)[1]["workers"]}

@@ -130,6 +130,16 @@ class Store:
         """A statement without rows (the tables of other central modules); the rows it changed."""
         return int(self._exec(sql, params).rowcount or 0)
 
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        """One statement over many parameter rows: one pipelined round trip on PostgreSQL."""
+        if not params:
+            return
+        if self.pg:
+            with self.conn.cursor() as cur:
+                cur.executemany(self._sql(sql), params)
+        else:
+            self.conn.executemany(sql, params)
+
     def create_tables(self, ddl: Sequence[str], lock: int) -> None:
         """Another module's tables (idempotent; concurrent first starts serialised on PostgreSQL)."""
         with self.transaction():
@@ -187,13 +197,8 @@ class Store:
         now = now_rfc3339()
         params = [(station_id, e["seq"], e["event_id"], e["type"], e["at"], e["hash"], text, now)
                   for e, text in events]
-        sql = self._sql("INSERT INTO central_events(station_id, seq, event_id, type, at, hash, event, "
-                        "received_at) VALUES (?,?,?,?,?,?,?,?)")
-        if self.pg:
-            with self.conn.cursor() as cur:
-                cur.executemany(sql, params)
-        else:
-            self.conn.executemany(sql, params)
+        self.executemany("INSERT INTO central_events(station_id, seq, event_id, type, at, hash, event, "
+                         "received_at) VALUES (?,?,?,?,?,?,?,?)", params)
 
     def set_head(self, station_id: str, head: Head) -> None:
         self._exec("UPDATE central_heads SET last_seq=?, last_hash=?, updated_at=? WHERE station_id=?",

@@ -22,10 +22,9 @@ processes never store summaries older than their marks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from central.platform import daily
@@ -132,9 +131,9 @@ def refresh(store: Store, zone: str, first: date, last: date) -> Refreshed:
     for station, day in sorted(stale):
         rows = store.rows(STATION_DAY, (*day_bounds(day, day, tz), station))
         _store_rows(store, zone, daily.summarise((day, event_from_row(r)) for r in rows))
-    _executemany(store, "INSERT INTO platform_aggregate_marks(zone, station_id, seq) VALUES (?,?,?) "
-                 "ON CONFLICT (zone, station_id) DO UPDATE SET seq=excluded.seq",
-                 [(zone, s, h) for s, h in heads if h != marks.get(s)])
+    store.executemany("INSERT INTO platform_aggregate_marks(zone, station_id, seq) VALUES (?,?,?) "
+                      "ON CONFLICT (zone, station_id) DO UPDATE SET seq=excluded.seq",
+                      [(zone, s, h) for s, h in heads if h != marks.get(s)])
     return Refreshed(len(missing), len(stale), rescanned)
 
 
@@ -144,16 +143,5 @@ def _days(first: date, last: date) -> Iterable[date]:
 
 def _store_rows(store: Store, zone: str, summaries: list[DayAgg]) -> None:
     now = now_rfc3339()
-    _executemany(store, UPSERT, [(zone, a.station_id, a.day.isoformat(), a.lines, a.max_seq,
-                                  daily.to_json(a), now) for a in summaries])
-
-
-def _executemany(store: Store, sql: str, params: Sequence[Sequence[Any]]) -> None:
-    """One pipelined round trip on PostgreSQL (a day's 1,300 rows), a loop on SQLite."""
-    if not params:
-        return
-    if store.pg:
-        with store.conn.cursor() as cur:
-            cur.executemany(store._sql(sql), params)
-    else:
-        store.conn.executemany(sql, params)
+    store.executemany(UPSERT, [(zone, a.station_id, a.day.isoformat(), a.lines, a.max_seq,
+                               daily.to_json(a), now) for a in summaries])

@@ -22,7 +22,6 @@ throughout; it goes offline for good when the demo stops, inside a window or not
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,11 +43,10 @@ Run = tuple[Path, "subprocess.CompletedProcess[str]"]
 
 
 @pytest.fixture(scope="module")
-def morning_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+def morning_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     d = tmp_path_factory.mktemp("scripted") / "demo"
-    r = subprocess.run([*CLI, "demo", "--scripted", "--dir", str(d)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=300)
-    yield d, r
+    return d, subprocess.run([*CLI, "demo", "--scripted", "--dir", str(d)], cwd=ROOT,
+                             capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.journal import Journal
@@ -26,6 +23,7 @@ from edge.vision.worker import Frame
 from edge.web.hall import HallSource
 from tests.sync_harness import free_port
 from tests.waiting import wait_until
+from tests.web_helpers import serving
 
 TZ = ZoneInfo("Asia/Shanghai")
 STATION = "hall-station-01"
@@ -73,22 +71,9 @@ def record_line(j: Journal, clips_dir: Path, kind: str, body: dict[str, Any],
     return line
 
 
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
+def serve(app: Any) -> AbstractContextManager[str]:
     """Serve an ASGI app on a free loopback port in a thread; yields its base URL."""
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        timeout_graceful_shutdown=1))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: srv.started or not t.is_alive(), 10, "the server to start")
-    assert srv.started, "server did not start"
-    try:
-        yield url
-    finally:
-        srv.should_exit = True
-        t.join(5)
+    return serving(lambda _port: app)
 
 
 

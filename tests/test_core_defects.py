@@ -23,8 +23,8 @@ import requests
 from app.cli import main
 from app.config import ConfigError, parse_config
 from edge.journal import Journal
+from testbed.broker import free_port
 from tests.conftest import CLI
-from tests.test_web_api import _free_port
 
 STATION_ID = "defect-station-01"
 
@@ -35,7 +35,7 @@ def _config(tmp_path: Path, *, port: int = 0, timezone: str = "Asia/Shanghai",
     path.write_text(f'[station]\nstation_id = "{STATION_ID}"\nschool_id = "defect-school"\n'
                     f'timezone = "{timezone}"\n'
                     f'data_dir = "{tmp_path}/data"\nkey_path = "{tmp_path}/station.key"\n'
-                    f'[web]\nport = {port or _free_port()}\nhall_port = 0\n'
+                    f'[web]\nport = {port or free_port()}\nhall_port = 0\n'
                     f'[scale]\nsimulate = true\n'
                     f'[camera]\nsource = "synthetic"\nwidth = 320\nheight = 240\nfps = 5\n{extra}')
     assert main(["keys", "init", "--key", str(tmp_path / "station.key")]) == 0
@@ -65,7 +65,7 @@ def _wait_up(url: str, p: subprocess.Popen[str], timeout: float = 90.0) -> None:
 
 def test_sigterm_with_the_event_stream_open_stops_cleanly_in_under_3_s(
         tmp_path: Path, notify_socket: tuple[socket.socket, dict[str, str]]) -> None:
-    port = _free_port()
+    port = free_port()
     cfg = _config(tmp_path, port=port)
     sock, env = notify_socket
     p = subprocess.Popen([*CLI, "run", "--config", str(cfg)], env={**os.environ, **env},

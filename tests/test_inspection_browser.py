@@ -19,8 +19,8 @@ from edge.workflow.model import Reading, Weight
 from tests.browser import keypad, page, sign_in
 from tests.conftest import ARTIFACTS
 from tests.test_inspection_api import POLICY
-from tests.test_web_api import serving
 from tests.test_workflow import NOW, ORDERS, ROSTER
+from tests.web_helpers import serving
 
 
 @pytest.fixture

@@ -25,8 +25,9 @@ from tests.a11y import ConsoleErrors, axe_violations
 from tests.browser import page, press, sign_in
 from tests.conftest import ARTIFACTS
 from tests.test_inspection_api import POLICY  # the station config's defaults
-from tests.test_web_api import NOW, ORDERS, VEG, serving
+from tests.test_web_api import NOW, ORDERS, VEG
 from tests.test_workflow import MEAT, ROSTER
+from tests.web_helpers import serving
 
 SIZES = [(800, 480), (1024, 600), (1280, 800)]
 DEVICES = {"scale": {"ok": True, "text": "已连接"},

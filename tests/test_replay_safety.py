@@ -22,9 +22,9 @@ from app.doctor import check_replay
 from contract.keys import load_key
 from edge.journal import Journal, read_events
 from edge.workflow.machine import Skipped, replay
+from testbed.broker import free_port
 from tests.conftest import CLI
 from tests.factories import write_station_config
-from tests.test_web_api import _free_port
 from tests.waiting import wait_until
 
 STATION_ID = "replay-station-01"
@@ -112,7 +112,7 @@ def _serve_once(cfg: Path, url: str) -> dict[str, Any]:
 
 @pytest.mark.timeout(180)
 def test_the_real_station_starts_over_bad_events_and_alerts_once(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     cfg_path = _config(tmp_path, port)
     cfg = load_config(cfg_path)
     cfg.station.data_dir.mkdir(parents=True)

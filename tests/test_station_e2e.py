@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-import uvicorn
 
 from app.config import load_config
 from app.station import Station
@@ -23,13 +22,14 @@ from edge.roster import store as roster_store
 from edge.web.app import create_app
 from edge.web.guard import Access
 from firmware_bridge.scenario import placement
+from testbed.broker import free_port
 from testbed.demo_data import PINS, demo_orders, demo_roster
 from testbed.kiosk_client import kiosk_session
 from tests.cli_inproc import run_cli
 from tests.conftest import CLI
 from tests.factories import write_station_config
-from tests.test_web_api import _free_port
 from tests.waiting import wait_until
+from tests.web_helpers import serving
 
 STATION_ID = "e2e-station-01"
 
@@ -39,7 +39,7 @@ _wait = wait_until
 
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[tuple[Station, str]]:
-    port = _free_port()
+    port = free_port()
     cfg_path = write_station_config(
         tmp_path, STATION_ID, school_id="e2e-school", web={"port": port},
         scale={"simulate": True, "protocol": "ad"},
@@ -55,17 +55,10 @@ def running(tmp_path: Path) -> Iterator[tuple[Station, str]]:
                 source="test")
     roster_store.adopt(station.journal, demo_roster(STATION_ID, cost_ln=10), etag=None,
                        source="test")
-    app = create_app(station.workflow, station.orders, station.devices.snapshot,  # type: ignore[arg-type]
-                     station.hub, access=Access(port=port), blobs=station.blobs,
-                     still=station.preview.still)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    url = f"http://127.0.0.1:{port}"
-    _wait(lambda: _up(url), what="web app")
-    yield station, url
-    srv.should_exit = True
-    t.join(5)
+    with serving(lambda p: create_app(station.workflow, station.orders,  # type: ignore[arg-type]
+                                      station.devices.snapshot, station.hub, access=Access(port=p),
+                                      blobs=station.blobs, still=station.preview.still), port) as url:
+        yield station, url
     station.stop()
 
 
@@ -180,7 +173,7 @@ def test_run_process_notifies_systemd_and_stops_cleanly(
     import os
     import signal
 
-    port = _free_port()
+    port = free_port()
     cfg = write_station_config(
         tmp_path, STATION_ID, school_id="e2e-school", web={"port": port}, scale={"simulate": True},
         camera={"source": "synthetic", "width": 320, "height": 240, "fps": 5})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central.api import serve_in_thread
@@ -23,6 +21,7 @@ from edge.web.hall import HallSource, MenuCache, central_menu, hall_app
 from tests.conftest import ARTIFACTS
 from tests.hall_helpers import LINES, record_line
 from tests.sync_harness import central_http, free_port, station_token
+from tests.web_helpers import serving
 
 TZ = ZoneInfo("Asia/Shanghai")
 STATION = "hall-station-01"
@@ -43,22 +42,8 @@ def hall(tmp_path: Path) -> Iterator[tuple[str, Journal, list[dict[str, Any]]]]:
     menu = MenuCache(central_menu(curl, "hall-school", 2,
                                   make_session(0, station_token(ccfg, STATION, tmp_path))))
     src = HallSource(tmp_path / "station.db", cdir, STATION, TZ, menu)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(hall_app(src), host="127.0.0.1", port=port,
-                                        log_level="warning"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    url = f"http://127.0.0.1:{port}"
-    end = time.monotonic() + 10
-    while time.monotonic() < end:
-        try:
-            if requests.get(url + "/api/hall", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    yield url, j, lines
-    srv.should_exit = True
-    t.join(5)
+    with serving(lambda _port: hall_app(src)) as url:
+        yield url, j, lines
     central.shutdown()
     j.close()
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import pytest
 import requests
-import uvicorn
 from fastapi.testclient import TestClient
 
 from edge.journal import Journal, read_events
@@ -23,10 +20,10 @@ from edge.web.app import create_app
 from edge.web.guard import TOKEN_HEADER, Access
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Reading, Weight
-from testbed.broker import free_port
 from testbed.demo_data import PINS, demo_orders
 from testbed.kiosk_client import kiosk_session, token_from_page
 from tests.test_workflow import ROSTER
+from tests.web_helpers import serving
 
 ORDERS = orders_from_doc(demo_orders("test-station-01", "2026-11-28"))
 VEG = "PO-20261128-0012"
@@ -129,32 +126,6 @@ def test_kiosk_page_served(client: TestClient) -> None:
     assert r.status_code == 200 and "食材验收" in r.text
     assert client.get("/static/kiosk.js").status_code == 200
 
-
-def _free_port() -> int:
-    return free_port()
-
-
-@contextmanager
-def serving(make_app: Callable[[int], Any]) -> Iterator[str]:
-    """The app ``make_app(port)`` under uvicorn on a free loopback port, until the block
-    ends; yields its URL."""
-    port = _free_port()
-    app = make_app(port)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(url + "/api/state", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    try:
-        yield url
-    finally:
-        srv.should_exit = True
-        t.join(5)
 
 
 @pytest.fixture

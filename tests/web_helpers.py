@@ -1,14 +1,42 @@
-"""Central's web app in tests: accounts, logging in with a TestClient or in Chromium, CSRF tokens."""
+"""Web apps in tests: serving one under uvicorn; central's accounts, logging in with a TestClient
+or in Chromium, CSRF tokens."""
 
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import uvicorn
 
 from central.store import Store
 from central.web import accounts
 
 PASSWORD = "correct horse battery"
+
+
+@contextmanager
+def serving(make_app: Callable[[int], Any], port: int | None = None) -> Iterator[str]:
+    """The app ``make_app(port)`` under uvicorn on ``port`` (default a free loopback port), in a
+    thread, until the block ends; yields its base URL. An open stream or keep-alive connection
+    holds the stop for at most a second."""
+    from testbed.broker import free_port
+    from tests.waiting import wait_until
+
+    port = free_port() if port is None else port
+    srv = uvicorn.Server(uvicorn.Config(make_app(port), host="127.0.0.1", port=port, log_level="warning",
+                                        timeout_graceful_shutdown=1))
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    wait_until(lambda: srv.started or not t.is_alive(), 10, "the server to start")
+    assert srv.started, "server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        t.join(5)
 
 
 def add_account(dsn: str, username: str, role: str, school: str | None = None,

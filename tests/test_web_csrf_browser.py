@@ -14,10 +14,11 @@ from playwright.sync_api import Page
 from edge.journal import Journal
 from edge.workflow.driver import Workflow
 from edge.workflow.model import Effect
+from testbed.broker import free_port
 from testbed.demo_data import PINS
 from testbed.kiosk_client import kiosk_session
 from tests.browser import page
-from tests.test_web_api import VEG, _free_port, server  # noqa: F401  (fixtures shared)
+from tests.test_web_api import VEG, server  # noqa: F401  (fixtures shared)
 from tests.test_web_guard import effects, wf  # noqa: F401
 
 ATTACK = """<!doctype html><html><body>
@@ -57,7 +58,7 @@ def attacker(server: str) -> Iterator[str]:  # noqa: F811
         def log_message(self, *args: object) -> None:
             pass
 
-    port = _free_port()
+    port = free_port()
     srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield f"http://localhost:{port}/"  # another origin than the kiosk's 127.0.0.1:<port>

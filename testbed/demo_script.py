@@ -143,7 +143,7 @@ class Driver:
 
     def place(self, grams: int) -> dict[str, Any]:
         self.station.scale.simulator.play(placement(grams, oscillation_g=min(150, grams // 50 + 1),
-                                                    settle_ms=500))
+                                                    settle_ms=150))
         return dict(self.wait(lambda s: bool(s["weight"]) and s["weight"]["stable"]
                               and s["weight"]["net_g"] == grams, f"{grams} g stable"))
 

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -108,6 +109,17 @@ class System:
         self.station.close()  # waits for the station (SIGKILL after 30 s)
         self.broker.kill()
         self.disk.umount()
+
+
+def _head(s: System) -> dict[str, Any] | None:
+    """Central's view of the station's chain; None while its HTTP server is not listening (after
+    a supervisor restart the ingest workers start first, and may have caught up already)."""
+    try:
+        r = requests.get(f"http://127.0.0.1:{s.http}/v1/stations/{SID}/head", timeout=10,
+                         headers={"Authorization": f"Bearer {s.token}"})
+    except requests.ConnectionError:
+        return None
+    return dict(r.json())
 
 
 # -- the faults ----------------------------------------------------------------------------------
@@ -309,8 +321,7 @@ def test_chaos_nothing_lost_nothing_twice(system: System) -> None:
     _check_reported(journal, staff.reported)
     r = run_cli("verify", "--db", str(s.station.data_dir / "station.db"))
     assert r.returncode == 0, r.stdout + r.stderr
-    head = requests.get(f"http://127.0.0.1:{s.http}/v1/stations/{SID}/head", timeout=60,
-                        headers={"Authorization": f"Bearer {s.token}"}).json()
+    head = wait_until(lambda: _head(s), 30, f"central's HTTP API; {where}")
     assert head["verified"] and head["count"] == head["head_seq"] == len(journal), head
     assert Store(s.dsn).alerts() == [], where
     takeovers = s.broker.log.read_text().count("already connected")

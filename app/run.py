@@ -95,8 +95,7 @@ def serve(station: Any, host: str, port: int) -> None:
     # Signal handlers: run() installed them (they record SIGTERM/SIGINT after uvicorn's own).
     stopping_server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                    timeout_graceful_shutdown=STOP_GRACE_S), station.hub.close).run()
-    notify("STOPPING=1")
-    wd.stop()
+    wd.stopping()
 
 
 def run(args: argparse.Namespace) -> int:

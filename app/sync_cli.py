@@ -100,8 +100,7 @@ def _sync(args: argparse.Namespace) -> int:
     wd.start()
     notify("READY=1")
     uplink.run(stop, beat=lambda: wd.beat("uplink"))
-    notify("STOPPING=1")
-    wd.stop()
+    wd.stopping()
     return 0
 
 
@@ -156,9 +155,8 @@ def _run_central(path: Path, cfg: CentralConfig, stop: threading.Event) -> None:
     while not stop.wait(0.5):
         sup.poll()
         wd.beat("supervisor")
-    notify("STOPPING=1")
+    wd.stopping()
     sup.stop()
-    wd.stop()
     if server is not None:
         server.shutdown()
 

@@ -110,3 +110,9 @@ class Watchdog:
     def stop(self) -> None:
         if self._thread is not None:
             self._thread.stop(timeout=2)
+
+    def stopping(self) -> None:
+        """Stop pinging, then tell systemd the service is stopping. In this order: a ping sent
+        after STOPPING=1 raced it (systemd stops watching a unit once it is deactivating)."""
+        self.stop()
+        self._send("STOPPING=1")

@@ -61,6 +61,23 @@ def test_pings_stop_when_a_loop_freezes(notify_socket: tuple[socket.socket,
     wd.stop()
 
 
+def test_stopping_is_the_last_message(notify_socket: tuple[socket.socket, dict[str, str]]) -> None:
+    """No ping follows STOPPING=1, however the pinging thread's turn falls (it did, once in CI)."""
+    s, env = notify_socket
+    s.settimeout(0.05)
+    for _ in range(20):  # a ping every 1 ms: each round's stop lands somewhere in the cycle
+        wd = Watchdog(0.001, send=lambda m: notify(m, env))
+        wd.register("main", deadline_s=60)
+        wd.start()
+        time.sleep(0.005)
+        wd.stopping()
+        got = []
+        with pytest.raises(TimeoutError):
+            while True:
+                got.append(s.recv(100))
+        assert got[-1] == b"STOPPING=1" and got.count(b"STOPPING=1") == 1, got[-3:]
+
+
 def test_station_watchdog_stops_when_its_loop_freezes(tmp_path: Path) -> None:
     """The real station: its scale loop hangs (test hook) and the pings stop until it recovers."""
     from app.config import load_config

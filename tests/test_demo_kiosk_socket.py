@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 from testbed.demo import _bound
 
@@ -33,4 +34,7 @@ def test_connections_to_the_demo_kiosk_socket_have_nagle_off() -> None:
             server.close()
             await server.wait_closed()
 
-    assert asyncio.run(accepted_nodelay()) != 0
+    # A loop of its own, on a thread of its own: a page test's Playwright may already run one on
+    # this worker's main thread.
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(lambda: asyncio.run(accepted_nodelay())).result(30) != 0

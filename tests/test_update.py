@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 import sys
@@ -44,7 +45,7 @@ def _page(port: int) -> str | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as r:
             return str(r.read().decode())
-    except OSError:
+    except (OSError, http.client.HTTPException):  # refused, or cut off by the restart: no page
         return None
 
 

@@ -121,6 +121,21 @@ PTY_FILES = ("tests/test_scanners.py", "tests/test_scale_thermometer.py", "tests
              "tests/test_scale_cli.py")
 
 
+# Page tests run on two workers, not five: each worker that opens a page starts its own
+# Playwright driver and Chromium (tests/browser.py), some 3 CPU-s, and the page tests spread
+# over every worker started five. Two groups of about equal length (measured with --durations);
+# a module with a module-scoped fixture stays whole, as in its own group.
+BROWSER_GROUPS = {
+    "browser-1": ("tests/test_kiosk_screens_browser.py", "tests/test_demo_browser.py",
+                  "tests/test_public_pages.py", "tests/test_video_hall.py",
+                  "tests/test_web_kiosk_browser.py", "tests/test_web_csrf_browser.py"),
+    "browser-2": ("tests/test_discipline_browser.py", "tests/test_fleet_view.py",
+                  "tests/test_hall_v2.py", "tests/test_station_disk.py",
+                  "tests/test_inspection_browser.py", "tests/test_browser_rig.py"),
+}
+BROWSER_FILE_GROUP = {f: g for g, files in BROWSER_GROUPS.items() for f in files}
+
+
 # The longest tests, longest first (measured with --durations): run first, so no worker
 # starts one of them when the others are nearly done (the suite's wall time is then the
 # longest worker's queue). Prefixes of node ids; the rest keep their collection order.
@@ -189,6 +204,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         group = HEAVY_GROUPS.get(item.nodeid)
         if group is None and item.nodeid.startswith(PTY_FILES):
             group = "pty"
+        if group is None:
+            group = BROWSER_FILE_GROUP.get(item.nodeid.split("::", 1)[0])
         if group is None:
             group = _module_fixture_group(item)
         if group is not None:

@@ -56,3 +56,16 @@ def test_our_disable_features_carry_playwrights_and_the_omnibox_popups_stay_off(
         urls = [t["url"] for t in cdp.send("Target.getTargets")["targetInfos"]]
         cdp.detach()
     assert not [u for u in urls if "omnibox-popup" in u], urls
+
+
+def test_every_page_test_module_runs_in_a_browser_group() -> None:
+    """A module that opens pages but is in neither group would start a Chromium on a third
+    worker (tests/conftest.py, BROWSER_GROUPS)."""
+    import re
+
+    from tests.conftest import BROWSER_FILE_GROUP, ROOT
+
+    opening = {f"tests/{p.name}" for p in (ROOT / "tests").glob("test_*.py")
+               if re.search(r"from tests\.browser import [^\n]*\bpage\b|from tests import browser",
+                            p.read_text(encoding="utf-8"))}
+    assert opening == set(BROWSER_FILE_GROUP), opening ^ set(BROWSER_FILE_GROUP)

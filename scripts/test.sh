@@ -22,6 +22,6 @@ warm=$!
 .venv/bin/mypy
 wait "$warm" || true
 # Most tests wait on processes, brokers, browsers and serial ptys rather than compute, so
-# five workers keep two cores busy (measured: 215 s with four, 191 s with five, 189 s with
-# six); PYTEST_WORKERS=0 runs them in one process.
-exec .venv/bin/pytest -n "${PYTEST_WORKERS:-5}" --dist loadgroup "$@"
+# six workers keep two cores busy (measured from a fresh clone: 174 s with four, 154 s with
+# five, 144 and 149 s with six); PYTEST_WORKERS=0 runs them in one process.
+exec .venv/bin/pytest -n "${PYTEST_WORKERS:-6}" --dist loadgroup "$@"

@@ -121,9 +121,9 @@ PTY_FILES = ("tests/test_scanners.py", "tests/test_scale_thermometer.py", "tests
              "tests/test_scale_cli.py")
 
 
-# Page tests run on two workers, not five: each worker that opens a page starts its own
+# Page tests run on two workers, not all: each worker that opens a page starts its own
 # Playwright driver and Chromium (tests/browser.py), some 3 CPU-s, and the page tests spread
-# over every worker started five. Two groups of about equal length (measured with --durations);
+# over every worker started one on each. Two groups of about equal length (measured with --durations);
 # a module with a module-scoped fixture stays whole, as in its own group.
 BROWSER_GROUPS = {
     "browser-1": ("tests/test_kiosk_screens_browser.py", "tests/test_demo_browser.py",

@@ -126,6 +126,7 @@ def test_fleet_page_renders_and_filters_in_chromium(fleet: tuple[Central, fleet_
         p.click("#who ~ form button")  # log out
         browser_login(p, central.base, "tech-li")
         p.click("a[href='/web/fleet']")  # the home page links it for technicians
+        p.wait_for_url("**/web/fleet")  # loaded, not just committed (the title was read empty once)
         assert p.title().startswith("设备运维总览")
         for key in ("stations", "online", "offline", "needs_visit"):
             assert p.inner_text(f"#count-{key} b") == str(api[key])

@@ -25,6 +25,9 @@ from core.threads import Periodic
 logger = logging.getLogger("core.sdnotify")
 
 
+SEND_TIMEOUT_S = 1.0
+
+
 def notify(message: str, env: dict[str, str] | None = None) -> bool:
     """Send ``message`` (e.g. ``READY=1``); False when there is no systemd to tell."""
     addr = (env if env is not None else os.environ).get("NOTIFY_SOCKET")
@@ -34,6 +37,9 @@ def notify(message: str, env: dict[str, str] | None = None) -> bool:
         addr = "\0" + addr[1:]
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            # Bounded: a datagram socket whose queue is full (net.unix.max_dgram_qlen, 10 by
+            # default) blocks the sender, and a stop must never hang on telling systemd.
+            s.settimeout(SEND_TIMEOUT_S)
             s.connect(addr)
             s.sendall(message.encode())
     except OSError as exc:

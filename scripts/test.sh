@@ -19,8 +19,10 @@ unset PYTHONDONTWRITEBYTECODE
 # an error in it is reported by the run below.
 .venv/bin/pytest --collect-only -q -p no:cacheprovider >/dev/null 2>&1 &
 warm=$!
+trap 'kill "$warm" 2>/dev/null || true' EXIT  # mypy failing ends it too
 .venv/bin/mypy
 wait "$warm" || true
+trap - EXIT
 # Most tests wait on processes, brokers, browsers and serial ptys rather than compute, so
 # six workers keep two cores busy (measured from a fresh clone: 174 s with four, 154 s with
 # five, 144 and 149 s with six); PYTEST_WORKERS=0 runs them in one process.

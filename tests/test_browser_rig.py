@@ -61,11 +61,20 @@ def test_our_disable_features_carry_playwrights_and_the_omnibox_popups_stay_off(
 def test_every_page_test_module_runs_in_a_browser_group() -> None:
     """A module that opens pages but is in neither group would start a Chromium on a third
     worker (tests/conftest.py, BROWSER_GROUPS)."""
-    import re
+    import ast
 
     from tests.conftest import BROWSER_FILE_GROUP, ROOT
 
+    def opens_pages(source: str) -> bool:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.module == "tests.browser" \
+                    and any(a.name == "page" for a in node.names):
+                return True
+            if isinstance(node, ast.ImportFrom) and node.module == "tests" \
+                    and any(a.name == "browser" for a in node.names):
+                return True
+        return False
+
     opening = {f"tests/{p.name}" for p in (ROOT / "tests").glob("test_*.py")
-               if re.search(r"from tests\.browser import [^\n]*\bpage\b|from tests import browser",
-                            p.read_text(encoding="utf-8"))}
+               if opens_pages(p.read_text(encoding="utf-8"))}
     assert opening == set(BROWSER_FILE_GROUP), opening ^ set(BROWSER_FILE_GROUP)

@@ -117,7 +117,7 @@ def _head(s: System) -> dict[str, Any] | None:
     try:
         r = requests.get(f"http://127.0.0.1:{s.http}/v1/stations/{SID}/head", timeout=10,
                          headers={"Authorization": f"Bearer {s.token}"})
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):
         return None
     return dict(r.json())
 
@@ -321,7 +321,7 @@ def test_chaos_nothing_lost_nothing_twice(system: System) -> None:
     _check_reported(journal, staff.reported)
     r = run_cli("verify", "--db", str(s.station.data_dir / "station.db"))
     assert r.returncode == 0, r.stdout + r.stderr
-    head = wait_until(lambda: _head(s), 30, f"central's HTTP API; {where}")
+    head = wait_until(lambda: _head(s), 60, f"central's HTTP API; {where}")
     assert head["verified"] and head["count"] == head["head_seq"] == len(journal), head
     assert Store(s.dsn).alerts() == [], where
     takeovers = s.broker.log.read_text().count("already connected")

@@ -21,6 +21,22 @@ def test_notify_sends_and_is_a_noop_without_systemd(notify_socket: tuple[socket.
     assert not notify("READY=1", {})
 
 
+def test_notify_never_blocks_on_a_full_queue(notify_socket: tuple[socket.socket,
+                                                                    dict[str, str]]) -> None:
+    """Nobody reading: the datagram queue (net.unix.max_dgram_qlen) fills, and a send then
+    gives up after SEND_TIMEOUT_S instead of hanging its thread (a stop would hang with it)."""
+    _, env = notify_socket
+    queue_len = int(Path("/proc/sys/net/unix/max_dgram_qlen").read_text())
+    results: list[bool] = []
+    sender = threading.Thread(target=lambda: results.extend(notify("WATCHDOG=1", env)
+                                                            for _ in range(queue_len + 2)),
+                              daemon=True)
+    sender.start()
+    sender.join(30)
+    assert not sender.is_alive() and len(results) == queue_len + 2
+    assert all(results[:queue_len]) and not results[-1]  # the queue's worth sent, then refused
+
+
 def test_watchdog_interval_from_env() -> None:
     assert watchdog_interval_s({"WATCHDOG_USEC": "30000000"}) == 15
     assert watchdog_interval_s({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"}) is None

@@ -185,17 +185,27 @@ def test_run_process_notifies_systemd_and_stops_cleanly(
     try:
         got = [sock.recv(100).decode() for _ in range(3)]
         assert got[0] == "READY=1" and got[1:] == ["WATCHDOG=1", "WATCHDOG=1"], got
+        # Read on meanwhile, as systemd does: the socket queues only ten messages.
+        rest: list[str] = []
+        exited = threading.Event()
+        sock.settimeout(0.5)
+
+        def read_until_quiet_after_exit() -> None:
+            while True:
+                try:
+                    rest.append(sock.recv(100).decode())
+                except TimeoutError:
+                    if exited.is_set():
+                        return
+
+        reader = threading.Thread(target=read_until_quiet_after_exit, daemon=True)
+        reader.start()
         assert _up(f"http://127.0.0.1:{port}")
         p.send_signal(signal.SIGTERM)
         assert p.wait(20) == 0
-        rest = []
-        sock.settimeout(1)
-        while True:
-            try:
-                rest.append(sock.recv(100).decode())
-            except TimeoutError:
-                break
-        assert rest[-1] == "STOPPING=1"
+        exited.set()
+        reader.join(10)
+        assert rest[-1] == "STOPPING=1", rest[-3:]
     finally:
         if p.poll() is None:
             p.kill()

@@ -33,6 +33,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from procstat import status_mb  # noqa: E402
+
 from central import tokens  # noqa: E402
 from testbed import fleet_sim  # noqa: E402
 from testbed.broker import Broker, free_port  # noqa: E402
@@ -42,16 +44,15 @@ from tests.fleet_harness import PUB_HEX  # noqa: E402
 ROUNDS = 20
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
     return [int(p) for p in out]
+
+
+def resident_mb(broker_pid: int, central_pid: int) -> dict[str, float]:
+    """Resident memory of the broker, central's API process and its workers together."""
+    return {"broker": status_mb("VmRSS", broker_pid), "central_api": status_mb("VmRSS", central_pid),
+            "central_worker": sum(status_mb("VmRSS", p) for p in children(central_pid))}
 
 
 def central_toml(tmp: Path, broker: Broker, pki: Path | None, port: int) -> Path:
@@ -128,8 +129,7 @@ def main(n: int, tls: bool) -> dict[str, object]:
     try:
         wait(lambda: requests.get(base + "/healthz", timeout=5).status_code == 200, 60, "central healthy")
         time.sleep(2)
-        idle = {"broker": rss_mb(broker.proc.pid), "central_api": rss_mb(central.pid),  # type: ignore[union-attr]
-                "central_worker": sum(rss_mb(p) for p in children(central.pid))}
+        idle = resident_mb(broker.proc.pid, central.pid)  # type: ignore[union-attr]
         index = {s: i for i, s in enumerate(stations)}
         sim = fleet_sim.FleetSim("127.0.0.1", broker.port, stations,
                                  lambda s, ses: fleet_sim.sample_status(index[s], ses), tls_dir=pki)
@@ -146,8 +146,7 @@ def main(n: int, tls: bool) -> dict[str, object]:
             full.append(time.monotonic() - t0)
             assert r.status_code == 200
         size_kb = len(r.content) / 1024
-        loaded = {"broker": rss_mb(broker.proc.pid), "central_api": rss_mb(central.pid),  # type: ignore[union-attr]
-                  "central_worker": sum(rss_mb(p) for p in children(central.pid))}
+        loaded = resident_mb(broker.proc.pid, central.pid)  # type: ignore[union-attr]
         lat = []
         for k in range(ROUNDS):
             victim = stations[(k * 61) % n]

@@ -31,6 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from procstat import status_mb  # noqa: E402
+
 from central.platform import engine  # noqa: E402
 from central.platform import warnings as wt  # noqa: E402
 from central.platform.config import IndicatorsSection  # noqa: E402
@@ -101,14 +103,6 @@ def master_files(tmp: Path, stations: int) -> IndicatorsSection:
     return IndicatorsSection(master_data_file=tmp / "master.json", payments_csv=tmp / "payments.csv")
 
 
-def rss_mb() -> float:
-    """This process's resident memory now (the read's inputs are what it holds)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def main() -> None:
     stations = int(sys.argv[1]) if len(sys.argv) > 1 else 1300
     per = int(sys.argv[2]) if len(sys.argv) > 2 else 200
@@ -134,11 +128,11 @@ def day_only(dsn: str, tmp: Path, stations: int, per: int) -> dict[str, Any]:
     load_s = time.perf_counter() - t0
     t = master_files(tmp, stations)
     wt.ensure_tables(store)
-    rss0 = rss_mb()
+    rss0 = status_mb("VmRSS")  # resident now: the read's inputs are what it holds
     t1, c1 = time.perf_counter(), time.process_time()
     inp = engine.gather(store, t, ROOT / "nonexistent-orders", DAY, as_of=START + timedelta(days=1))
     t2, c2 = time.perf_counter(), time.process_time()
-    rss1 = rss_mb()
+    rss1 = status_mb("VmRSS")
     found = engine.evaluate(inp)
     t3, c3 = time.perf_counter(), time.process_time()
     new = wt.record(store, found)

@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 import paho.mqtt.client as mqtt  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E402
+from procstat import status_mb  # noqa: E402
 
 from central.platform import engine  # noqa: E402
 from central.platform.config import IndicatorsSection  # noqa: E402
@@ -215,13 +216,6 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def main() -> None:
     args = [int(a) for a in sys.argv[1:]] + [300, 2, 200, 2, 60][len(sys.argv) - 1 :]
     stations_n, workers, per, batch, window = args[:5]
@@ -304,7 +298,7 @@ def main() -> None:
                 timed_events, rtts = fleet.acked_events, sorted(fleet.rtts)
             cpu = {pid: cpu_s(pid) - cpu0[pid] for pid in watched}
             wait_until(lambda: fleet.inflight == 0, 60, "the batches in flight to be acked")
-            rss = [peak_rss_mb(p.pid) for p in procs]
+            rss = [status_mb("VmHWM", p.pid) for p in procs]
             stored = probe.rows("SELECT count(*), count(DISTINCT station_id) FROM central_events")[0]
             t = IndicatorsSection()
             t2 = time.perf_counter()

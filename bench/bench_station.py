@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from procstat import status_mb
+
 from app.config import load_config
 from app.station import Station
 from contract.keys import init_key
@@ -124,17 +126,10 @@ def memory(width: int, height: int, seconds: float) -> dict[str, float]:
     cpu0, t0 = _cpu_s(p.pid), time.monotonic()
     time.sleep(seconds / 2)
     cpu = (_cpu_s(p.pid) - cpu0) / (time.monotonic() - t0)
-    rss = _rss_mb(p.pid)
+    rss = status_mb("VmRSS", p.pid, missing=float("nan"))
     p.terminate()
     p.wait(20)
     return {"rss_mb": round(rss, 1), "cpu_share": round(cpu, 3)}
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _cpu_s(pid: int) -> float:

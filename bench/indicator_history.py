@@ -30,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench_indicators import COPY_SQL, DAY, ROOT, START, station_rows
+from procstat import status_mb
 
 from central.platform import engine
 from central.platform.config import IndicatorsSection
@@ -80,13 +81,6 @@ def old_gather(store: Store, t: IndicatorsSection, stations: int) -> Inputs:
                   payments=load_payments(t.payments_csv), t=t, statuses=load_statuses(store, DAY, tz))
 
 
-def _peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -94,7 +88,7 @@ def _cpu() -> float:
 
 def measure(dsn: str, tmp: str, mode: str, old_k: int = 0) -> dict[str, Any]:
     """One whole evaluation in this (fresh) process: CPU-s, wall s, peak memory."""
-    start_mb = _peak_mb()  # the interpreter and the imports
+    start_mb = status_mb("VmHWM")  # the interpreter and the imports
     store = Store(dsn)
     t = IndicatorsSection(master_data_file=Path(tmp) / "master.json", payments_csv=Path(tmp) / "payments.csv")
     c0, w0 = _cpu(), time.perf_counter()
@@ -111,7 +105,7 @@ def measure(dsn: str, tmp: str, mode: str, old_k: int = 0) -> dict[str, Any]:
             "summaries": len(inp.history), "cpu_gather_s": round(c1 - c0, 2),
             "cpu_evaluate_s": round(c2 - c1, 2), "cpu_s": round(c2 - c0, 2), "wall_s": round(w2 - w0, 2),
             "wall_gather_s": round(w1 - w0, 2),
-            "peak_mb": round(_peak_mb()),
+            "peak_mb": round(status_mb("VmHWM")),
             "start_mb": round(start_mb), "warnings": len(found), "by_indicator": by}
 
 
